@@ -1,0 +1,6 @@
+/**
+ * config — the one schema of Herald's settings: defaults → config file → HERALD_* environment →
+ * CLI flags. Unknown keys are errors, every value is parsed and bounded once, here.
+ */
+export { SCHEMA, type ConfigKey, type HeraldConfig } from './schema.js';
+export { loadConfig, describeConfig, ConfigError, type ConfigOrigin, type ConfigSources } from './load.js';

@@ -1,0 +1,81 @@
+import { hostname } from 'node:os';
+import { parseByteSize, parseDuration, parseDurationList, parseNetwork, type Network } from '../core/index.js';
+
+/**
+ * The one config schema. Each setting has a camelCase key (config file, CLI), an environment
+ * variable, a default, a parser with bounds, and a sentence for `herald config print` and docs.
+ */
+interface Setting<T> {
+  env: string;
+  default: string;
+  parse(text: string): T;
+  describe: string;
+}
+
+const port = (text: string): number => {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`not a port: "${text}" (0–65535; 0 disables)`);
+  return n;
+};
+const int = (min: number, max: number) => (text: string): number => {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`"${text}" is not a whole number from ${min} to ${max}`);
+  return n;
+};
+const str = (text: string): string => text.trim();
+const optional = (text: string): string | undefined => text.trim() || undefined;
+const oneOf = <T extends string>(...values: T[]) => (text: string): T => {
+  if (!(values as string[]).includes(text)) throw new Error(`"${text}" is not one of ${values.join(', ')}`);
+  return text as T;
+};
+const networks = (text: string): Network[] => text.split(',').map((s) => s.trim()).filter(Boolean).map(parseNetwork);
+const bounded = (parse: (t: string) => number, min: number, max: number, what: string) => (text: string): number => {
+  const n = parse(text);
+  if (n < min || n > max) throw new Error(`${what} "${text}" is out of range`);
+  return n;
+};
+const hostPorts = (text: string): string[] => text.split(',').map((s) => s.trim()).filter(Boolean);
+const smartHost = (text: string): URL | undefined => {
+  if (!text.trim()) return undefined;
+  const url = new URL(text.trim());
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new Error('use smtp://user:pass@host:port or smtps://…');
+  return url;
+};
+
+export const SCHEMA = {
+  dataDir: { env: 'HERALD_DATA_DIR', default: './data', parse: str, describe: 'Directory for the SQLite store, generated certificate and other state.' },
+  hostname: { env: 'HERALD_HOSTNAME', default: hostname(), parse: str, describe: 'Name used in the SMTP greeting, EHLO, Received headers and Message-IDs.' },
+  logLevel: { env: 'HERALD_LOG_LEVEL', default: 'info', parse: oneOf('debug', 'info', 'warn', 'error', 'silent'), describe: 'Log level (logs are JSON lines on stdout).' },
+  tlsCert: { env: 'HERALD_TLS_CERT', default: '', parse: optional, describe: 'PEM certificate chain file; a self-signed one is generated in the data directory when unset.' },
+  tlsKey: { env: 'HERALD_TLS_KEY', default: '', parse: optional, describe: 'PEM private key file for HERALD_TLS_CERT.' },
+
+  smtpBind: { env: 'HERALD_SMTP_BIND', default: '', parse: optional, describe: 'Address the SMTP listeners bind to (empty: all addresses).' },
+  smtpSubmissionPort: { env: 'HERALD_SMTP_SUBMISSION_PORT', default: '587', parse: port, describe: 'Submission port (STARTTLS, AUTH after TLS); 0 disables.' },
+  smtpSubmissionsPort: { env: 'HERALD_SMTP_SUBMISSIONS_PORT', default: '465', parse: port, describe: 'Submission port with implicit TLS; 0 disables.' },
+  smtpMxPort: { env: 'HERALD_SMTP_MX_PORT', default: '25', parse: port, describe: 'MX port: mail for our own domains and from network credentials; 0 disables.' },
+  httpPort: { env: 'HERALD_HTTP_PORT', default: '8080', parse: port, describe: 'HTTP port for the API, dashboard and /healthz; 0 disables.' },
+  httpBind: { env: 'HERALD_HTTP_BIND', default: '', parse: optional, describe: 'Address the HTTP listener binds to (empty: all addresses).' },
+
+  maxMessageSize: { env: 'HERALD_MAX_MESSAGE_SIZE', default: '25MB', parse: bounded(parseByteSize, 1024, 1024 ** 3, 'size'), describe: 'Largest message accepted (advertised with SIZE).' },
+  maxRecipients: { env: 'HERALD_MAX_RECIPIENTS', default: '1000', parse: int(1, 100_000), describe: 'Most recipients in one SMTP transaction; more get 452 4.5.3.' },
+  maxLineLength: { env: 'HERALD_MAX_LINE_LENGTH', default: '1000', parse: int(1000, 1_000_000), describe: 'Longest command or message line in octets, CRLF included (RFC 5321 §4.5.3.1.6: 1000).' },
+  bareLineEndings: { env: 'HERALD_BARE_LINE_ENDINGS', default: 'reject', parse: oneOf('reject', 'normalize'), describe: 'A bare CR or LF in DATA: reject the message (550 5.6.0) or normalise it to CRLF.' },
+  maxConnections: { env: 'HERALD_MAX_CONNECTIONS', default: '1000', parse: int(1, 100_000), describe: 'Most concurrent SMTP connections in all.' },
+  maxConnectionsPerIp: { env: 'HERALD_MAX_CONNECTIONS_PER_IP', default: '20', parse: int(1, 100_000), describe: 'Most concurrent SMTP connections from one client address (network credentials are exempt).' },
+  authMaxFailures: { env: 'HERALD_AUTH_MAX_FAILURES', default: '5', parse: int(1, 1000), describe: 'Failed AUTH attempts from one address before it is locked out.' },
+  authLockout: { env: 'HERALD_AUTH_LOCKOUT', default: '15m', parse: parseDuration, describe: 'How long an address stays locked out after too many failed logins.' },
+  smtpIdleTimeout: { env: 'HERALD_SMTP_IDLE_TIMEOUT', default: '5m', parse: bounded(parseDuration, 100, 3_600_000, 'timeout'), describe: 'An SMTP session idle this long is closed with 421 4.4.2.' },
+  blockedClients: { env: 'HERALD_BLOCKED_CLIENTS', default: '', parse: networks, describe: 'Client networks (CIDRs, comma-separated) refused with 550 5.7.1.' },
+
+  smartHost: { env: 'HERALD_SMART_HOST', default: '', parse: smartHost, describe: 'Relay all mail through this host instead of MX routing: smtp://user:pass@host:port or smtps://.' },
+  dnsServers: { env: 'HERALD_DNS_SERVERS', default: '', parse: hostPorts, describe: 'DNS servers for MX lookups (host[:port], comma-separated); the system\'s when unset.' },
+  outboundPort: { env: 'HERALD_OUTBOUND_PORT', default: '25', parse: int(1, 65535), describe: 'Port Herald connects to on remote MX hosts.' },
+  retrySchedule: { env: 'HERALD_RETRY_SCHEDULE', default: '1m,5m,15m,30m,1h', parse: parseDurationList, describe: 'Waits between attempts, counted from the message\'s creation; the last one repeats.' },
+  maxQueueAge: { env: 'HERALD_MAX_QUEUE_AGE', default: '5d', parse: bounded(parseDuration, 1000, 60 * 86_400_000, 'age'), describe: 'Give up and bounce (expire) a message this long after it was accepted.' },
+  deliveryConcurrency: { env: 'HERALD_DELIVERY_CONCURRENCY', default: '100', parse: int(1, 10_000), describe: 'Most delivery attempts in flight in all.' },
+  destinationConcurrency: { env: 'HERALD_DESTINATION_CONCURRENCY', default: '10', parse: int(1, 1000), describe: 'Most connections to one destination domain at a time.' },
+  connectTimeout: { env: 'HERALD_CONNECT_TIMEOUT', default: '30s', parse: parseDuration, describe: 'Timeout for connecting to a remote host and reading its greeting.' },
+} satisfies Record<string, Setting<unknown>>;
+
+export type ConfigKey = keyof typeof SCHEMA;
+export type HeraldConfig = { [K in ConfigKey]: ReturnType<(typeof SCHEMA)[K]['parse']> };

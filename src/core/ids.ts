@@ -1,0 +1,30 @@
+import { randomBytes } from 'node:crypto';
+
+/** A message id: 26 characters of Crockford base32, time-ordered (48-bit ms time + 80 random bits). */
+export type MessageId = string;
+
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+function encodeBase32(value: bigint, length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i++) {
+    out = ALPHABET[Number(value & 31n)] + out;
+    value >>= 5n;
+  }
+  return out;
+}
+
+/** Ids sort by creation time, which keeps queue listings and database indexes in arrival order. */
+export function newMessageId(now: number = Date.now()): MessageId {
+  const random = BigInt('0x' + randomBytes(10).toString('hex'));
+  return encodeBase32(BigInt(now), 10) + encodeBase32(random, 16);
+}
+
+export function isMessageId(value: string): boolean {
+  return /^[0-9a-hjkmnp-tv-z]{26}$/.test(value);
+}
+
+/** A random token for credentials and secrets, URL-safe. */
+export function randomToken(bytes = 24): string {
+  return randomBytes(bytes).toString('base64url');
+}

@@ -1,0 +1,172 @@
+import type { MailEvent, MessageId, RecipientOutcome } from '../core/index.js';
+
+export type MessageSource = 'smtp' | 'api' | 'dsn';
+
+/** A message ready to be queued: final bytes (CRLF line endings, headers added) and its envelope. */
+export interface NewMessage {
+  id: MessageId;
+  accountId: string;
+  source: MessageSource;
+  /** Envelope sender; '' is the null sender <> (DSNs), which never receives a DSN itself. */
+  mailFrom: string;
+  /** Envelope recipients, domains normalised, duplicates removed. */
+  recipients: string[];
+  body: Buffer;
+  createdAt: Date;
+  /** When delivery gives up (createdAt + max queue age). */
+  expiresAt: Date;
+  /** First attempt not before (scheduled sending); defaults to createdAt. */
+  notBefore?: Date;
+  /** Facts shown in listings and used by DSNs. */
+  meta: MessageMeta;
+}
+
+export interface MessageMeta {
+  clientIp?: string;
+  helo?: string;
+  credential?: string;
+  messageIdHeader?: string;
+  subject?: string;
+  /** The original message id a DSN reports on. */
+  dsnFor?: string;
+}
+
+/** Pending states wait for an attempt; the rest are final. */
+export type RecipientState =
+  | 'queued' // accepted, never attempted
+  | 'deferred' // attempted, waiting for the next try
+  | 'delivering' // leased by a worker right now
+  | 'held' // paused by an operator
+  | 'delivered'
+  | 'bounced'
+  | 'expired';
+
+export const PENDING_STATES: readonly RecipientState[] = ['queued', 'deferred', 'delivering', 'held'];
+
+export interface BatchRecipient {
+  id: number;
+  address: string;
+  /** Attempts made before this one. */
+  attempts: number;
+}
+
+/** Work claimed by one worker: one message's due recipients at one destination domain. */
+export interface DeliveryBatch {
+  messageId: MessageId;
+  accountId: string;
+  source: MessageSource;
+  domain: string;
+  mailFrom: string;
+  createdAt: Date;
+  expiresAt: Date;
+  size: number;
+  meta: MessageMeta;
+  recipients: BatchRecipient[];
+  leaseOwner: string;
+  leaseExpiresAt: Date;
+}
+
+/** The result of one attempt for one recipient, with the state the retry policy decided. */
+export interface RecipientResult {
+  recipientId: number;
+  outcome: RecipientOutcome;
+  /** 'deferred' needs nextAttemptAt; 'expired' is a deferral past the message's expiry. */
+  state: 'delivered' | 'deferred' | 'bounced' | 'expired';
+  nextAttemptAt?: Date;
+}
+
+export interface AttemptRecord {
+  batch: DeliveryBatch;
+  at: Date;
+  results: RecipientResult[];
+  /** DSNs to queue in the same transaction (RFC 3464 reports to the sender). */
+  dsns?: NewMessage[];
+}
+
+export interface ClaimRequest {
+  owner: string;
+  now: Date;
+  /** Maximum number of batches. */
+  limit: number;
+  leaseMs: number;
+  /** Domains not to claim now (e.g. backing off after a site failure). */
+  skipDomains?: readonly string[];
+}
+
+export interface AttemptView {
+  at: Date;
+  host?: string;
+  state: RecipientResult['state'];
+  /** The remote reply as text ("550 5.1.1 User unknown") or our own reason. */
+  reply: string;
+}
+
+export interface RecipientView {
+  id: number;
+  address: string;
+  state: RecipientState;
+  attempts: number;
+  nextAttemptAt: Date | null;
+  lastReply: string | null;
+  history: AttemptView[];
+}
+
+/** The overall status of a message, derived from its recipients. */
+export type MessageStatus = 'queued' | 'deferred' | 'delivering' | 'held' | 'delivered' | 'bounced' | 'expired' | 'partial';
+
+export interface MessageSummary {
+  id: MessageId;
+  accountId: string;
+  source: MessageSource;
+  mailFrom: string;
+  createdAt: Date;
+  expiresAt: Date;
+  size: number;
+  meta: MessageMeta;
+  status: MessageStatus;
+  recipientCount: number;
+  nextAttemptAt: Date | null;
+}
+
+export interface MessageDetail extends MessageSummary {
+  recipients: RecipientView[];
+}
+
+export interface ListRequest {
+  /** Only messages with at least one recipient in one of these states. */
+  states?: RecipientState[];
+  limit: number;
+  /** Messages with ids strictly before this one (listing is newest first). */
+  before?: MessageId;
+}
+
+/**
+ * The durable queue. SqliteQueueStore and PostgresQueueStore pass the same contract suite.
+ * Every method that changes state writes its events in the same transaction.
+ */
+export interface QueueStore {
+  /** Resolves only when the messages and their 'accepted' events are durable. */
+  enqueue(msg: NewMessage): Promise<void>;
+  claimDue(req: ClaimRequest): Promise<DeliveryBatch[]>;
+  recordAttempt(rec: AttemptRecord): Promise<void>;
+  /** Crash recovery: expired leases go back to due. Returns how many recipients. */
+  reapExpiredLeases(now: Date): Promise<number>;
+  /** Earliest time a pending, unleased, unheld recipient is due; null when none. */
+  nextDueAt(): Promise<Date | null>;
+  getBody(id: MessageId): Promise<Buffer | null>;
+  get(id: MessageId): Promise<MessageDetail | null>;
+  list(req: ListRequest): Promise<MessageSummary[]>;
+  /** Makes pending recipients due now (one message or all); returns recipients affected. */
+  retryNow(id: MessageId | 'all', now: Date): Promise<number>;
+  hold(id: MessageId, now: Date): Promise<number>;
+  release(id: MessageId, now: Date): Promise<number>;
+  /** Removes a message, its body and recipients; records a 'deleted' event. */
+  remove(id: MessageId, now: Date): Promise<boolean>;
+  /** Outbox read: events with seq > afterSeq in order. */
+  readEvents(afterSeq: number, limit: number): Promise<MailEvent[]>;
+  /** Counts of recipients per state (metrics, `herald queue list` footer). */
+  countByState(): Promise<Record<RecipientState, number>>;
+  /** Called after each commit with the events it made durable. */
+  onCommit(listener: (events: MailEvent[]) => void): void;
+  close(): Promise<void>;
+}
