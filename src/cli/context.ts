@@ -1,0 +1,24 @@
+import { join } from 'node:path';
+import { loadConfig, type ConfigKey, type HeraldConfig } from '../config/index.js';
+import { openSqlite, type SqliteDatabase } from '../storage/index.js';
+
+export interface GlobalOptions {
+  config?: string;
+  dataDir?: string;
+  json?: boolean;
+}
+
+export function resolveConfig(opts: GlobalOptions, extra: Partial<Record<ConfigKey, string>> = {}): HeraldConfig {
+  const overrides: Partial<Record<ConfigKey, string>> = { ...extra };
+  if (opts.dataDir) overrides.dataDir = opts.dataDir;
+  return loadConfig({ file: opts.config, overrides }).config;
+}
+
+export function databasePath(config: Pick<HeraldConfig, 'dataDir'>): string {
+  return join(config.dataDir, 'herald.db');
+}
+
+/** Opens the same database file the server uses; WAL lets the CLI work while Herald runs. */
+export function openDatabase(config: HeraldConfig): SqliteDatabase {
+  return openSqlite(databasePath(config));
+}

@@ -1,0 +1,19 @@
+import { Command } from 'commander';
+import { VERSION } from '../main.js';
+import { configCommand } from './commands/config.js';
+import { credentialsCommand } from './commands/credentials.js';
+import { queueCommand } from './commands/queue.js';
+import { startCommand } from './commands/start.js';
+
+export function buildProgram(): Command {
+  const program = new Command('herald')
+    .description('Herald — self-hosted email delivery: SMTP and HTTP in, every message delivered.')
+    .version(VERSION)
+    .option('--json', 'print one JSON document (for scripts)')
+    .option('--data-dir <dir>', 'data directory (default: HERALD_DATA_DIR or ./data)')
+    .option('--config <file>', 'JSON config file (default: HERALD_CONFIG)')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', '\nDocs: README.md and docs/ (configuration, CLI, troubleshooting).');
+  for (const sub of [startCommand(), credentialsCommand(), queueCommand(), configCommand()]) program.addCommand(sub);
+  return program;
+}

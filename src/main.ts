@@ -1,0 +1,95 @@
+/**
+ * The composition root: the only place that wires rooms together. Everything that touches the
+ * outside world (clock, DNS resolver, store, logger) is created or injected here.
+ */
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import type { HeraldConfig } from './config/index.js';
+import { systemClock, type Clock, type Logger, type Resolver } from './core/index.js';
+import { openSqlite } from './storage/index.js';
+import { SqliteQueueStore } from './queue/index.js';
+import { SqliteCredentialStore } from './accounts/index.js';
+import { createAcceptPipeline } from './accept/index.js';
+import { createSmtpListeners } from './receive/index.js';
+import { DeliveryScheduler, NodeDnsResolver, SmtpMxTransport } from './deliver/index.js';
+import { EventBus } from './notify/index.js';
+import { createHttpServer } from './api/index.js';
+import { createLogger, loadTlsMaterial, type TlsMaterial } from './runtime/index.js';
+
+export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
+export interface HeraldDeps {
+  logger?: Logger;
+  clock?: Clock;
+  resolver?: Resolver;
+}
+
+export interface Endpoint {
+  name: string;
+  address: string;
+  port: number;
+}
+
+export interface RunningHerald {
+  config: HeraldConfig;
+  endpoints: Endpoint[];
+  tls: TlsMaterial;
+  store: SqliteQueueStore;
+  credentials: SqliteCredentialStore;
+  events: EventBus;
+  stop(): Promise<void>;
+}
+
+export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): Promise<RunningHerald> {
+  const logger = deps.logger ?? createLogger(config);
+  const clock = deps.clock ?? systemClock;
+  const db = openSqlite(join(config.dataDir, 'herald.db'));
+  const store = new SqliteQueueStore(db, { clock });
+  const credentials = new SqliteCredentialStore(db);
+  const events = new EventBus();
+  store.onCommit((committed) => events.publish(committed));
+
+  const tls = await loadTlsMaterial(config);
+  const accept = createAcceptPipeline({ store, config, clock, logger: logger.child({ room: 'accept' }) });
+  const smtp = createSmtpListeners({ config, accept, credentials, tls, logger: logger.child({ room: 'receive' }) });
+  const resolver = deps.resolver ?? new NodeDnsResolver({ servers: config.dnsServers });
+  const transport = new SmtpMxTransport({ config, resolver, logger: logger.child({ room: 'deliver' }) });
+  const scheduler = new DeliveryScheduler({ store, transport, config, clock, logger: logger.child({ room: 'deliver' }) });
+  const http = createHttpServer({ store, logger: logger.child({ room: 'api' }), version: VERSION });
+
+  const endpoints: Endpoint[] = [];
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    await scheduler.start();
+    stops.push(() => scheduler.stop());
+    for (const l of await smtp.start()) endpoints.push({ name: `smtp-${l.kind}`, address: l.address, port: l.port });
+    stops.push(() => smtp.stop());
+    if (config.httpPort !== 0) {
+      const h = await http.start(config.httpPort, config.httpBind);
+      endpoints.push({ name: 'http', address: h.address, port: h.port });
+      stops.push(() => http.stop());
+    }
+  } catch (err) {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    await store.close().catch(() => {});
+    throw err;
+  }
+
+  let stopping: Promise<void> | null = null;
+  return {
+    config,
+    endpoints,
+    tls,
+    store,
+    credentials,
+    events,
+    stop() {
+      // Edges first (no new mail), then delivery, then the store flushes and closes.
+      stopping ??= (async () => {
+        for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'error while stopping'));
+        await store.close();
+      })();
+      return stopping;
+    },
+  };
+}
