@@ -166,7 +166,12 @@ export interface QueueStore {
   readEvents(afterSeq: number, limit: number): Promise<MailEvent[]>;
   /** Counts of recipients per state (metrics, `herald queue list` footer). */
   countByState(): Promise<Record<RecipientState, number>>;
-  /** Called after each commit with the events it made durable. */
+  /**
+   * Called after each commit with the events it made durable (seq filled in), before the call
+   * that committed resolves. Also called, with no events, when a commit made work due without an
+   * event (retryNow, reapExpiredLeases), so a scheduler can use it as its wake-up.
+   */
   onCommit(listener: (events: MailEvent[]) => void): void;
+  /** Commits what is still waiting for a group commit, then closes. Calling it again is a no-op. */
   close(): Promise<void>;
 }

@@ -1,0 +1,20 @@
+/**
+ * queue — the durable queue: messages, their bodies (stored once), per-recipient state and
+ * leases, every attempt's history, and the event outbox.
+ *
+ * Invariants:
+ * - `enqueue` resolves only after the message, its recipients and its 'accepted' event are
+ *   committed durably; concurrent enqueues share one commit (group commit), and a failed commit
+ *   rejects every message in it (the edge answers 451 4.3.0), never a 250 followed by loss.
+ * - Every state change writes its events in the same transaction (the outbox); `onCommit`
+ *   listeners hear about them only after the commit.
+ * - Work is claimed under a lease (owner + expiry). Expired leases go back to due, and a result
+ *   from a worker that no longer holds the lease is dropped: a crash may cause a duplicate
+ *   delivery, never a loss or a stale overwrite.
+ * - SqliteQueueStore (and later PostgresQueueStore) pass the same contract suite,
+ *   `runQueueStoreContract` in queue-store-contract.ts (imported by tests directly, so the
+ *   production import path never loads node:test).
+ */
+export * from './types.js';
+export { SqliteQueueStore, type SqliteQueueStoreOptions } from './sqlite-queue-store.js';
+export { messageStatus } from './status.js';

@@ -1,0 +1,188 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { newMessageId, type MailEvent } from '../core/index.js';
+import { openSqlite, type SqliteDatabase } from '../storage/index.js';
+import { runQueueStoreContract, type QueueStoreFixture } from './queue-store-contract.js';
+import { SqliteQueueStore, type SqliteQueueStoreOptions } from './sqlite-queue-store.js';
+import { HOT_QUERIES } from './sqlite-schema.js';
+import type { NewMessage } from './types.js';
+
+/** A store on a fresh database file in a temporary directory (real SQLite, WAL, synchronous=FULL). */
+async function openFixture(options: SqliteQueueStoreOptions = {}): Promise<QueueStoreFixture & { db: SqliteDatabase; file: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'herald-queue-'));
+  const file = join(dir, 'herald.db');
+  const db = openSqlite(file);
+  const store = new SqliteQueueStore(db, options);
+  const opened: SqliteQueueStore[] = [store];
+  return {
+    db,
+    file,
+    store,
+    async openAnother() {
+      const another = new SqliteQueueStore(openSqlite(file), options);
+      opened.push(another);
+      return another;
+    },
+    async cleanup() {
+      for (const s of opened) await s.close().catch(() => {});
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+runQueueStoreContract('SqliteQueueStore', () => openFixture());
+
+const T0 = Date.UTC(2030, 0, 1);
+let n = 0;
+function message(over: Partial<NewMessage> = {}): NewMessage {
+  return {
+    id: newMessageId(T0 + ++n),
+    accountId: 'acct-1',
+    source: 'smtp',
+    mailFrom: 'sender@s.example',
+    recipients: ['rcpt@a.example', 'other@b.example'],
+    body: Buffer.from('Subject: hi\r\n\r\nhello\r\n'),
+    createdAt: new Date(T0),
+    expiresAt: new Date(T0 + 86_400_000),
+    meta: {},
+    ...over,
+  };
+}
+
+function tableCounts(db: SqliteDatabase): Record<string, number> {
+  const count = (table: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+  return Object.fromEntries(['messages', 'bodies', 'recipients', 'attempts', 'events'].map((t) => [t, count(t)]));
+}
+
+describe('SqliteQueueStore group commit', () => {
+  test('enqueues made in one turn share one transaction, at most 500 messages each', async () => {
+    const f = await openFixture();
+    try {
+      const commits: MailEvent[][] = [];
+      f.store.onCommit((events) => commits.push(events));
+      await Promise.all(Array.from({ length: 1200 }, () => f.store.enqueue(message())));
+      assert.deepEqual(commits.map((c) => c.length), [500, 500, 200]);
+      assert.equal(tableCounts(f.db).messages, 1200);
+    } finally {
+      await f.cleanup();
+    }
+  });
+
+  test('attempts recorded in one turn share one transaction too; a failing one is refused alone', async () => {
+    const f = await openFixture();
+    try {
+      for (let i = 0; i < 50; i++) await f.store.enqueue(message({ recipients: [`r${i}@a.example`] }));
+      const batches = await f.store.claimDue({ owner: 'w', now: new Date(T0), limit: 100, leaseMs: 60_000 });
+      assert.equal(batches.length, 50);
+      const commits: MailEvent[][] = [];
+      f.store.onCommit((events) => commits.push(events));
+      const clash = message({ id: batches[0].messageId }); // a DSN whose id is taken fails inside the transaction
+      const results = await Promise.allSettled(
+        batches.map((batch, i) =>
+          f.store.recordAttempt({
+            batch,
+            at: new Date(T0 + 1000),
+            results: [{ recipientId: batch.recipients[0].id, state: 'delivered', outcome: { kind: 'delivered', host: 'mx', reply: { code: 250, text: 'ok' } } }],
+            dsns: i === 7 ? [clash] : [],
+          }),
+        ),
+      );
+      assert.deepEqual(results.map((r, i) => (i === 7 ? r.status === 'rejected' : r.status === 'fulfilled')), batches.map(() => true));
+      assert.equal(commits.length, 1);
+      assert.equal(commits[0].length, 49);
+      assert.equal((await f.store.countByState()).delivered, 49);
+      assert.equal((await f.store.countByState()).delivering, 1);
+    } finally {
+      await f.cleanup();
+    }
+  });
+
+  test('a transaction stops short of the byte bound (but always takes one message)', async () => {
+    const f = await openFixture({ maxBatchBytes: 1_000_000 });
+    try {
+      const commits: MailEvent[][] = [];
+      f.store.onCommit((events) => commits.push(events));
+      const big = () => message({ body: Buffer.alloc(400_000, 0x61) });
+      await Promise.all([big(), big(), big(), big(), big(), message({ body: Buffer.alloc(2_000_000, 0x62) })].map((m) => f.store.enqueue(m)));
+      assert.deepEqual(commits.map((c) => c.length), [2, 2, 1, 1]);
+    } finally {
+      await f.cleanup();
+    }
+  });
+
+  test('a failed commit rejects every enqueue of the batch and leaves nothing half-written', async () => {
+    const f = await openFixture();
+    try {
+      const first = message();
+      await f.store.enqueue(first);
+      const before = tableCounts(f.db);
+      // RAISE(ROLLBACK) ends the whole transaction, as a full disk or an I/O error would.
+      f.db.exec(`CREATE TRIGGER fail_body BEFORE INSERT ON bodies WHEN NEW.data = X'6661696C'
+                 BEGIN SELECT RAISE(ROLLBACK, 'simulated write failure'); END`);
+      const commits: MailEvent[][] = [];
+      f.store.onCommit((events) => commits.push(events));
+      const batch = [message(), message(), message({ body: Buffer.from('fail') }), message(), message()];
+      const results = await Promise.allSettled(batch.map((m) => f.store.enqueue(m)));
+      for (const r of results) {
+        assert.equal(r.status, 'rejected');
+        assert.match(String((r as PromiseRejectedResult).reason), /simulated write failure/);
+      }
+      assert.deepEqual(tableCounts(f.db), before);
+      assert.deepEqual(commits, []);
+      assert.equal(f.db.inTransaction, false);
+
+      // The store carries on once the fault is gone.
+      f.db.exec('DROP TRIGGER fail_body');
+      const after = message();
+      await f.store.enqueue(after);
+      assert.ok(await f.store.get(after.id));
+      assert.ok(await f.store.get(first.id));
+    } finally {
+      await f.cleanup();
+    }
+  });
+
+  test('enqueues reject when the database is gone underneath', async () => {
+    const f = await openFixture();
+    try {
+      f.db.close();
+      const results = await Promise.allSettled([f.store.enqueue(message()), f.store.enqueue(message())]);
+      assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+    } finally {
+      await f.cleanup();
+    }
+  });
+
+  test('reopening an existing database does not re-apply migrations or lose data', async () => {
+    const f = await openFixture();
+    try {
+      const m = message();
+      await f.store.enqueue(m);
+      await f.store.close();
+      const again = await f.openAnother();
+      assert.equal((await again.get(m.id))?.recipientCount, 2);
+      assert.equal((await again.readEvents(0, 10)).length, 1);
+      const check = openSqlite(f.file, { readonly: true });
+      assert.deepEqual(check.prepare("SELECT version FROM schema_migrations WHERE room = 'queue'").all(), [{ version: 1 }]);
+      check.close();
+    } finally {
+      await f.cleanup();
+    }
+  });
+
+  test('claimDue, nextDueAt and reaping read the partial indexes, not the table', async () => {
+    const f = await openFixture();
+    try {
+      const plan = (sql: string, ...params: unknown[]) =>
+        (f.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join('\n');
+      assert.match(plan(HOT_QUERIES.dueKeys, 0, '[]'), /USING COVERING INDEX recipients_due/);
+      assert.match(plan(HOT_QUERIES.nextDue), /recipients_due/);
+      assert.match(plan(HOT_QUERIES.reap, { now: 0 }), /recipients_leased/);
+    } finally {
+      await f.cleanup();
+    }
+  });
+});

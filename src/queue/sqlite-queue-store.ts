@@ -1,0 +1,598 @@
+import { domainOf, formatReply, systemClock, type Clock, type Logger, type MailEvent, type MessageId } from '../core/index.js';
+import { migrate, type SqliteDatabase } from '../storage/index.js';
+import { HOT_QUERIES, MIGRATIONS } from './sqlite-schema.js';
+import { messageStatus } from './status.js';
+import type {
+  AttemptRecord,
+  AttemptView,
+  ClaimRequest,
+  DeliveryBatch,
+  ListRequest,
+  MessageDetail,
+  MessageMeta,
+  MessageSource,
+  MessageSummary,
+  NewMessage,
+  QueueStore,
+  RecipientResult,
+  RecipientState,
+  RecipientView,
+} from './types.js';
+
+export interface SqliteQueueStoreOptions {
+  clock?: Clock;
+  /** Where a throwing onCommit listener is reported (the commit itself stands). */
+  logger?: Logger;
+  /** Group-commit bounds: one transaction holds at most this many writes / body bytes. */
+  maxBatchWrites?: number;
+  maxBatchBytes?: number;
+}
+
+interface MessageRow {
+  id: string;
+  account_id: string;
+  source: MessageSource;
+  mail_from: string;
+  size: number;
+  created_at: number;
+  expires_at: number;
+  meta: string;
+}
+
+interface RecipientRow {
+  id: number;
+  address: string;
+  state: RecipientState;
+  attempts: number;
+  next_attempt_at: number | null;
+  last_reply: string | null;
+}
+
+interface AttemptRow {
+  recipient_id: number;
+  at: number;
+  host: string | null;
+  state: RecipientResult['state'];
+  reply: string;
+}
+
+interface EventRow {
+  seq: number;
+  type: MailEvent['type'];
+  message_id: string;
+  account_id: string;
+  recipient: string | null;
+  at: number;
+  data: string;
+}
+
+/** A write waiting for the next group commit: an enqueue or an attempt record. */
+interface PendingWrite {
+  bytes: number;
+  write(now: number): MailEvent[];
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+const DUE_STATES = "('queued', 'deferred')";
+const ALL_STATES: readonly RecipientState[] = ['queued', 'deferred', 'delivering', 'held', 'delivered', 'bounced', 'expired'];
+
+/**
+ * The queue in the embedded SQLite database (better-sqlite3, WAL, synchronous=FULL).
+ *
+ * better-sqlite3 is synchronous; the async API keeps the shape PostgreSQL needs. enqueue and
+ * recordAttempt are group-committed (see `submit`); the rarer writes commit at once. Every write
+ * runs in a BEGIN IMMEDIATE transaction so a second process (the CLI) waits on the busy timeout
+ * instead of failing on a read-to-write upgrade.
+ */
+export class SqliteQueueStore implements QueueStore {
+  private readonly db: SqliteDatabase;
+  private readonly clock: Clock;
+  private readonly logger: Logger | undefined;
+  private readonly maxBatchWrites: number;
+  private readonly maxBatchBytes: number;
+  private readonly listeners: ((events: MailEvent[]) => void)[] = [];
+  private pending: PendingWrite[] = [];
+  private flushScheduled: NodeJS.Immediate | undefined;
+  private closed = false;
+  private readonly s;
+  // Transaction wrappers made once (better-sqlite3 turns a nested call into a savepoint).
+  private readonly chunkTx;
+  private readonly savepoint;
+  private readonly claimTx;
+  private readonly listStatements = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
+
+  constructor(db: SqliteDatabase, options: SqliteQueueStoreOptions = {}) {
+    this.db = db;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger;
+    this.maxBatchWrites = options.maxBatchWrites ?? 500;
+    this.maxBatchBytes = options.maxBatchBytes ?? 32 * 1024 * 1024;
+    migrate(db, 'queue', MIGRATIONS);
+    this.s = {
+      insertMessage: db.prepare(
+        'INSERT INTO messages (id, account_id, source, mail_from, size, created_at, expires_at, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      insertBody: db.prepare('INSERT INTO bodies (message_id, data) VALUES (?, ?)'),
+      insertRecipient: db.prepare(
+        "INSERT INTO recipients (message_id, address, domain, state, next_attempt_at, updated_at) VALUES (?, ?, ?, 'queued', ?, ?)",
+      ),
+      insertEvent: db.prepare('INSERT INTO events (type, message_id, account_id, recipient, at, data) VALUES (?, ?, ?, ?, ?, ?)'),
+      // Covered by the partial index recipients_due: no table reads while choosing work.
+      dueKeys: db.prepare(HOT_QUERIES.dueKeys),
+      dueOfKey: db.prepare(
+        `SELECT id, address, attempts FROM recipients
+         WHERE message_id = ? AND state IN ${DUE_STATES} AND domain = ? AND next_attempt_at <= ? ORDER BY id`,
+      ),
+      lease: db.prepare("UPDATE recipients SET state = 'delivering', lease_owner = ?, lease_expires_at = ?, updated_at = ? WHERE id = ?"),
+      // The lease (owner and expiry) is the token: a worker whose lease was reaped and re-claimed
+      // matches nothing, so its late result is dropped.
+      finish: db.prepare(
+        `UPDATE recipients SET state = @state, attempts = attempts + 1, next_attempt_at = @next, last_reply = @reply,
+           lease_owner = NULL, lease_expires_at = NULL, updated_at = @at
+         WHERE id = @id AND message_id = @messageId AND state = 'delivering' AND lease_owner = @owner AND lease_expires_at = @leaseExpiresAt
+         RETURNING address, attempts`,
+      ),
+      insertAttempt: db.prepare('INSERT INTO attempts (recipient_id, message_id, at, host, state, reply) VALUES (?, ?, ?, ?, ?, ?)'),
+      reap: db.prepare(HOT_QUERIES.reap),
+      nextDue: db.prepare(HOT_QUERIES.nextDue),
+      body: db.prepare('SELECT data FROM bodies WHERE message_id = ?'),
+      message: db.prepare('SELECT * FROM messages WHERE id = ?'),
+      recipientsOf: db.prepare(
+        'SELECT id, address, state, attempts, next_attempt_at, last_reply FROM recipients WHERE message_id = ? ORDER BY id',
+      ),
+      attemptsOf: db.prepare('SELECT recipient_id, at, host, state, reply FROM attempts WHERE message_id = ? ORDER BY id'),
+      stateSummary: db.prepare(
+        `SELECT state, COUNT(*) AS n, MIN(CASE WHEN state IN ${DUE_STATES} THEN next_attempt_at END) AS next
+         FROM recipients WHERE message_id = ? GROUP BY state`,
+      ),
+      retryOne: db.prepare(`UPDATE recipients SET next_attempt_at = ?, updated_at = ? WHERE message_id = ? AND state IN ${DUE_STATES}`),
+      retryAll: db.prepare(`UPDATE recipients SET next_attempt_at = ?, updated_at = ? WHERE state IN ${DUE_STATES}`),
+      hold: db.prepare(`UPDATE recipients SET state = 'held', updated_at = ? WHERE message_id = ? AND state IN ${DUE_STATES} RETURNING id, address`),
+      release: db.prepare(
+        `UPDATE recipients SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END, next_attempt_at = ?, updated_at = ?
+         WHERE message_id = ? AND state = 'held' RETURNING id, address`,
+      ),
+      // Explicit deletes rather than ON DELETE CASCADE alone: correct even where foreign_keys is off.
+      deleteAttempts: db.prepare('DELETE FROM attempts WHERE message_id = ?'),
+      deleteRecipients: db.prepare('DELETE FROM recipients WHERE message_id = ?'),
+      deleteBody: db.prepare('DELETE FROM bodies WHERE message_id = ?'),
+      deleteMessage: db.prepare('DELETE FROM messages WHERE id = ?'),
+      readEvents: db.prepare('SELECT seq, type, message_id, account_id, recipient, at, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
+      countByState: db.prepare('SELECT state, COUNT(*) AS n FROM recipients GROUP BY state'),
+    };
+    this.chunkTx = db.transaction(this.writeChunk.bind(this));
+    this.savepoint = db.transaction((w: PendingWrite, now: number) => w.write(now));
+    this.claimTx = db.transaction(this.claim.bind(this));
+  }
+
+  // ---- group commit ----------------------------------------------------------------------
+
+  enqueue(msg: NewMessage): Promise<void> {
+    const invalid = checkMessage(msg);
+    if (invalid) return Promise.reject(new Error(`cannot queue message ${msg.id}: ${invalid}`));
+    return this.submit(msg.body.length, (now) => [this.insertMessage(msg, now)]);
+  }
+
+  /**
+   * Queues a write for the next group commit. Everything submitted in one event-loop turn
+   * shares one transaction, so one fsync: SMTP sessions accepting mail and workers recording
+   * attempts pay the disk's sync latency once per turn, not once per call.
+   */
+  private submit(bytes: number, write: (now: number) => MailEvent[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the queue store is closed'));
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ bytes, write, resolve, reject });
+      this.flushScheduled ??= setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = undefined;
+    this.flushChunk();
+    // Leave room for I/O between chunks rather than draining a backlog in one go.
+    if (this.pending.length) this.flushScheduled = setImmediate(() => this.flush());
+  }
+
+  /** Commits the next chunk of pending writes; settles their promises after the commit. */
+  private flushChunk(): void {
+    let bytes = 0;
+    let n = 0;
+    while (n < this.pending.length && n < this.maxBatchWrites) {
+      const size = this.pending[n].bytes;
+      if (n > 0 && bytes + size > this.maxBatchBytes) break;
+      bytes += size;
+      n++;
+    }
+    const chunk = this.pending.splice(0, n);
+    if (chunk.length === 0) return;
+    const events: MailEvent[] = [];
+    const refused = new Map<PendingWrite, unknown>();
+    try {
+      this.chunkTx.immediate(chunk, events, refused);
+    } catch (err) {
+      // Nothing of the chunk is durable: every caller must answer 451 4.3.0.
+      for (const p of chunk) p.reject(err);
+      return;
+    }
+    this.notify(events);
+    for (const p of chunk) {
+      if (refused.has(p)) p.reject(refused.get(p));
+      else p.resolve();
+    }
+  }
+
+  private writeChunk(chunk: PendingWrite[], events: MailEvent[], refused: Map<PendingWrite, unknown>): void {
+    const now = this.clock.now().getTime();
+    for (const p of chunk) {
+      try {
+        // A savepoint per write: one bad write (say, a duplicate message id) is refused alone.
+        events.push(...this.savepoint(p, now));
+      } catch (err) {
+        // RAISE(ROLLBACK), a full disk and the like end the whole transaction: fail the chunk.
+        if (!this.db.inTransaction) throw err;
+        refused.set(p, err);
+      }
+    }
+  }
+
+  /** Inserts message, body, recipients and the 'accepted' event (enqueue and DSNs share this). */
+  private insertMessage(msg: NewMessage, now: number): MailEvent {
+    const createdAt = msg.createdAt.getTime();
+    this.s.insertMessage.run(
+      msg.id,
+      msg.accountId,
+      msg.source,
+      msg.mailFrom,
+      msg.body.length,
+      createdAt,
+      msg.expiresAt.getTime(),
+      JSON.stringify(msg.meta),
+    );
+    this.s.insertBody.run(msg.id, msg.body);
+    const due = Math.max(createdAt, msg.notBefore?.getTime() ?? createdAt);
+    for (const address of msg.recipients) this.s.insertRecipient.run(msg.id, address, domainOf(address), due, now);
+    return this.insertEvent({
+      type: 'accepted',
+      messageId: msg.id,
+      accountId: msg.accountId,
+      at: msg.createdAt,
+      data: { recipients: [...msg.recipients], size: msg.body.length, source: msg.source, mailFrom: msg.mailFrom },
+    });
+  }
+
+  private insertEvent(event: MailEvent): MailEvent {
+    const info = this.s.insertEvent.run(
+      event.type,
+      event.messageId,
+      event.accountId,
+      event.recipient ?? null,
+      event.at.getTime(),
+      JSON.stringify(event.data),
+    );
+    return { ...event, seq: Number(info.lastInsertRowid) };
+  }
+
+  // ---- delivery ---------------------------------------------------------------------------
+
+  async claimDue(req: ClaimRequest): Promise<DeliveryBatch[]> {
+    if (req.limit <= 0) return [];
+    return this.claimTx.immediate(req);
+  }
+
+  private claim(req: ClaimRequest): DeliveryBatch[] {
+    const now = req.now.getTime();
+    const leaseExpiresAt = now + req.leaseMs;
+    // First pick the batch keys (message × domain) in due order, then take all of each key's
+    // due recipients, so a message's recipients at one domain travel in one SMTP transaction.
+    const keys: { messageId: string; domain: string }[] = [];
+    const seen = new Set<string>();
+    for (const row of this.s.dueKeys.iterate(now, JSON.stringify(req.skipDomains ?? [])) as Iterable<{ message_id: string; domain: string }>) {
+      const key = `${row.message_id} ${row.domain}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      keys.push({ messageId: row.message_id, domain: row.domain });
+      if (keys.length >= req.limit) break;
+    }
+    const batches: DeliveryBatch[] = [];
+    for (const key of keys) {
+      const m = this.s.message.get(key.messageId) as MessageRow | undefined;
+      if (!m) continue;
+      const rows = this.s.dueOfKey.all(key.messageId, key.domain, now) as { id: number; address: string; attempts: number }[];
+      for (const r of rows) this.s.lease.run(req.owner, leaseExpiresAt, now, r.id);
+      batches.push({
+        messageId: m.id,
+        accountId: m.account_id,
+        source: m.source,
+        domain: key.domain,
+        mailFrom: m.mail_from,
+        createdAt: new Date(m.created_at),
+        expiresAt: new Date(m.expires_at),
+        size: m.size,
+        meta: JSON.parse(m.meta) as MessageMeta,
+        recipients: rows.map((r) => ({ id: r.id, address: r.address, attempts: r.attempts })),
+        leaseOwner: req.owner,
+        leaseExpiresAt: new Date(leaseExpiresAt),
+      });
+    }
+    return batches;
+  }
+
+  async recordAttempt(rec: AttemptRecord): Promise<void> {
+    for (const r of rec.results) {
+      if (r.state === 'deferred' && !r.nextAttemptAt) throw new Error(`a deferred result needs nextAttemptAt (recipient ${r.recipientId})`);
+    }
+    for (const dsn of rec.dsns ?? []) {
+      const invalid = checkMessage(dsn);
+      if (invalid) throw new Error(`cannot queue DSN ${dsn.id}: ${invalid}`);
+    }
+    const bytes = (rec.dsns ?? []).reduce((sum, dsn) => sum + dsn.body.length, 0);
+    return this.submit(bytes, () => this.applyAttempt(rec));
+  }
+
+  private applyAttempt(rec: AttemptRecord): MailEvent[] {
+    const { batch } = rec;
+    const at = rec.at.getTime();
+    const events: MailEvent[] = [];
+    for (const r of rec.results) {
+      const o = r.outcome;
+      const failure = o.kind === 'delivered' ? undefined : o.failure;
+      const host = o.kind === 'delivered' ? o.host : o.failure.host;
+      const reply = o.kind === 'delivered' ? o.reply : o.failure.reply;
+      const replyText = reply ? formatReply(reply) : (failure?.reason ?? '');
+      const next = r.state === 'deferred' ? r.nextAttemptAt!.getTime() : null;
+      const row = this.s.finish.get({
+        state: r.state,
+        next,
+        reply: replyText,
+        at,
+        id: r.recipientId,
+        messageId: batch.messageId,
+        owner: batch.leaseOwner,
+        leaseExpiresAt: batch.leaseExpiresAt.getTime(),
+      }) as { address: string; attempts: number } | undefined;
+      if (!row) continue; // the lease is gone: reaped (and perhaps re-claimed) or the message removed
+      this.s.insertAttempt.run(r.recipientId, batch.messageId, at, host ?? null, r.state, replyText);
+      events.push(
+        this.insertEvent({
+          type: r.state,
+          messageId: batch.messageId,
+          accountId: batch.accountId,
+          recipient: row.address,
+          at: rec.at,
+          data: compact({
+            host,
+            reply: reply && compact({ code: reply.code, enhanced: reply.enhanced, text: reply.text }),
+            reason: failure?.reason,
+            scope: failure?.scope,
+            attempt: row.attempts,
+            nextAttemptAt: next === null ? undefined : new Date(next).toISOString(),
+          }),
+        }),
+      );
+    }
+    // DSNs report on this attempt's results; a stale worker whose results were all dropped must
+    // not send a second report about what the current lease holder will decide.
+    if (events.length > 0) {
+      for (const dsn of rec.dsns ?? []) events.push(this.insertMessage(dsn, at));
+    }
+    return events;
+  }
+
+  async reapExpiredLeases(now: Date): Promise<number> {
+    const changes = this.writeTx(() => this.s.reap.run({ now: now.getTime() }).changes);
+    if (changes > 0) this.notify([]); // no event type for it, but work became due: wake schedulers
+    return changes;
+  }
+
+  async nextDueAt(): Promise<Date | null> {
+    const row = this.s.nextDue.get() as { t: number | null };
+    return row.t === null ? null : new Date(row.t);
+  }
+
+  // ---- views ------------------------------------------------------------------------------
+
+  async getBody(id: MessageId): Promise<Buffer | null> {
+    const row = this.s.body.get(id) as { data: Buffer } | undefined;
+    return row ? row.data : null;
+  }
+
+  async get(id: MessageId): Promise<MessageDetail | null> {
+    // One read transaction: recipients and their attempts from the same snapshot.
+    return this.db.transaction(() => {
+      const m = this.s.message.get(id) as MessageRow | undefined;
+      if (!m) return null;
+      const rows = this.s.recipientsOf.all(id) as RecipientRow[];
+      const history = new Map<number, AttemptView[]>();
+      for (const a of this.s.attemptsOf.all(id) as AttemptRow[]) {
+        const list = history.get(a.recipient_id) ?? [];
+        list.push(compact({ at: new Date(a.at), host: a.host ?? undefined, state: a.state, reply: a.reply }) as AttemptView);
+        history.set(a.recipient_id, list);
+      }
+      const recipients: RecipientView[] = rows.map((r) => ({
+        id: r.id,
+        address: r.address,
+        state: r.state,
+        attempts: r.attempts,
+        nextAttemptAt: isDue(r.state) && r.next_attempt_at !== null ? new Date(r.next_attempt_at) : null,
+        lastReply: r.last_reply,
+        history: history.get(r.id) ?? [],
+      }));
+      const due = rows.filter((r) => isDue(r.state) && r.next_attempt_at !== null).map((r) => r.next_attempt_at!);
+      return {
+        ...toSummary(m, rows.map((r) => r.state), rows.length, due.length ? Math.min(...due) : null),
+        recipients,
+      };
+    })();
+  }
+
+  async list(req: ListRequest): Promise<MessageSummary[]> {
+    const states = req.states?.length ? req.states : undefined;
+    const key = `${req.before ? 'b' : ''}${states ? 's' : ''}`;
+    let stmt = this.listStatements.get(key);
+    if (!stmt) {
+      const where = [
+        req.before ? 'm.id < @before' : '',
+        states ? 'EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.state IN (SELECT value FROM json_each(@states)))' : '',
+      ].filter(Boolean);
+      stmt = this.db.prepare(
+        `SELECT m.* FROM messages m ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY m.id DESC LIMIT @limit`,
+      );
+      this.listStatements.set(key, stmt);
+    }
+    const params: Record<string, unknown> = { limit: Math.max(0, req.limit) };
+    if (req.before) params.before = req.before;
+    if (states) params.states = JSON.stringify(states);
+    return this.db.transaction(() =>
+      (stmt.all(params) as MessageRow[]).map((m) => {
+        const groups = this.s.stateSummary.all(m.id) as { state: RecipientState; n: number; next: number | null }[];
+        const nexts = groups.map((g) => g.next).filter((t): t is number => t !== null);
+        return toSummary(
+          m,
+          groups.map((g) => g.state),
+          groups.reduce((sum, g) => sum + g.n, 0),
+          nexts.length ? Math.min(...nexts) : null,
+        );
+      }),
+    )();
+  }
+
+  async readEvents(afterSeq: number, limit: number): Promise<MailEvent[]> {
+    return (this.s.readEvents.all(afterSeq, limit) as EventRow[]).map((e) => {
+      const event: MailEvent = {
+        seq: e.seq,
+        type: e.type,
+        messageId: e.message_id,
+        accountId: e.account_id,
+        at: new Date(e.at),
+        data: JSON.parse(e.data) as Record<string, unknown>,
+      };
+      if (e.recipient !== null) event.recipient = e.recipient;
+      return event;
+    });
+  }
+
+  async countByState(): Promise<Record<RecipientState, number>> {
+    const counts = Object.fromEntries(ALL_STATES.map((s) => [s, 0])) as Record<RecipientState, number>;
+    for (const row of this.s.countByState.all() as { state: RecipientState; n: number }[]) counts[row.state] = row.n;
+    return counts;
+  }
+
+  // ---- operator actions -------------------------------------------------------------------
+
+  async retryNow(id: MessageId | 'all', now: Date): Promise<number> {
+    const t = now.getTime();
+    const changes = this.writeTx(() => (id === 'all' ? this.s.retryAll.run(t, t) : this.s.retryOne.run(t, t, id)).changes);
+    if (changes > 0) this.notify([]);
+    return changes;
+  }
+
+  async hold(id: MessageId, now: Date): Promise<number> {
+    return this.changeHeld(id, now, 'held');
+  }
+
+  async release(id: MessageId, now: Date): Promise<number> {
+    return this.changeHeld(id, now, 'released');
+  }
+
+  private changeHeld(id: MessageId, now: Date, type: 'held' | 'released'): number {
+    const t = now.getTime();
+    const events = this.writeTx(() => {
+      const m = this.s.message.get(id) as MessageRow | undefined;
+      if (!m) return [];
+      const rows = (type === 'held' ? this.s.hold.all(t, id) : this.s.release.all(t, t, id)) as { id: number; address: string }[];
+      if (rows.length === 0) return [];
+      // RETURNING has no defined order; events should read the same every time.
+      const recipients = rows.sort((a, b) => a.id - b.id).map((r) => r.address);
+      return [this.insertEvent({ type, messageId: id, accountId: m.account_id, at: now, data: { recipients } })];
+    });
+    this.notify(events);
+    return events.length ? (events[0].data.recipients as string[]).length : 0;
+  }
+
+  async remove(id: MessageId, now: Date): Promise<boolean> {
+    const events = this.writeTx(() => {
+      const m = this.s.message.get(id) as MessageRow | undefined;
+      if (!m) return null;
+      const recipients = (this.s.recipientsOf.all(id) as RecipientRow[]).map((r) => ({ address: r.address, state: r.state }));
+      this.s.deleteAttempts.run(id);
+      this.s.deleteRecipients.run(id);
+      this.s.deleteBody.run(id);
+      this.s.deleteMessage.run(id);
+      return [this.insertEvent({ type: 'deleted', messageId: id, accountId: m.account_id, at: now, data: { recipients } })];
+    });
+    if (!events) return false;
+    this.notify(events);
+    return true;
+  }
+
+  // ---- plumbing ---------------------------------------------------------------------------
+
+  onCommit(listener: (events: MailEvent[]) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.flushScheduled) clearImmediate(this.flushScheduled);
+    this.flushScheduled = undefined;
+    // Callers still waiting for their 250 get it (or their 451) before the file closes.
+    while (this.pending.length) this.flushChunk();
+    this.db.close();
+  }
+
+  private writeTx<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  private notify(events: MailEvent[]): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(events);
+      } catch (err) {
+        // The commit stands; a listener's bug must not turn it into a failure for the caller.
+        if (this.logger) this.logger.error({ err }, 'queue onCommit listener failed');
+        else process.emitWarning(`queue onCommit listener failed: ${String(err)}`);
+      }
+    }
+  }
+}
+
+function isDue(state: RecipientState): boolean {
+  return state === 'queued' || state === 'deferred';
+}
+
+function toSummary(m: MessageRow, states: RecipientState[], recipientCount: number, next: number | null): MessageSummary {
+  return {
+    id: m.id,
+    accountId: m.account_id,
+    source: m.source,
+    mailFrom: m.mail_from,
+    createdAt: new Date(m.created_at),
+    expiresAt: new Date(m.expires_at),
+    size: m.size,
+    meta: JSON.parse(m.meta) as MessageMeta,
+    status: messageStatus(states),
+    recipientCount,
+    nextAttemptAt: next === null ? null : new Date(next),
+  };
+}
+
+/** Why a message cannot be queued, or null. Checked before it joins a group commit. */
+function checkMessage(msg: NewMessage): string | null {
+  if (msg.recipients.length === 0) return 'no recipients';
+  const seen = new Set<string>();
+  for (const address of msg.recipients) {
+    if (!domainOf(address)) return `recipient without a routable domain: ${address}`;
+    if (seen.has(address)) return `duplicate recipient: ${address}`;
+    seen.add(address);
+  }
+  return null;
+}
+
+/** Drops undefined fields, so events read back from JSON equal the ones handed to listeners. */
+function compact<T extends Record<string, unknown>>(obj: T): T {
+  for (const key of Object.keys(obj)) if (obj[key] === undefined) delete obj[key];
+  return obj;
+}

@@ -1,0 +1,95 @@
+import type { Migration } from '../storage/index.js';
+
+/**
+ * The queue's tables in the embedded SQLite database. Times are integer milliseconds since the
+ * epoch; JSON columns hold TEXT. Applied with `migrate(db, 'queue', MIGRATIONS)`: add new
+ * versions, never edit an applied one.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      -- Clustered by id: ids are time-ordered, so inserts append and newest-first listing walks
+      -- the table backwards.
+      CREATE TABLE messages (
+        id          TEXT PRIMARY KEY,
+        account_id  TEXT NOT NULL,
+        source      TEXT NOT NULL,
+        mail_from   TEXT NOT NULL,
+        size        INTEGER NOT NULL,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        meta        TEXT NOT NULL
+      ) WITHOUT ROWID;
+
+      -- One body per message however many recipients; kept apart so scans of messages stay small.
+      CREATE TABLE bodies (
+        message_id  TEXT PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+        data        BLOB NOT NULL
+      );
+
+      -- AUTOINCREMENT: a recipient id is never reused, so a stale worker's result can never land
+      -- on a recipient created after the one it attempted.
+      CREATE TABLE recipients (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        message_id       TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        address          TEXT NOT NULL,
+        domain           TEXT NOT NULL,
+        state            TEXT NOT NULL,
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at  INTEGER,
+        lease_owner      TEXT,
+        lease_expires_at INTEGER,
+        last_reply       TEXT,
+        updated_at       INTEGER NOT NULL
+      );
+      -- claimDue and nextDueAt read only this (small) index of waiting recipients; it covers the
+      -- batch keys, so choosing work touches no table rows.
+      CREATE INDEX recipients_due ON recipients(next_attempt_at, message_id, domain, state) WHERE state IN ('queued', 'deferred');
+      -- reapExpiredLeases reads only the leased ones.
+      CREATE INDEX recipients_leased ON recipients(lease_expires_at) WHERE state = 'delivering';
+      -- A message's recipients (get, hold, the list filter by state, deletes). No index on state
+      -- alone: without ANALYZE the planner would prefer it to the partial indexes above.
+      CREATE INDEX recipients_message ON recipients(message_id, state);
+
+      CREATE TABLE attempts (
+        id            INTEGER PRIMARY KEY,
+        recipient_id  INTEGER NOT NULL,
+        message_id    TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        at            INTEGER NOT NULL,
+        host          TEXT,
+        state         TEXT NOT NULL,
+        reply         TEXT NOT NULL
+      );
+      CREATE INDEX attempts_message ON attempts(message_id, id);
+
+      -- The outbox: written in the same transaction as the change it describes, read in seq
+      -- order by notify/. Not tied to messages: events outlive a deleted message.
+      CREATE TABLE events (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        type        TEXT NOT NULL,
+        message_id  TEXT NOT NULL,
+        account_id  TEXT NOT NULL,
+        recipient   TEXT,
+        at          INTEGER NOT NULL,
+        data        TEXT NOT NULL
+      );
+    `,
+  },
+];
+
+/**
+ * The queries on the delivery hot path, kept beside the indexes that serve them (a test checks
+ * their query plans). Their WHERE clauses must repeat the partial indexes' conditions exactly.
+ */
+export const HOT_QUERIES = {
+  /** Batch keys (message × domain) in due order; params: now, JSON array of domains to skip. */
+  dueKeys: `SELECT message_id, domain FROM recipients
+    WHERE state IN ('queued', 'deferred') AND next_attempt_at <= ? AND domain NOT IN (SELECT value FROM json_each(?))
+    ORDER BY next_attempt_at`,
+  nextDue: "SELECT MIN(next_attempt_at) AS t FROM recipients WHERE state IN ('queued', 'deferred')",
+  /** Expired leases back to due; params: { now }. */
+  reap: `UPDATE recipients SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END,
+      next_attempt_at = @now, lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
+    WHERE state = 'delivering' AND lease_expires_at <= @now`,
+} as const;
