@@ -8,7 +8,7 @@ export interface HttpServer {
 }
 
 export function createHttpServer(deps: { store: QueueStore; logger: Logger; version: string }): HttpServer {
-  const app = Fastify({ logger: false, disableRequestLogging: true });
+  const app = Fastify({ logger: false });
 
   // Liveness and readiness in one: answers 200 only when the queue store answers.
   app.get('/healthz', async (_req, reply) => {

@@ -49,3 +49,11 @@ test('config print masks the smart host password', () => {
   assert.equal(shown.smartHost, 'smtp://user:****@relay.example:587');
   assert.deepEqual(shown.blockedClients, ['10.0.0.0/8']);
 });
+
+test('docs/configuration.md documents every setting', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { SCHEMA } = await import('./index.js');
+  const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+  const missing = Object.values(SCHEMA).map((s) => s.env).filter((env) => !doc.includes('`' + env + '`'));
+  assert.deepEqual(missing, [], 'add these to docs/configuration.md');
+});

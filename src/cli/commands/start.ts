@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { startHerald, VERSION } from '../../main.js';
 import { resolveConfig, type GlobalOptions } from '../context.js';
-import { emit } from '../output.js';
+import { CliError, emit } from '../output.js';
 
 export function startCommand(): Command {
   return new Command('start')
@@ -10,7 +10,9 @@ export function startCommand(): Command {
     .action(async (opts: { logLevel?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const config = resolveConfig(g, opts.logLevel ? { logLevel: opts.logLevel } : {});
-      const herald = await startHerald(config);
+      const herald = await startHerald(config).catch((err: NodeJS.ErrnoException & { port?: number }) => {
+        throw explainStartError(err);
+      });
       const listening = herald.endpoints.map((e) => ({ ...e, url: e.name === 'http' ? `http://${hostFor(e.address)}:${e.port}/` : `smtp://${hostFor(e.address)}:${e.port}` }));
       emit(g, { event: 'ready', version: VERSION, dataDir: config.dataDir, tls: { origin: herald.tls.origin, cert: herald.tls.certPath }, listening }, () =>
         [
@@ -40,4 +42,23 @@ export function startCommand(): Command {
 function hostFor(address: string): string {
   if (address === '::' || address === '0.0.0.0') return 'localhost';
   return address.includes(':') ? `[${address}]` : address;
+}
+
+/** Turns the usual start-up failures into a sentence that says what to do. */
+function explainStartError(err: NodeJS.ErrnoException & { port?: number; address?: string }): Error {
+  const where = err.port ? `port ${err.port}` : 'a port';
+  if (err.code === 'EACCES') {
+    return new CliError(
+      `cannot listen on ${where}: permission denied. Ports below 1024 need root or CAP_NET_BIND_SERVICE; ` +
+        'to run as a normal user move them, e.g. HERALD_SMTP_SUBMISSION_PORT=2587 HERALD_SMTP_SUBMISSIONS_PORT=2465 HERALD_SMTP_MX_PORT=2525',
+      'listen_denied',
+    );
+  }
+  if (err.code === 'EADDRINUSE') {
+    return new CliError(`cannot listen on ${where}: another program already uses it (is Herald or another mail server running? try: ss -ltnp)`, 'address_in_use');
+  }
+  if (err.code === 'EADDRNOTAVAIL') {
+    return new CliError(`cannot listen on ${err.address ?? 'that address'}: it is not an address of this machine (check HERALD_SMTP_BIND / HERALD_HTTP_BIND)`, 'address_not_available');
+  }
+  return err;
 }

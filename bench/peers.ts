@@ -1,0 +1,173 @@
+// The processes a benchmark step talks to: the three servers under test (Herald, Postfix, the bare
+// discarding sink), Postfix's smtp-source as the load generator and smtp-sink as the relay target.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { startPostfix } from '../test/support/postfix.js';
+import { freePort, memoryOf, REPO_ROOT, startHerald, treeCpuSeconds, treeRss, waitForSmtp } from '../test/support/processes.js';
+
+export type TargetName = 'postfix' | 'herald' | 'bare';
+
+export interface Target {
+  name: TargetName;
+  host: string;
+  port: number;
+  /** Root of the server's process tree (Postfix: master). */
+  pid: number;
+  cpuSeconds(): number;
+  rss(): number;
+  stop(): Promise<void>;
+  /** Diagnostics for a failed step (log tail). */
+  log(): string;
+}
+
+export interface TargetOptions {
+  /** Where the server relays to, host:port (a refusing port for accept-only runs, or an smtp-sink). */
+  nextHop: string;
+  heraldDist: boolean;
+  heraldLogLevel: string;
+}
+
+/**
+ * Both servers get the same job: relay everything from 127.0.0.0/8 to `nextHop`, retrying a
+ * refused next hop no sooner than 5 minutes later (Postfix's minimal_backoff_time default, set
+ * as Herald's retry schedule), so an accept-only run is not slowed by retries in either.
+ */
+export async function startTarget(name: TargetName, o: TargetOptions): Promise<Target> {
+  if (name === 'postfix') {
+    const pf = await startPostfix({
+      role: 'relay',
+      host: '127.0.0.1',
+      hostname: 'postfix.bench.test',
+      relayHost: o.nextHop,
+      // in_flow_delay makes smtpd pause up to 1 s per message when mail arrives faster than the
+      // queue manager takes it in; 0 is the documented setting for maximum throughput, chosen so
+      // the baseline is Postfix at its fastest.
+      settings: { in_flow_delay: '0' },
+    });
+    return { name, host: pf.host, port: pf.port, pid: pf.masterPid, cpuSeconds: () => treeCpuSeconds(pf.masterPid), rss: () => treeRss(pf.masterPid), stop: pf.stop, log: () => pf.log().slice(-3000) };
+  }
+  if (name === 'herald') {
+    const h = await startHerald({
+      dist: o.heraldDist,
+      env: {
+        HERALD_SMART_HOST: `smtp://${o.nextHop}`,
+        HERALD_RETRY_SCHEDULE: '5m',
+        HERALD_LOG_LEVEL: o.heraldLogLevel,
+        HERALD_MAX_CONNECTIONS_PER_IP: '10000',
+      },
+    });
+    return { name, host: h.host, port: h.submissionPort, pid: h.pid, cpuSeconds: () => treeCpuSeconds(h.pid), rss: () => memoryOf(h.pid)?.rss ?? 0, stop: h.stop, log: h.log };
+  }
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bare-sink.ts', '127.0.0.1', String(port)], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d) => (err = (err + d).slice(-3000)));
+  await waitForSmtp('127.0.0.1', port, { timeoutMs: 20_000, alive: () => (child.exitCode !== null ? `bare sink exited: ${err}` : null) });
+  return { name, host: '127.0.0.1', port, pid: child.pid!, cpuSeconds: () => treeCpuSeconds(child.pid!), rss: () => memoryOf(child.pid!)?.rss ?? 0, stop: () => stopChild(child), log: () => err };
+}
+
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await gone;
+  clearTimeout(timer);
+}
+
+export interface SourceRun {
+  seconds: number;
+  ok: boolean;
+  output: string;
+}
+
+/**
+ * Runs smtp-source. Without -d every message gets its own connection (smtp-source's default);
+ * with -d each of the `sessions` connections carries message after message. -m is the total.
+ */
+export function smtpSource(o: { host: string; port: number; sessions: number; count: number; size: number; reuse: boolean; timeoutMs?: number }): Promise<SourceRun> {
+  const argv = ['-s', String(o.sessions), '-m', String(o.count), '-l', String(o.size), '-f', 'bench@client.example', '-t', 'rcpt@dest.example', '-M', 'client.example'];
+  if (o.reuse) argv.push('-d');
+  argv.push(`${o.host}:${o.port}`);
+  return new Promise((ok) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn('/usr/sbin/smtp-source', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output = (output + d).slice(-2000)));
+    child.stderr.on('data', (d) => (output = (output + d).slice(-2000)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 300_000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      ok({ seconds, ok: code === 0, output: output.trim() + (signal ? ` (killed: ${signal})` : code ? ` (exit ${code})` : '') });
+    });
+  });
+}
+
+export interface Sink {
+  host: string;
+  port: number;
+  count(): number;
+  /** Resolves with the time (hrtime ns) at which the sink's counter reached n. */
+  waitFor(n: number, timeoutMs: number): Promise<bigint>;
+  stop(): Promise<void>;
+}
+
+/** Postfix's smtp-sink on 127.0.0.2, counting messages (-c prints "sess=… quit=… mesg=N\r"). */
+export async function startSink(): Promise<Sink> {
+  const host = '127.0.0.2';
+  const port = await freePort(host);
+  const child = spawn('/usr/sbin/smtp-sink', ['-c', '-u', 'nobody', '-m', '1000', `${host}:${port}`, '1000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let mesg = 0;
+  let tail = '';
+  const waiters: { n: number; ok: (t: bigint) => void }[] = [];
+  child.stdout.setEncoding('latin1');
+  child.stdout.on('data', (chunk: string) => {
+    tail = (tail + chunk).slice(-200);
+    const all = [...tail.matchAll(/mesg=(\d+)/g)];
+    if (all.length) mesg = Number(all[all.length - 1]![1]);
+    const now = process.hrtime.bigint();
+    for (const w of waiters.filter((w) => mesg >= w.n)) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.ok(now);
+    }
+  });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  await waitForSmtp(host, port, { timeoutMs: 10_000, alive: () => (child.exitCode !== null ? `smtp-sink exited: ${err}` : null) });
+  return {
+    host,
+    port,
+    count: () => mesg,
+    waitFor: (n, timeoutMs) =>
+      new Promise((ok, fail) => {
+        if (mesg >= n) return ok(process.hrtime.bigint());
+        const timer = setTimeout(() => fail(new Error(`smtp-sink counted ${mesg} of ${n} messages in ${timeoutMs} ms`)), timeoutMs);
+        waiters.push({ n, ok: (t) => (clearTimeout(timer), ok(t)) });
+      }),
+    stop: () => stopChild(child),
+  };
+}
+
+/** Samples a process's RSS every `everyMs` until stopped; keeps the peak and the series. */
+export function sampleRss(pid: number, everyMs = 250): { stop(): { peak: number; hwm: number; samples: [number, number][] } } {
+  const t0 = Date.now();
+  const samples: [number, number][] = [];
+  let peak = 0;
+  let hwm = 0;
+  const take = () => {
+    const m = memoryOf(pid);
+    if (!m) return;
+    peak = Math.max(peak, m.rss);
+    hwm = Math.max(hwm, m.hwm);
+    samples.push([(Date.now() - t0) / 1000, m.rss]);
+  };
+  take();
+  const timer = setInterval(take, everyMs);
+  return {
+    stop: () => {
+      take();
+      clearInterval(timer);
+      return { peak, hwm, samples };
+    },
+  };
+}

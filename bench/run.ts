@@ -1,0 +1,236 @@
+// `npm run bench`: Herald against Postfix 3.7 (and a bare discarding Node smtp-server) on this
+// machine, in one run. Prints a table with ratios and pass/fail against issue 2's targets, writes
+// bench/results/<time>.json, and (on a full run) refreshes the generated part of docs/performance.md.
+//
+//   npm run bench                 full run (about 5–10 minutes)
+//   npm run bench -- --quick      a smaller run (about 2 minutes) for a quick look
+//   options: --only accept,conn,latency,relay,soak   --targets postfix,herald,bare
+//            --dist (run dist/cli/herald.js)   --docs / --no-docs   --herald-log-level info
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { freePort, heraldUnavailable, REPO_ROOT } from '../test/support/processes.js';
+import { sampleRss, smtpSource, startSink, startTarget, type Target, type TargetName } from './peers.js';
+import { measureLatency, percentile } from './smtp-client.js';
+import { renderTable, updateDocs, type Results } from './report.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    targets: { type: 'string', default: 'postfix,herald,bare' },
+    dist: { type: 'boolean', default: false },
+    docs: { type: 'boolean' },
+    'no-docs': { type: 'boolean', default: false },
+    'herald-log-level': { type: 'string', default: 'info' },
+  },
+});
+const QUICK = args.quick!;
+const steps = new Set((args.only ?? 'accept,conn,latency,relay,soak').split(','));
+const scale = QUICK ? 0.2 : 1;
+const n = (full: number) => Math.max(20, Math.round(full * scale));
+const progress = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+if (process.getuid?.() !== 0) {
+  console.error('npm run bench needs root: it runs private Postfix instances and smtp-sink (which drops to nobody).');
+  process.exit(1);
+}
+
+const heraldWhy = heraldUnavailable();
+let targets = args.targets!.split(',') as TargetName[];
+if (heraldWhy && targets.includes('herald')) {
+  progress(`Herald is left out: ${heraldWhy}`);
+  targets = targets.filter((t) => t !== 'herald');
+}
+
+const sh = (cmd: string, argv: string[]) => {
+  try {
+    return execFileSync(cmd, argv, { encoding: 'utf8' }).trim();
+  } catch {
+    return '?';
+  }
+};
+const results: Results = {
+  startedAt: new Date().toISOString(),
+  finishedAt: '',
+  quick: QUICK,
+  command: `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`,
+  machine: {
+    nproc: cpus().length,
+    cpu: cpus()[0]?.model ?? '?',
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    kernel: release(),
+    node: process.version,
+    postfix: sh('/usr/sbin/postconf', ['-h', 'mail_version']),
+    filesystem: sh('sh', ['-c', `df -T ${JSON.stringify(process.env.TMPDIR ?? '/tmp')} | awk 'NR==2{print $2}'`]),
+    herald: `${sh('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD'])}${sh('git', ['-C', REPO_ROOT, 'status', '--porcelain', 'src']) ? ' + uncommitted changes' : ''} (${args.dist ? 'dist' : 'tsx'})`,
+  },
+  heraldUnavailable: heraldWhy ?? undefined,
+  accept: [],
+  latency: [],
+  relay: {},
+  memory: {},
+  errors: [],
+};
+
+const heraldRssSamples: { peak: number; hwm: number }[] = [];
+
+/** Starts a target, runs `body`, always stops it; records Herald's memory while it ran. */
+async function withTarget<T>(name: TargetName, nextHop: string, body: (t: Target) => Promise<T>): Promise<T | { error: string }> {
+  let t: Target | undefined;
+  try {
+    t = await startTarget(name, { nextHop, heraldDist: args.dist!, heraldLogLevel: args['herald-log-level']! });
+  } catch (e) {
+    const error = `${name} did not start: ${(e as Error).message.split('\n')[0]}`;
+    results.errors.push(`${error}\n${(e as Error).message}`);
+    progress(error);
+    return { error };
+  }
+  const sampler = name === 'herald' ? sampleRss(t.pid) : null;
+  try {
+    return await body(t);
+  } catch (e) {
+    const error = `${name}: ${(e as Error).message.split('\n')[0]}`;
+    results.errors.push(`${error}\n${t.log()}`);
+    progress(error);
+    return { error };
+  } finally {
+    if (sampler) heraldRssSamples.push(sampler.stop());
+    await t.stop();
+  }
+}
+
+// ---- 1 & 2: durable accept rate, connection reused (-d) and a connection per message ----------
+// The next hop refuses connections at once (a closed port): both servers accept and queue, try
+// once, find the next hop down and defer, so neither spends the run delivering.
+const SIZES = [1024, 100 * 1024];
+const SESSIONS = [1, 10, 50];
+const acceptCount = (size: number, sessions: number) => n(size <= 1024 ? ({ 1: 300, 10: 2000, 50: 3000 } as Record<number, number>)[sessions]! : ({ 1: 150, 10: 600, 50: 1000 } as Record<number, number>)[sessions]!);
+
+for (const reuse of [true, false]) {
+  if (!steps.has(reuse ? 'accept' : 'conn')) continue;
+  for (const size of SIZES) {
+    const cells = SESSIONS.map((sessions) => ({ size, sessions, reuse, count: acceptCount(size, sessions), rates: {} as Results['accept'][number]['rates'] }));
+    results.accept.push(...cells);
+    for (const name of targets) {
+      const down = `127.0.0.2:${await freePort('127.0.0.2')}`;
+      await withTarget(name, down, async (t) => {
+        for (const cell of cells) {
+          // Warm-up: fills caches, JIT, connection pools; not timed.
+          await smtpSource({ host: t.host, port: t.port, sessions: cell.sessions, count: Math.min(200, Math.ceil(cell.count / 5)), size, reuse });
+          const r = await smtpSource({ host: t.host, port: t.port, sessions: cell.sessions, count: cell.count, size, reuse });
+          cell.rates[name] = r.ok ? cell.count / r.seconds : { error: r.output.slice(-300) };
+          progress(`${reuse ? 'accept' : 'accept, connection per message'} ${size / 1024} KB × ${cell.sessions} sessions, ${name}: ${r.ok ? `${(cell.count / r.seconds).toFixed(0)} msg/s` : `failed: ${r.output.slice(-200)}`}`);
+        }
+      });
+    }
+  }
+}
+
+// ---- 4: single-message latency ----------------------------------------------------------------
+if (steps.has('latency')) {
+  for (const perConnection of [false, true]) {
+    const count = n(perConnection ? 300 : 600);
+    const row: Results['latency'][number] = { perConnection, count, size: 1024, values: {} };
+    results.latency.push(row);
+    for (const name of targets) {
+      const down = `127.0.0.2:${await freePort('127.0.0.2')}`;
+      const r = await withTarget(name, down, async (t) => {
+        await measureLatency(t.host, t.port, { count: 50, size: 1024, perConnection });
+        const times = await measureLatency(t.host, t.port, { count, size: 1024, perConnection });
+        return { median: percentile(times, 50), p99: percentile(times, 99) };
+      });
+      row.values[name] = r;
+      progress(`latency ${perConnection ? 'connection per message' : 'one session'}, ${name}: ${'error' in r ? r.error : `median ${r.median.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms`}`);
+    }
+  }
+}
+
+// ---- 3 & 5: end-to-end relay rate to smtp-sink, and CPU per relayed message ------------------
+if (steps.has('relay')) {
+  const count = n(4000);
+  const sessions = 10;
+  results.relay = { count, sessions, size: 1024, values: {} };
+  for (const name of targets.filter((t) => t !== 'bare')) {
+    const sink = await startSink();
+    try {
+      const r = await withTarget(name, `${sink.host}:${sink.port}`, async (t) => {
+        // Warm-up, then wait until it has all been relayed so the timed run starts from an empty queue.
+        const warm = Math.min(300, Math.ceil(count / 5));
+        await smtpSource({ host: t.host, port: t.port, sessions, count: warm, size: 1024, reuse: true });
+        await sink.waitFor(warm, 60_000);
+        const base = sink.count();
+        const cpu0 = t.cpuSeconds();
+        const t0 = process.hrtime.bigint();
+        const src = await smtpSource({ host: t.host, port: t.port, sessions, count, size: 1024, reuse: true });
+        if (!src.ok) throw new Error(`smtp-source failed: ${src.output.slice(-300)}`);
+        const acceptSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+        const t1 = await sink.waitFor(base + count, 180_000);
+        const seconds = Number(t1 - t0) / 1e9;
+        const cpu = t.cpuSeconds() - cpu0;
+        return { rate: count / seconds, seconds, acceptSeconds, cpuMsPerMessage: (cpu * 1000) / count, rssBytes: t.rss() };
+      });
+      results.relay.values![name] = r;
+      progress(`relay ${count} × 1 KB over ${sessions} sessions to smtp-sink, ${name}: ${'error' in r ? r.error : `${r.rate.toFixed(0)} msg/s end to end, ${r.cpuMsPerMessage.toFixed(3)} ms CPU per message`}`);
+    } finally {
+      await sink.stop();
+    }
+  }
+}
+
+// ---- 6: Herald's memory under sustained load ---------------------------------------------------
+if (steps.has('soak') && targets.includes('herald')) {
+  const seconds = QUICK ? 10 : 60;
+  const sink = await startSink();
+  try {
+    const r = await withTarget('herald', `${sink.host}:${sink.port}`, async (t) => {
+      const sampler = sampleRss(t.pid, 500);
+      const end = Date.now() + seconds * 1000;
+      let sent = 0;
+      // Bounded: batches of 1,000 until the time is up (and at most 1,000 batches).
+      for (let i = 0; i < 1000 && Date.now() < end; i++) {
+        const r = await smtpSource({ host: t.host, port: t.port, sessions: 10, count: 1000, size: 1024, reuse: true });
+        if (!r.ok) throw new Error(`smtp-source failed: ${r.output.slice(-300)}`);
+        sent += 1000;
+      }
+      const s = sampler.stop();
+      const at = (frac: number) => s.samples[Math.min(s.samples.length - 1, Math.floor(s.samples.length * frac))]![1];
+      return { seconds, messages: sent, rssAt25: at(0.25), rssEnd: s.samples[s.samples.length - 1]![1], peak: s.peak, hwm: s.hwm, samples: s.samples };
+    });
+    results.memory.soak = r;
+    progress(`soak ${seconds} s, herald: ${'error' in r ? r.error : `RSS ${(r.rssAt25 / 2 ** 20).toFixed(0)} MiB at 25% → ${(r.rssEnd / 2 ** 20).toFixed(0)} MiB at the end, peak ${(r.peak / 2 ** 20).toFixed(0)} MiB, ${r.messages} messages`}`);
+  } finally {
+    await sink.stop();
+  }
+}
+
+if (heraldRssSamples.length) {
+  results.memory.peakRss = Math.max(...heraldRssSamples.map((s) => s.peak));
+  results.memory.hwm = Math.max(...heraldRssSamples.map((s) => s.hwm));
+}
+results.finishedAt = new Date().toISOString();
+
+const table = renderTable(results);
+console.log(table);
+const dir = join(REPO_ROOT, 'bench', 'results');
+mkdirSync(dir, { recursive: true });
+const file = join(dir, `${results.startedAt.replace(/[:.]/g, '-')}${QUICK ? '-quick' : ''}.json`);
+writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+writeFileSync(join(dir, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+progress(`results written to ${file}`);
+if (!args['no-docs'] && (args.docs ?? !QUICK)) {
+  const docs = join(REPO_ROOT, 'docs', 'performance.md');
+  updateDocs(docs, results, table, readFileSafe(docs));
+  progress(`docs/performance.md updated`);
+}
+if (results.errors.length) progress(`${results.errors.length} step(s) failed; details in the JSON file under "errors"`);
+
+function readFileSafe(p: string): string {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,276 @@
+import { createHash, randomBytes, randomInt, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
+import { anyNetworkContains, parseNetwork, randomToken, systemClock, type Clock, type Network } from '../core/index.js';
+import { migrate, type SqliteDatabase } from '../storage/index.js';
+
+/** An SMTP credential as shown to operators and used by the listeners. Never carries a hash. */
+export interface SmtpCredential {
+  id: string;
+  accountId: string;
+  name: string;
+  kind: 'password' | 'network';
+  /** Set for password credentials. */
+  username?: string;
+  /** Set for network credentials: the client networks that may relay without AUTH. */
+  networks?: string[];
+  createdAt: Date;
+  revokedAt?: Date;
+}
+
+/** What `create` returns: the password is shown here once and never again. */
+export interface CreatedCredential {
+  id: string;
+  accountId: string;
+  name: string;
+  username?: string;
+  password?: string;
+  networks?: string[];
+}
+
+export interface CreateCredentialRequest {
+  name: string;
+  accountId?: string;
+  /** When given (non-empty), a network credential is created instead of a password one. */
+  networks?: string[];
+}
+
+const MIGRATIONS = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE accounts (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL
+      );
+      INSERT INTO accounts (id, name, created_at) VALUES ('default', 'default', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+      CREATE TABLE smtp_credentials (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('password', 'network')),
+        username TEXT UNIQUE,
+        password_hash TEXT,
+        networks TEXT,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      );
+      -- A name is unique among an account's active credentials, so a revoked name can be reused.
+      CREATE UNIQUE INDEX smtp_credentials_active_name ON smtp_credentials (account_id, name) WHERE revoked_at IS NULL;
+    `,
+  },
+];
+
+// scrypt cost: N=2^14, r=8, p=1 (the parameters RFC 7914 §2 suggests for interactive logins) —
+// ~50 ms per check, paid once per client thanks to the verification cache below.
+const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 } as const;
+const SCRYPT_MAXMEM = 64 * 1024 * 1024;
+const CACHE_TTL_MS = 5 * 60_000;
+const CACHE_MAX = 10_000;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const USERNAME_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
+
+interface Row {
+  id: string;
+  account_id: string;
+  name: string;
+  kind: 'password' | 'network';
+  username: string | null;
+  networks: string | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+interface Active {
+  credential: SmtpCredential;
+  nets: Network[];
+}
+
+function toCredential(row: Row): SmtpCredential {
+  const c: SmtpCredential = { id: row.id, accountId: row.account_id, name: row.name, kind: row.kind, createdAt: new Date(row.created_at) };
+  if (row.username) c.username = row.username;
+  if (row.networks) c.networks = row.networks.split(',');
+  if (row.revoked_at !== null) c.revokedAt = new Date(row.revoked_at);
+  return c;
+}
+
+/** Encodes the hash with its parameters so they can change without breaking old hashes. */
+function hashPassword(password: string): string {
+  const salt = randomBytes(16);
+  const hash = scryptSync(password, salt, SCRYPT.keylen, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p, maxmem: SCRYPT_MAXMEM });
+  return `scrypt$N=${SCRYPT.N},r=${SCRYPT.r},p=${SCRYPT.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
+}
+
+function parseHash(encoded: string): { N: number; r: number; p: number; salt: Buffer; hash: Buffer } | null {
+  const m = /^scrypt\$N=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(encoded);
+  if (!m) return null;
+  return { N: Number(m[1]), r: Number(m[2]), p: Number(m[3]), salt: Buffer.from(m[4], 'base64'), hash: Buffer.from(m[5], 'base64') };
+}
+
+function scryptAsync(password: string, salt: Buffer, keylen: number, params: { N: number; r: number; p: number }): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(password, salt, keylen, { ...params, maxmem: SCRYPT_MAXMEM }, (err, key) => (err ? reject(err) : resolve(key)));
+  });
+}
+
+type ParsedHash = NonNullable<ReturnType<typeof parseHash>>;
+let dummyHash: ParsedHash | undefined;
+/** Checked against when the username is unknown, so a miss costs as much as a wrong password. */
+function getDummyHash(): ParsedHash {
+  return (dummyHash ??= parseHash(hashPassword(randomToken()))!);
+}
+
+/**
+ * SMTP credentials in the embedded SQLite database. The CLI writes from another process, so
+ * in-memory views (network list, verification cache) are refreshed when `PRAGMA data_version`
+ * says another connection changed the database.
+ */
+export class SqliteCredentialStore {
+  private readonly clock: Clock;
+  private dataVersion = -1;
+  private active = new Map<string, Active>();
+  private networkCredentials: Active[] = [];
+  /** username NUL sha256(password) → credential id and expiry. */
+  private readonly verified = new Map<string, { credentialId: string; expiresAt: number }>();
+  private readonly stmts;
+
+  constructor(private readonly db: SqliteDatabase, options: { clock?: Clock } = {}) {
+    this.clock = options.clock ?? systemClock;
+    migrate(db, 'accounts', MIGRATIONS);
+    const columns = 'id, account_id, name, kind, username, networks, created_at, revoked_at';
+    this.stmts = {
+      dataVersion: db.prepare('PRAGMA data_version').pluck(),
+      active: db.prepare(`SELECT ${columns} FROM smtp_credentials WHERE revoked_at IS NULL ORDER BY created_at, id`),
+      all: db.prepare(`SELECT ${columns} FROM smtp_credentials ORDER BY created_at, id`),
+      account: db.prepare('SELECT id FROM accounts WHERE id = ?').pluck(),
+      activeByName: db.prepare('SELECT id FROM smtp_credentials WHERE account_id = ? AND name = ? AND revoked_at IS NULL').pluck(),
+      insert: db.prepare(
+        'INSERT INTO smtp_credentials (id, account_id, name, kind, username, password_hash, networks, created_at) VALUES (@id, @accountId, @name, @kind, @username, @hash, @networks, @createdAt)',
+      ),
+      revoke: db.prepare(
+        'UPDATE smtp_credentials SET revoked_at = @now WHERE revoked_at IS NULL AND (id = @key OR (account_id = @accountId AND name = @key))',
+      ),
+      hashByUsername: db.prepare("SELECT id, password_hash FROM smtp_credentials WHERE username = ? AND kind = 'password' AND revoked_at IS NULL"),
+    };
+    this.refresh(true);
+  }
+
+  create(req: CreateCredentialRequest): CreatedCredential {
+    const name = (req.name ?? '').trim();
+    if (!NAME.test(name)) {
+      throw new Error(`credential name "${req.name ?? ''}" is not valid: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+    }
+    const accountId = req.accountId ?? 'default';
+    if (!this.stmts.account.get(accountId)) throw new Error(`there is no account "${accountId}"`);
+    if (this.stmts.activeByName.get(accountId, name)) throw new Error(`a credential named "${name}" already exists; revoke it first or pick another name`);
+
+    const id = randomBytes(8).toString('hex');
+    const createdAt = this.clock.now().getTime();
+    let created: CreatedCredential;
+    if (req.networks && req.networks.length > 0) {
+      // parseNetwork throws a plain-words error for anything that is not a CIDR or address.
+      const networks = req.networks.map((n) => parseNetwork(n).text);
+      this.stmts.insert.run({ id, accountId, name, kind: 'network', username: null, hash: null, networks: networks.join(','), createdAt });
+      created = { id, accountId, name, networks };
+    } else {
+      let username = '';
+      for (let i = 0; i < 8; i++) username += USERNAME_ALPHABET[randomInt(USERNAME_ALPHABET.length)];
+      username = `herald-${username}`;
+      const password = randomToken(24); // 32 characters of base64url: 192 bits
+      this.stmts.insert.run({ id, accountId, name, kind: 'password', username, hash: hashPassword(password), networks: null, createdAt });
+      created = { id, accountId, name, username, password };
+    }
+    this.refresh(true);
+    return created;
+  }
+
+  list(options: { includeRevoked?: boolean } = {}): SmtpCredential[] {
+    const rows = (options.includeRevoked ? this.stmts.all : this.stmts.active).all() as Row[];
+    return rows.map(toCredential);
+  }
+
+  /** Revokes an active credential by id or by name (within the account). */
+  revoke(idOrName: string, accountId = 'default'): boolean {
+    const changed = this.stmts.revoke.run({ now: this.clock.now().getTime(), key: idOrName, accountId }).changes > 0;
+    if (changed) this.refresh(true);
+    return changed;
+  }
+
+  /** The active password credential for these credentials, or null. Timing-safe. */
+  async verifyPassword(username: string, password: string): Promise<SmtpCredential | null> {
+    this.refresh();
+    const key = `${username}\0${createHash('sha256').update(password).digest('base64')}`;
+    const now = this.clock.now().getTime();
+    const hit = this.verified.get(key);
+    if (hit) {
+      const active = this.active.get(hit.credentialId);
+      if (hit.expiresAt > now && active) return active.credential;
+      this.verified.delete(key);
+    }
+
+    const row = this.stmts.hashByUsername.get(username) as { id: string; password_hash: string } | undefined;
+    const dummy = getDummyHash();
+    const stored = (row && parseHash(row.password_hash)) || dummy;
+    const computed = await scryptAsync(password, stored.salt, stored.hash.length, stored);
+    const ok = timingSafeEqual(computed, stored.hash);
+    if (!ok || !row || stored === dummy) return null;
+
+    // The credential may have been revoked while scrypt ran.
+    this.refresh();
+    const active = this.active.get(row.id);
+    if (!active) return null;
+    if (this.verified.size >= CACHE_MAX) this.pruneCache(now);
+    this.verified.set(key, { credentialId: row.id, expiresAt: now + CACHE_TTL_MS });
+    return active.credential;
+  }
+
+  /** True while the credential exists and is not revoked (checked per mail transaction). */
+  isActive(id: string): boolean {
+    this.refresh();
+    return this.active.has(id);
+  }
+
+  /** The first active network credential whose networks contain this client address, or null. */
+  matchNetwork(ip: string): SmtpCredential | null {
+    this.refresh();
+    for (const entry of this.networkCredentials) {
+      if (anyNetworkContains(entry.nets, ip)) return entry.credential;
+    }
+    return null;
+  }
+
+  /**
+   * Reloads the active credentials when this or another connection changed the database.
+   * data_version only moves for other connections' commits, so our own writes pass force.
+   */
+  private refresh(force = false): void {
+    const version = this.stmts.dataVersion.get() as number;
+    if (!force && version === this.dataVersion) return;
+    this.dataVersion = version;
+    const active = new Map<string, Active>();
+    const networks: Active[] = [];
+    for (const row of this.stmts.active.all() as Row[]) {
+      const credential = toCredential(row);
+      const entry: Active = { credential, nets: [] };
+      if (credential.kind === 'network') {
+        entry.nets = (credential.networks ?? []).flatMap((text) => {
+          try {
+            return [parseNetwork(text)];
+          } catch {
+            return []; // a hand-edited row must not take the listeners down
+          }
+        });
+        networks.push(entry);
+      }
+      active.set(credential.id, entry);
+    }
+    this.active = active;
+    this.networkCredentials = networks;
+    // A revoke must take effect at once, cached verifications included.
+    for (const [key, hit] of this.verified) if (!active.has(hit.credentialId)) this.verified.delete(key);
+  }
+
+  private pruneCache(now: number): void {
+    for (const [key, hit] of this.verified) if (hit.expiresAt <= now) this.verified.delete(key);
+    if (this.verified.size >= CACHE_MAX) this.verified.clear();
+  }
+}

@@ -1,0 +1,278 @@
+import { randomBytes } from 'node:crypto';
+import { hostname as osHostname } from 'node:os';
+import type { HeraldConfig } from '../config/index.js';
+import { silentLogger, systemClock, type Clock, type Logger, type MailEvent, type RecipientOutcome } from '../core/index.js';
+import type { DeliveryBatch, NewMessage, QueueStore, RecipientResult } from '../queue/index.js';
+import { buildDsn, type DsnRecipient } from './dsn.js';
+import { decideRetry } from './retry-policy.js';
+import type { Transport } from './smtp-transport.js';
+
+export interface DeliverySchedulerOptions {
+  store: QueueStore;
+  transport: Transport;
+  config: Pick<HeraldConfig, 'hostname' | 'retrySchedule' | 'maxQueueAge' | 'deliveryConcurrency' | 'destinationConcurrency'>;
+  clock?: Clock;
+  logger?: Logger;
+  /** Lease owner id; unique per process by default. */
+  owner?: string;
+  /**
+   * How long a claim is ours before another worker may take it over (crash recovery). It must
+   * outlast a slow attempt: up to 5 addresses × connect timeout, plus RFC 5321 §4.5.3.2 command
+   * timeouts (10 min after the final dot). Default 10 min.
+   */
+  leaseMs?: number;
+  /** Periodic rescan: other processes (the CLI, other workers) change the queue too. */
+  rescanMs?: number;
+  /** Pause for a destination after a site or connection failure (capped by the first retry step). */
+  siteBackoffMs?: number;
+  /** How long stop() lets attempts in flight finish before aborting them. */
+  stopGraceMs?: number;
+}
+
+/**
+ * Turns due recipients into attempts: claims batches under a lease, delivers each with the
+ * transport, runs every outcome through the retry policy, builds DSNs, and records it all in one
+ * store transaction. Wakes on new work (store commits), at the next due time, and on a periodic
+ * rescan.
+ */
+export class DeliveryScheduler {
+  private readonly store: QueueStore;
+  private readonly transport: Transport;
+  private readonly config: DeliverySchedulerOptions['config'];
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  readonly owner: string;
+  private readonly leaseMs: number;
+  private readonly rescanMs: number;
+  private readonly siteBackoffMs: number;
+  private readonly stopGraceMs: number;
+
+  private running = false;
+  private pumping = false;
+  private pumpAgain = false;
+  private timer: NodeJS.Timeout | undefined;
+  private lastReap = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly perDomain = new Map<string, number>();
+  /** Claimed batches waiting for a slot at their destination. */
+  private readonly waiting = new Map<string, DeliveryBatch[]>();
+  private readonly backoff = new Map<string, number>();
+  private abort = new AbortController();
+  private listening = false;
+
+  constructor(options: DeliverySchedulerOptions) {
+    this.store = options.store;
+    this.transport = options.transport;
+    this.config = options.config;
+    this.clock = options.clock ?? systemClock;
+    this.log = (options.logger ?? silentLogger).child({ component: 'scheduler' });
+    this.owner = options.owner ?? `${osHostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    this.leaseMs = options.leaseMs ?? 10 * 60_000;
+    this.rescanMs = options.rescanMs ?? 5_000;
+    this.siteBackoffMs = options.siteBackoffMs ?? 60_000;
+    this.stopGraceMs = options.stopGraceMs ?? 30_000;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.abort = new AbortController();
+    // Crash recovery: recipients left 'delivering' by a dead worker go back to due.
+    const reaped = await this.store.reapExpiredLeases(this.clock.now());
+    this.lastReap = Date.now();
+    if (reaped > 0) this.log.info({ recipients: reaped }, 'expired leases returned to the queue');
+    if (!this.listening) {
+      this.listening = true;
+      this.store.onCommit((events) => this.onCommit(events));
+    }
+    this.wake();
+  }
+
+  /** Stops claiming, lets attempts in flight finish (aborting them after the grace period), closes connections. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const graceful = Promise.all([...this.inFlight]).then(() => true);
+    let graceTimer: NodeJS.Timeout | undefined;
+    const grace = new Promise<boolean>((resolve) => {
+      graceTimer = setTimeout(() => resolve(false), this.stopGraceMs);
+    });
+    const finished = await Promise.race([graceful, grace]);
+    clearTimeout(graceTimer);
+    if (!finished) {
+      this.log.warn({ inFlight: this.inFlight.size }, 'aborting delivery attempts still in flight');
+      this.abort.abort();
+      await Promise.all([...this.inFlight]);
+    }
+    // Batches claimed but never started keep their lease until it expires; the next start reaps them.
+    this.waiting.clear();
+    await this.transport.close();
+  }
+
+  /** Attempts in flight now (for tests and metrics). */
+  get busy(): number {
+    return this.inFlight.size;
+  }
+
+  private onCommit(events: MailEvent[]): void {
+    if (!this.running) return;
+    // An empty list is the store saying "work became due" (reaped leases, retry now).
+    if (events.length === 0 || events.some((e) => e.type === 'accepted' || e.type === 'released')) this.wake();
+  }
+
+  private wake(): void {
+    if (!this.running) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    void this.pump()
+      .catch((err) => this.log.error({ err }, 'delivery loop failed; retrying at the next rescan'))
+      .finally(() => {
+        this.pumping = false;
+        if (this.pumpAgain) {
+          this.pumpAgain = false;
+          this.wake();
+        }
+      });
+  }
+
+  private async pump(): Promise<void> {
+    this.startWaiting();
+    if (Date.now() - this.lastReap >= this.rescanMs) {
+      this.lastReap = Date.now();
+      // Other workers (or a previous run of this one) may have died holding leases.
+      await this.store.reapExpiredLeases(this.clock.now());
+    }
+    for (;;) {
+      if (!this.running) return;
+      const capacity = this.config.deliveryConcurrency - this.inFlight.size - this.waitingCount();
+      if (capacity <= 0) break;
+      const now = this.clock.now();
+      const batches = await this.store.claimDue({ owner: this.owner, now, limit: capacity, leaseMs: this.leaseMs, skipDomains: this.blockedDomains(now.getTime()) });
+      if (batches.length === 0) break;
+      for (const batch of batches) {
+        const list = this.waiting.get(batch.domain) ?? [];
+        list.push(batch);
+        this.waiting.set(batch.domain, list);
+      }
+      this.startWaiting();
+    }
+    await this.arm();
+  }
+
+  /** Domains not to claim now: backing off after a site failure, or at their concurrency limit. */
+  private blockedDomains(now: number): string[] {
+    const blocked = new Set<string>();
+    for (const [domain, until] of this.backoff) {
+      if (until > now) blocked.add(domain);
+      else this.backoff.delete(domain);
+    }
+    for (const [domain, n] of this.perDomain) if (n >= this.config.destinationConcurrency) blocked.add(domain);
+    for (const domain of this.waiting.keys()) blocked.add(domain);
+    return [...blocked];
+  }
+
+  private waitingCount(): number {
+    let n = 0;
+    for (const list of this.waiting.values()) n += list.length;
+    return n;
+  }
+
+  /** Starts waiting batches whose destination has a free slot (HERALD_DESTINATION_CONCURRENCY). */
+  private startWaiting(): void {
+    for (const [domain, list] of this.waiting) {
+      while (list.length > 0 && (this.perDomain.get(domain) ?? 0) < this.config.destinationConcurrency && this.running) {
+        this.launch(list.shift()!);
+      }
+      if (list.length === 0) this.waiting.delete(domain);
+    }
+  }
+
+  private launch(batch: DeliveryBatch): void {
+    this.perDomain.set(batch.domain, (this.perDomain.get(batch.domain) ?? 0) + 1);
+    const task: Promise<void> = this.attempt(batch)
+      .catch((err) => this.log.error({ err, messageId: batch.messageId, domain: batch.domain }, 'delivery attempt failed; the lease will expire and it will be retried'))
+      .finally(() => {
+        this.inFlight.delete(task);
+        const n = (this.perDomain.get(batch.domain) ?? 1) - 1;
+        if (n <= 0) this.perDomain.delete(batch.domain);
+        else this.perDomain.set(batch.domain, n);
+        this.wake();
+      });
+    this.inFlight.add(task);
+  }
+
+  /** Sets the timer to the next due time, at most one rescan period away. */
+  private async arm(): Promise<void> {
+    clearTimeout(this.timer);
+    if (!this.running) return;
+    const due = await this.store.nextDueAt();
+    const now = this.clock.now().getTime();
+    let delay = this.rescanMs;
+    // Work due already but not claimed is blocked (no capacity, its domain backing off or at its
+    // limit): a finishing attempt or the end of the backoff wakes us, so do not poll for it.
+    if (due && due.getTime() > now) delay = Math.min(delay, due.getTime() - now);
+    for (const until of this.backoff.values()) if (until > now) delay = Math.min(delay, until - now);
+    if (!this.running) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.wake(), Math.max(delay, 1));
+  }
+
+  private async attempt(batch: DeliveryBatch): Promise<void> {
+    const log = this.log.child({ messageId: batch.messageId, domain: batch.domain });
+    const body = await this.store.getBody(batch.messageId);
+    if (!body) {
+      // Removed by an operator while claimed: nothing to deliver, and no row left to record on.
+      log.info('message removed before delivery; skipping');
+      return;
+    }
+    const started = this.clock.now();
+    const result = await this.transport.deliver(batch, body, this.abort.signal);
+    const at = this.clock.now();
+
+    const results: RecipientResult[] = [];
+    const failed: DsnRecipient[] = [];
+    let siteFailure = false;
+    for (const r of batch.recipients) {
+      const outcome: RecipientOutcome = result.outcomes.get(r.id) ?? {
+        kind: 'deferred',
+        failure: { scope: 'site', reason: 'The transport returned no outcome for this recipient' },
+      };
+      if (outcome.kind === 'deferred' && (outcome.failure.scope === 'site' || outcome.failure.scope === 'connection')) siteFailure = true;
+      const decision = decideRetry({
+        outcome,
+        attempt: r.attempts + 1,
+        createdAt: batch.createdAt,
+        expiresAt: batch.expiresAt,
+        now: at,
+        schedule: this.config.retrySchedule,
+      });
+      results.push({ recipientId: r.id, outcome, ...decision });
+      if (decision.state === 'bounced' || decision.state === 'expired') failed.push({ address: r.address, state: decision.state, outcome, lastAttemptAt: at });
+      const failure = outcome.kind === 'delivered' ? undefined : outcome.failure;
+      log.info(
+        { recipient: r.address, state: decision.state, host: outcome.kind === 'delivered' ? outcome.host : failure?.host, reason: failure?.reason, nextAttemptAt: decision.nextAttemptAt, ms: at.getTime() - started.getTime() },
+        `recipient ${decision.state}`,
+      );
+    }
+
+    if (siteFailure && !this.abort.signal.aborted) {
+      // The destination is unreachable or refusing: give it a pause instead of hammering it with
+      // the rest of its queue (DESIGN §4: a site failure slows the destination down).
+      const pause = Math.min(this.siteBackoffMs, this.config.retrySchedule[0] ?? this.siteBackoffMs);
+      this.backoff.set(batch.domain, at.getTime() + pause);
+    }
+
+    const dsns: NewMessage[] = [];
+    const dsn = buildDsn({ batch, recipients: failed, originalBody: body, hostname: this.config.hostname, now: at, maxQueueAgeMs: this.config.maxQueueAge });
+    if (dsn) {
+      dsns.push(dsn);
+      log.info({ dsn: dsn.id, to: batch.mailFrom, recipients: failed.length }, 'delivery status notification queued');
+    }
+    await this.store.recordAttempt({ batch, at, results, dsns });
+  }
+}

@@ -1,0 +1,350 @@
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
+import { anyNetworkContains, Replies, SmtpRejection, systemClock, type Clock, type Logger } from '../core/index.js';
+import type { HeraldConfig } from '../config/index.js';
+import type { AcceptPipeline, ListenerKind, Submission } from '../accept/index.js';
+import { AuthLockout, ConnectionCounter } from './limits.js';
+import { PatchedSmtpServer, type OutgoingReply, type SmtpConnection } from './smtp-server-patches.js';
+
+/** The credential facts the listeners need (SqliteCredentialStore satisfies this). */
+export interface ListenerCredential {
+  id: string;
+  accountId: string;
+  username?: string;
+}
+
+export interface CredentialLookup {
+  verifyPassword(username: string, password: string): Promise<ListenerCredential | null>;
+  matchNetwork(ip: string): ListenerCredential | null;
+  isActive(id: string): boolean;
+}
+
+/**
+ * Herald's own inbound domains (none yet). The MX listener asks this for every recipient a
+ * client without a network credential names: 'ours' is accepted, 'unknown-user' gets
+ * 550 5.1.1, 'not-ours' is relaying and gets 550 5.7.1.
+ */
+export interface InboundRecipients {
+  lookup(address: string): Promise<'ours' | 'unknown-user' | 'not-ours'>;
+}
+
+const noInboundDomains: InboundRecipients = { lookup: async () => 'not-ours' };
+
+export interface SmtpListenersOptions {
+  config: HeraldConfig;
+  accept: AcceptPipeline;
+  credentials: CredentialLookup;
+  tls: { key: string | Buffer; cert: string | Buffer };
+  /** The room's logger (the composition root binds `room: 'receive'`). */
+  logger: Logger;
+  clock?: Clock;
+  inbound?: InboundRecipients;
+}
+
+export interface ListeningSocket {
+  kind: ListenerKind;
+  address: string;
+  port: number;
+}
+
+export interface SmtpListeners {
+  /**
+   * Binds every listener whose configured port is not 0. With `ephemeral`, each binds port 0
+   * instead (the system picks a free port) and the real ports are in the result — for tests.
+   */
+  start(options?: { ephemeral?: boolean }): Promise<ListeningSocket[]>;
+  /** Stops accepting, closes idle sessions with 421 4.3.2, lets messages in flight finish. */
+  stop(): Promise<void>;
+}
+
+/** Per-connection facts Herald keeps beside smtp-server's session. */
+interface ConnectionState {
+  ip: string;
+  listener: ListenerKind;
+  networkCredential: ListenerCredential | null;
+  counted: boolean;
+  tls?: { protocol: string; cipher: string };
+}
+
+/** What onAuth stores as session.user. */
+interface SessionUser {
+  id: string;
+  accountId: string;
+  username: string;
+}
+
+// Replies that have no constant in core: the total connection limit and a failure of the
+// credential store during AUTH (RFC 4954 §6: 454 4.7.0 temporary authentication failure).
+const tooManyConnectionsInAll = () => new SmtpRejection(421, '4.7.0', 'Too many connections, try again later');
+const authTemporaryFailure = () => new SmtpRejection(454, '4.7.0', 'Temporary authentication failure');
+
+/** smtp-server sends `err.responseCode` and `err.message`; the message carries our enhanced code. */
+function toServerError(rejection: SmtpRejection): Error & { responseCode: number } {
+  const { code, enhanced, text } = rejection.reply;
+  return Object.assign(new Error(`${enhanced} ${text}`), { responseCode: code });
+}
+
+const ENHANCED_PREFIX = /^([245])\.\d{1,3}\.\d{1,3} /;
+
+function exact(rejection: SmtpRejection, close = false): OutgoingReply {
+  const { code, enhanced, text } = rejection.reply;
+  return { code, data: `${enhanced} ${text}`, context: false, close };
+}
+
+const PORT_KEYS = { submission: 'smtpSubmissionPort', submissions: 'smtpSubmissionsPort', mx: 'smtpMxPort' } as const;
+
+export function createSmtpListeners(options: SmtpListenersOptions): SmtpListeners {
+  const { config, accept, credentials, logger: log } = options;
+  const clock = options.clock ?? systemClock;
+  const inbound = options.inbound ?? noInboundDomains;
+  const counter = new ConnectionCounter(config);
+  const lockout = new AuthLockout(config.authMaxFailures, config.authLockout, clock);
+  const states = new WeakMap<SMTPServerSession, ConnectionState>();
+  const servers: { kind: ListenerKind; server: PatchedSmtpServer }[] = [];
+
+  /** smtp-server's own texts, mapped to Herald's documented replies (docs/troubleshooting.md). */
+  function rewrite(reply: OutgoingReply, connection: SmtpConnection): OutgoingReply | undefined {
+    const { code, data } = reply;
+    if (Array.isArray(data)) {
+      // RFC 4954 §4 / RFC 8314 §3.3: AUTH is offered only once the session is encrypted.
+      if (code === 250 && !connection.secure && data.some((l) => l.startsWith('AUTH '))) {
+        return { ...reply, data: data.filter((l) => !l.startsWith('AUTH ')) };
+      }
+      return undefined;
+    }
+    const text = data ?? '';
+    // Our own replies (handlers, the DATA result) already carry their enhanced code.
+    const m = ENHANCED_PREFIX.exec(text);
+    if (m && Number(m[1]) === Math.floor(code / 100)) return { code, data: text, context: false };
+    if (code === 421 && text === 'Error: Command line too long') return exact(Replies.lineTooLong(), true);
+    if (code === 421 && text === 'Timeout - closing connection') return exact(Replies.idleTimeout());
+    if (code === 421 && text === 'Server shutting down') return exact(Replies.shuttingDown());
+    if (code === 538) return exact(Replies.authNeedsTls());
+    if (code === 552) return exact(Replies.tooBig(config.maxMessageSize));
+    return undefined;
+  }
+
+  function stateOf(session: SMTPServerSession, kind: ListenerKind): ConnectionState {
+    let state = states.get(session);
+    if (!state) {
+      state = { ip: session.remoteAddress, listener: kind, networkCredential: null, counted: false };
+      states.set(session, state);
+    }
+    return state;
+  }
+
+  function serverOptions(kind: ListenerKind): SMTPServerOptions {
+    return {
+      name: config.hostname,
+      key: options.tls.key,
+      cert: options.tls.cert,
+      secure: kind === 'submissions',
+      size: config.maxMessageSize,
+      hideENHANCEDSTATUSCODES: false,
+      hideDSN: true,
+      hideREQUIRETLS: true,
+      authMethods: ['PLAIN', 'LOGIN'],
+      // AUTH is checked in onMailFrom, where network credentials are known.
+      authOptional: true,
+      disabledCommands: kind === 'mx' ? ['AUTH'] : [],
+      // Nothing uses the client's PTR name, and the lookup delays every greeting.
+      disableReverseLookup: true,
+      socketTimeout: config.smtpIdleTimeout,
+      // The parser's limit excludes the CRLF; maxLineLength includes it (RFC 5321 §4.5.3.1.4).
+      maxCommandLength: config.maxLineLength - 2,
+      logger: false,
+
+      onConnect(session, callback) {
+        const ip = session.remoteAddress;
+        if (anyNetworkContains(config.blockedClients, ip)) {
+          log.info({ listener: kind, ip }, 'connection refused: client blocked');
+          return callback(toServerError(Replies.clientBlocked(ip)));
+        }
+        const state = stateOf(session, kind);
+        state.networkCredential = credentials.matchNetwork(ip);
+        const verdict = counter.tryOpen(ip, state.networkCredential !== null);
+        if (verdict !== 'ok') {
+          log.warn({ listener: kind, ip, limit: verdict }, 'connection refused: too many connections');
+          return callback(toServerError(verdict === 'total' ? tooManyConnectionsInAll() : Replies.tooManyConnections()));
+        }
+        state.counted = true;
+        log.debug({ listener: kind, ip, cid: session.id, networkCredential: state.networkCredential?.id }, 'connection');
+        callback();
+      },
+
+      onSecure(socket, session, callback) {
+        const tls = socket as TLSSocket;
+        const cipher = tls.getCipher?.();
+        stateOf(session, kind).tls = { protocol: tls.getProtocol?.() ?? 'TLS', cipher: cipher?.standardName ?? cipher?.name ?? 'unknown' };
+        callback();
+      },
+
+      onAuth(auth, session, callback) {
+        const ip = session.remoteAddress;
+        if (lockout.isLocked(ip)) {
+          log.warn({ listener: kind, ip }, 'AUTH refused: address locked out');
+          return callback(toServerError(Replies.authLockedOut()));
+        }
+        const username = auth.username ?? '';
+        credentials.verifyPassword(username, auth.password ?? '').then(
+          (credential) => {
+            if (!credential) {
+              lockout.recordFailure(ip);
+              log.warn({ listener: kind, ip, username: username.slice(0, 100), method: auth.method }, 'AUTH failed');
+              return callback(toServerError(Replies.authFailed()));
+            }
+            lockout.recordSuccess(ip);
+            const user: SessionUser = { id: credential.id, accountId: credential.accountId, username: credential.username ?? username };
+            log.info({ listener: kind, ip, username: user.username, credentialId: credential.id }, 'AUTH succeeded');
+            callback(null, { user });
+          },
+          (err: unknown) => {
+            log.error({ listener: kind, ip, err }, 'credential store failed during AUTH');
+            callback(toServerError(authTemporaryFailure()));
+          },
+        );
+      },
+
+      onMailFrom(_address: SMTPServerAddress, session, callback) {
+        const state = stateOf(session, kind);
+        // A revoke takes effect at the next transaction of a session that is already open.
+        const user = session.user as SessionUser | undefined;
+        if (user && !credentials.isActive(user.id)) {
+          log.info({ listener: kind, ip: state.ip, credentialId: user.id }, 'credential revoked during the session');
+          session.user = undefined;
+        }
+        state.networkCredential = credentials.matchNetwork(state.ip);
+        // RFC 6409 §4.3: the submission ports take mail from authorised clients only.
+        if (kind !== 'mx' && !session.user && !state.networkCredential) return callback(toServerError(Replies.authRequired()));
+        callback();
+      },
+
+      onRcptTo(address: SMTPServerAddress, session, callback) {
+        const state = stateOf(session, kind);
+        const rcptTo = session.envelope.rcptTo;
+        if (rcptTo.length >= config.maxRecipients) {
+          // A repeated recipient replaces its earlier entry, so it does not count twice.
+          const key = address.address.toLowerCase();
+          if (!rcptTo.some((r) => r.address.toLowerCase() === key)) return callback(toServerError(Replies.tooManyRecipients()));
+        }
+        if (session.user || state.networkCredential) return callback();
+        inbound.lookup(address.address).then(
+          (verdict) => {
+            if (verdict === 'ours') return callback();
+            if (verdict === 'unknown-user') return callback(toServerError(Replies.userUnknown()));
+            log.info({ listener: kind, ip: state.ip }, 'relaying denied');
+            callback(toServerError(Replies.relayDenied()));
+          },
+          (err: unknown) => {
+            log.error({ listener: kind, err }, 'inbound recipient lookup failed');
+            callback(toServerError(Replies.storeFailed()));
+          },
+        );
+      },
+
+      onData(stream: SMTPServerDataStream, session, callback) {
+        const state = stateOf(session, kind);
+        const limit = config.maxMessageSize;
+        const chunks: Buffer[] = [];
+        let size = 0;
+        // A client gone mid-DATA destroys the stream with an error; nothing is left to answer.
+        stream.on('error', () => {});
+        stream.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size <= limit) chunks.push(chunk); // past the limit, keep reading but stop storing
+        });
+        stream.on('end', () => {
+          if (stream.sizeExceeded || size > limit) return callback(toServerError(Replies.tooBig(limit)));
+          const user = session.user as SessionUser | undefined;
+          const credential = user || state.networkCredential || undefined;
+          const submission: Submission = {
+            source: 'smtp',
+            accountId: credential?.accountId ?? 'default',
+            mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            recipients: session.envelope.rcptTo.map((r) => r.address),
+            body: Buffer.concat(chunks, size),
+            receivedAt: clock.now(),
+            smtp: {
+              ip: state.ip,
+              helo: session.hostNameAppearsAs || undefined,
+              listener: kind,
+              tls: session.secure ? state.tls : undefined,
+              authUser: user?.username,
+              credentialId: credential?.id,
+            },
+          };
+          // The 250 is a promise (DESIGN §2): it goes out only once accept() resolved, which is
+          // after the store's durable commit.
+          accept.accept(submission).then(
+            (accepted) => callback(null, `2.0.0 Ok: queued as ${accepted.id}`),
+            (err: unknown) => {
+              if (err instanceof SmtpRejection) return callback(toServerError(err));
+              log.error({ listener: kind, ip: state.ip, err }, 'accept failed');
+              callback(toServerError(Replies.storeFailed()));
+            },
+          );
+        });
+      },
+
+      onClose(session) {
+        const state = states.get(session);
+        if (state?.counted) {
+          state.counted = false;
+          counter.close(state.ip);
+        }
+      },
+    };
+  }
+
+  return {
+    async start(startOptions = {}) {
+      const bound: ListeningSocket[] = [];
+      for (const kind of ['submission', 'submissions', 'mx'] as const) {
+        const configured = config[PORT_KEYS[kind]];
+        if (configured === 0) continue;
+        const server = new PatchedSmtpServer(serverOptions(kind), {
+          // RFC 5321 §4.3.1 early-talker detection is worth 100 ms only where strangers connect.
+          greetAtOnce: kind !== 'mx',
+          rewrite,
+        });
+        server.on('error', (err: Error) => log.warn({ listener: kind, err }, 'SMTP connection error'));
+        const port = startOptions.ephemeral ? 0 : configured;
+        await new Promise<void>((resolve, reject) => {
+          const onError = (err: Error) => reject(err);
+          server.server.once('error', onError);
+          server.server.listen(port, config.smtpBind, () => {
+            server.server.off('error', onError);
+            resolve();
+          });
+        }).catch(async (err: Error) => {
+          for (const s of servers) await closeServer(s.server);
+          servers.length = 0;
+          throw new Error(`cannot listen for SMTP (${kind}) on ${config.smtpBind ?? '*'}:${port}: ${err.message}`);
+        });
+        servers.push({ kind, server });
+        const address = server.server.address() as AddressInfo;
+        bound.push({ kind, address: address.address, port: address.port });
+        log.info({ listener: kind, address: address.address, port: address.port }, 'SMTP listener started');
+      }
+      return bound;
+    },
+
+    async stop() {
+      const closing = servers.map(({ server }) => closeServer(server));
+      servers.length = 0;
+      await Promise.all(closing);
+    },
+  };
+}
+
+function closeServer(server: PatchedSmtpServer): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    // Sessions between messages are told at once; a message being received or committed
+    // finishes first (smtp-server's closeTimeout bounds the wait).
+    for (const connection of server.connections) {
+      if (!connection._dataStream) connection.send(421, 'Server shutting down');
+    }
+  });
+}
