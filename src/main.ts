@@ -63,7 +63,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     // One process owns an SQLite data directory, so at start-up every lease left in it belongs
     // to a process that died mid-attempt: return that work to the queue now rather than when
     // the lease would have expired.
-    const recovered = await store.reapExpiredLeases(new Date(8.64e15));
+    const recovered = await store.reapExpiredLeases(clock.now(), { all: true });
     if (recovered > 0) logger.warn({ recipients: recovered }, 'recovered recipients left mid-attempt by a previous run');
     await scheduler.start();
     stops.push(() => scheduler.stop());

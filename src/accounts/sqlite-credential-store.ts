@@ -67,7 +67,15 @@ const SCRYPT_MAXMEM = 64 * 1024 * 1024;
 const CACHE_TTL_MS = 5 * 60_000;
 const CACHE_MAX = 10_000;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+// Lowercase without look-alikes (l, o, 0, 1), so a username read aloud or retyped survives.
 const USERNAME_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
+const PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+function randomString(alphabet: string, length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i++) out += alphabet[randomInt(alphabet.length)];
+  return out;
+}
 
 interface Row {
   id: string;
@@ -172,10 +180,10 @@ export class SqliteCredentialStore {
       this.stmts.insert.run({ id, accountId, name, kind: 'network', username: null, hash: null, networks: networks.join(','), createdAt });
       created = { id, accountId, name, networks };
     } else {
-      let username = '';
-      for (let i = 0; i < 8; i++) username += USERNAME_ALPHABET[randomInt(USERNAME_ALPHABET.length)];
-      username = `herald-${username}`;
-      const password = randomToken(24); // 32 characters of base64url: 192 bits
+      const username = `herald-${randomString(USERNAME_ALPHABET, 8)}`;
+      // Letters and digits only (32 of 62: ~190 bits): a password starting with '-' is taken for
+      // an option by command-line clients such as swaks, and '_'/'-' need care in some configs.
+      const password = randomString(PASSWORD_ALPHABET, 32);
       this.stmts.insert.run({ id, accountId, name, kind: 'password', username, hash: hashPassword(password), networks: null, createdAt });
       created = { id, accountId, name, username, password };
     }

@@ -304,6 +304,16 @@ export function runQueueStoreContract(name: string, open: () => Promise<QueueSto
         assert.deepEqual(got?.recipients.map((r) => [r.state, r.attempts, r.history.length]), [['bounced', 1, 1], ['bounced', 1, 1]]);
       });
 
+      it('at start-up every lease can be returned at once, due now', async ({ store }) => {
+        const m = message({ recipients: ['x@a.example'] });
+        await store.enqueue(m);
+        only(await claim(store, at(0), { owner: 'dead-process', leaseMs: 600_000 }));
+        assert.equal(await store.reapExpiredLeases(at(5)), 0, 'the lease has not expired');
+        assert.equal(await store.reapExpiredLeases(at(5), { all: true }), 1);
+        assert.deepEqual(await states(store, m.id), { 'x@a.example': 'queued' });
+        assert.deepEqual(await store.nextDueAt(), at(5));
+      });
+
       it('the same owner re-claiming after a reap does not revive its old lease', async ({ store }) => {
         const m = message();
         await store.enqueue(m);

@@ -135,6 +135,7 @@ export class SqliteQueueStore implements QueueStore {
       ),
       insertAttempt: db.prepare('INSERT INTO attempts (recipient_id, message_id, at, host, state, reply) VALUES (?, ?, ?, ?, ?, ?)'),
       reap: db.prepare(HOT_QUERIES.reap),
+      reapAll: db.prepare(HOT_QUERIES.reapAll),
       nextDue: db.prepare(HOT_QUERIES.nextDue),
       body: db.prepare('SELECT data FROM bodies WHERE message_id = ?'),
       message: db.prepare('SELECT * FROM messages WHERE id = ?'),
@@ -379,8 +380,9 @@ export class SqliteQueueStore implements QueueStore {
     return events;
   }
 
-  async reapExpiredLeases(now: Date): Promise<number> {
-    const changes = this.writeTx(() => this.s.reap.run({ now: now.getTime() }).changes);
+  async reapExpiredLeases(now: Date, options: { all?: boolean } = {}): Promise<number> {
+    const statement = options.all ? this.s.reapAll : this.s.reap;
+    const changes = this.writeTx(() => statement.run({ now: now.getTime() }).changes);
     if (changes > 0) this.notify([]); // no event type for it, but work became due: wake schedulers
     return changes;
   }

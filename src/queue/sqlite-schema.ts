@@ -92,4 +92,8 @@ export const HOT_QUERIES = {
   reap: `UPDATE recipients SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END,
       next_attempt_at = @now, lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
     WHERE state = 'delivering' AND lease_expires_at <= @now`,
+  /** Every lease back to due (start-up of the only process using this store); params: { now }. */
+  reapAll: `UPDATE recipients SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END,
+      next_attempt_at = @now, lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
+    WHERE state = 'delivering'`,
 } as const;

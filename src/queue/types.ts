@@ -149,8 +149,12 @@ export interface QueueStore {
   enqueue(msg: NewMessage): Promise<void>;
   claimDue(req: ClaimRequest): Promise<DeliveryBatch[]>;
   recordAttempt(rec: AttemptRecord): Promise<void>;
-  /** Crash recovery: expired leases go back to due. Returns how many recipients. */
-  reapExpiredLeases(now: Date): Promise<number>;
+  /**
+   * Crash recovery: expired leases go back to due now. Returns how many recipients.
+   * `all`: every lease counts as expired — for a process starting up as the only user of its
+   * store (the embedded SQLite deployment), where any lease left belongs to a dead process.
+   */
+  reapExpiredLeases(now: Date, options?: { all?: boolean }): Promise<number>;
   /** Earliest time a pending, unleased, unheld recipient is due; null when none. */
   nextDueAt(): Promise<Date | null>;
   getBody(id: MessageId): Promise<Buffer | null>;

@@ -31,9 +31,12 @@ class TestClock implements Clock {
 async function boot(t: TestContext, overrides: Partial<Record<ConfigKey, string>> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'herald-receive-'));
   const db = openSqlite(join(dir, 'herald.db'));
+  // The credentials use a connection of their own, as the CLI does: a queue failure (the store
+  // closed under the listeners) then leaves AUTH and network credentials working.
+  const credentialsDb = openSqlite(join(dir, 'herald.db'));
   const clock = new TestClock();
   const store = new SqliteQueueStore(db, { clock });
-  const credentials = new SqliteCredentialStore(db, { clock });
+  const credentials = new SqliteCredentialStore(credentialsDb, { clock });
   const { config } = loadConfig({ env: {}, overrides: { hostname: 'mx.herald.test', smtpBind: '127.0.0.1', ...overrides } });
   const pems = await certificate;
   const accept = createAcceptPipeline({ store, config, clock });
@@ -42,7 +45,8 @@ async function boot(t: TestContext, overrides: Partial<Record<ConfigKey, string>
   t.after(async () => {
     await listeners.stop();
     await store.close().catch(() => {}); // some tests close it themselves
-    db.close();
+    if (db.open) db.close();
+    credentialsDb.close();
     rmSync(dir, { recursive: true, force: true });
   });
   const port = (kind: ListenerKind) => bound.find((b) => b.kind === kind)!.port;
@@ -288,6 +292,7 @@ test('too many recipients get 452 4.5.3', async (t) => {
   await c.command('MAIL FROM:<a@example.com>');
   assert.equal(await c.command('RCPT TO:<one@example.net>'), '250 2.1.5 Accepted');
   assert.equal(await c.command('RCPT TO:<two@example.net>'), '250 2.1.5 Accepted');
+  assert.equal(await c.command('RCPT TO:<postmaster>'), '553 5.1.3 Recipient address rejected: invalid address');
   assert.equal(await c.command('RCPT TO:<three@example.net>'), '452 4.5.3 Too many recipients');
   assert.equal(await c.command('RCPT TO:<ONE@example.net>'), '250 2.1.5 Accepted', 'a repeated recipient does not count twice');
   c.end();

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
-import { anyNetworkContains, Replies, SmtpRejection, systemClock, type Clock, type Logger } from '../core/index.js';
+import { anyNetworkContains, isValidEnvelopeAddress, Replies, SmtpRejection, systemClock, type Clock, type Logger } from '../core/index.js';
 import type { HeraldConfig } from '../config/index.js';
 import type { AcceptPipeline, ListenerKind, Submission } from '../accept/index.js';
 import { AuthLockout, ConnectionCounter } from './limits.js';
@@ -162,7 +162,12 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
           return callback(toServerError(Replies.clientBlocked(ip)));
         }
         const state = stateOf(session, kind);
-        state.networkCredential = credentials.matchNetwork(ip);
+        try {
+          state.networkCredential = credentials.matchNetwork(ip);
+        } catch (err) {
+          log.error({ listener: kind, ip, err }, 'credential lookup failed');
+          return callback(toServerError(Replies.storeFailed()));
+        }
         const verdict = counter.tryOpen(ip, state.networkCredential !== null);
         if (verdict !== 'ok') {
           log.warn({ listener: kind, ip, limit: verdict }, 'connection refused: too many connections');
@@ -210,11 +215,16 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
         const state = stateOf(session, kind);
         // A revoke takes effect at the next transaction of a session that is already open.
         const user = session.user as SessionUser | undefined;
-        if (user && !credentials.isActive(user.id)) {
-          log.info({ listener: kind, ip: state.ip, credentialId: user.id }, 'credential revoked during the session');
-          session.user = undefined;
+        try {
+          if (user && !credentials.isActive(user.id)) {
+            log.info({ listener: kind, ip: state.ip, credentialId: user.id }, 'credential revoked during the session');
+            session.user = undefined;
+          }
+          state.networkCredential = credentials.matchNetwork(state.ip);
+        } catch (err) {
+          log.error({ listener: kind, ip: state.ip, err }, 'credential lookup failed');
+          return callback(toServerError(Replies.storeFailed()));
         }
-        state.networkCredential = credentials.matchNetwork(state.ip);
         // RFC 6409 §4.3: the submission ports take mail from authorised clients only.
         if (kind !== 'mx' && !session.user && !state.networkCredential) return callback(toServerError(Replies.authRequired()));
         callback();
@@ -222,6 +232,9 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
 
       onRcptTo(address: SMTPServerAddress, session, callback) {
         const state = stateOf(session, kind);
+        // smtp-server takes the domainless <postmaster> (RFC 5321 §4.1.1.3), which only names a
+        // local mailbox; Herald has none yet, so it is refused here rather than after DATA.
+        if (!isValidEnvelopeAddress(address.address)) return callback(toServerError(Replies.badRecipient()));
         const rcptTo = session.envelope.rcptTo;
         if (rcptTo.length >= config.maxRecipients) {
           // A repeated recipient replaces its earlier entry, so it does not count twice.
