@@ -205,6 +205,9 @@ export class SqliteCredentialStore {
 
   /** The active password credential for these credentials, or null. Timing-safe. */
   async verifyPassword(username: string, password: string): Promise<SmtpCredential | null> {
+    // AUTH is rare next to MAIL/RCPT: always look for changes, so a credential created a moment
+    // ago by the CLI works at once.
+    this.checkedAt = 0;
     this.refresh();
     const key = `${username}\0${createHash('sha256').update(password).digest('base64')}`;
     const now = this.clock.now().getTime();
@@ -250,7 +253,14 @@ export class SqliteCredentialStore {
    * Reloads the active credentials when this or another connection changed the database.
    * data_version only moves for other connections' commits, so our own writes pass force.
    */
+  private checkedAt = 0;
+
   private refresh(force = false): void {
+    // Checked at most once a second: a lookup per SMTP command must not cost a query each time,
+    // and a revoke from the CLI still takes effect within that second.
+    const checkedAt = this.clock.now().getTime();
+    if (!force && checkedAt - this.checkedAt < 1000) return;
+    this.checkedAt = checkedAt;
     const version = this.stmts.dataVersion.get() as number;
     if (!force && version === this.dataVersion) return;
     this.dataVersion = version;

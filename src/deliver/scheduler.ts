@@ -56,7 +56,8 @@ export class DeliveryScheduler {
   private readonly perDomain = new Map<string, number>();
   /** Claimed batches waiting for a slot at their destination. */
   private readonly waiting = new Map<string, DeliveryBatch[]>();
-  private readonly backoff = new Map<string, number>();
+  /** Destinations pausing after a site failure: until when, and the failure that caused it. */
+  private readonly backoff = new Map<string, { until: number; reason: string }>();
   private abort = new AbortController();
   private listening = false;
 
@@ -152,7 +153,10 @@ export class DeliveryScheduler {
       const capacity = this.config.deliveryConcurrency - this.inFlight.size - this.waitingCount();
       if (capacity <= 0) break;
       const now = this.clock.now();
-      const batches = await this.store.claimDue({ owner: this.owner, now, limit: capacity, leaseMs: this.leaseMs, skipDomains: this.blockedDomains(now.getTime()) });
+      // No skipDomains here: a destination with a large backlog (down, or at its concurrency
+      // limit) would make every claim scan all of its due rows. Its batches are claimed in due
+      // order instead, and wait here for a slot or are deferred at once while it backs off.
+      const batches = await this.store.claimDue({ owner: this.owner, now, limit: capacity, leaseMs: this.leaseMs });
       if (batches.length === 0) break;
       for (const batch of batches) {
         const list = this.waiting.get(batch.domain) ?? [];
@@ -164,18 +168,6 @@ export class DeliveryScheduler {
     await this.arm();
   }
 
-  /** Domains not to claim now: backing off after a site failure, or at their concurrency limit. */
-  private blockedDomains(now: number): string[] {
-    const blocked = new Set<string>();
-    for (const [domain, until] of this.backoff) {
-      if (until > now) blocked.add(domain);
-      else this.backoff.delete(domain);
-    }
-    for (const [domain, n] of this.perDomain) if (n >= this.config.destinationConcurrency) blocked.add(domain);
-    for (const domain of this.waiting.keys()) blocked.add(domain);
-    return [...blocked];
-  }
-
   private waitingCount(): number {
     let n = 0;
     for (const list of this.waiting.values()) n += list.length;
@@ -184,7 +176,14 @@ export class DeliveryScheduler {
 
   /** Starts waiting batches whose destination has a free slot (HERALD_DESTINATION_CONCURRENCY). */
   private startWaiting(): void {
+    const now = this.clock.now().getTime();
     for (const [domain, list] of this.waiting) {
+      const pause = this.backoff.get(domain);
+      if (pause && pause.until > now) {
+        // Like Postfix's "delivery temporarily suspended": while a destination backs off, its
+        // work is deferred without a connection attempt, keeping the claim query cheap.
+        for (const batch of list.splice(0)) this.track(batch, this.suspend(batch, pause));
+      } else if (pause) this.backoff.delete(domain);
       while (list.length > 0 && (this.perDomain.get(domain) ?? 0) < this.config.destinationConcurrency && this.running) {
         this.launch(list.shift()!);
       }
@@ -194,13 +193,19 @@ export class DeliveryScheduler {
 
   private launch(batch: DeliveryBatch): void {
     this.perDomain.set(batch.domain, (this.perDomain.get(batch.domain) ?? 0) + 1);
-    const task: Promise<void> = this.attempt(batch)
+    this.track(batch, this.attempt(batch), true);
+  }
+
+  private track(batch: DeliveryBatch, work: Promise<void>, holdsSlot = false): void {
+    const task: Promise<void> = work
       .catch((err) => this.log.error({ err, messageId: batch.messageId, domain: batch.domain }, 'delivery attempt failed; the lease will expire and it will be retried'))
       .finally(() => {
         this.inFlight.delete(task);
-        const n = (this.perDomain.get(batch.domain) ?? 1) - 1;
-        if (n <= 0) this.perDomain.delete(batch.domain);
-        else this.perDomain.set(batch.domain, n);
+        if (holdsSlot) {
+          const n = (this.perDomain.get(batch.domain) ?? 1) - 1;
+          if (n <= 0) this.perDomain.delete(batch.domain);
+          else this.perDomain.set(batch.domain, n);
+        }
         this.wake();
       });
     this.inFlight.add(task);
@@ -216,7 +221,7 @@ export class DeliveryScheduler {
     // Work due already but not claimed is blocked (no capacity, its domain backing off or at its
     // limit): a finishing attempt or the end of the backoff wakes us, so do not poll for it.
     if (due && due.getTime() > now) delay = Math.min(delay, due.getTime() - now);
-    for (const until of this.backoff.values()) if (until > now) delay = Math.min(delay, until - now);
+    for (const { until } of this.backoff.values()) if (until > now) delay = Math.min(delay, until - now);
     if (!this.running) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.wake(), Math.max(delay, 1));
@@ -232,17 +237,33 @@ export class DeliveryScheduler {
     }
     const started = this.clock.now();
     const result = await this.transport.deliver(batch, body, this.abort.signal);
+    await this.record(batch, result.outcomes, started, body, log);
+  }
+
+  /** Defers a batch for a destination that is backing off, without connecting. */
+  private async suspend(batch: DeliveryBatch, pause: { until: number; reason: string }): Promise<void> {
+    const failure = { scope: 'site' as const, reason: `delivery temporarily suspended: ${pause.reason}` };
+    const outcomes = new Map<number, RecipientOutcome>(batch.recipients.map((r) => [r.id, { kind: 'deferred', failure, notBefore: new Date(pause.until) }]));
+    const log = this.log.child({ messageId: batch.messageId, domain: batch.domain });
+    // A bounce notice (on expiry) quotes the original headers, so load the body only then.
+    const expiring = this.clock.now().getTime() >= batch.expiresAt.getTime();
+    const body = expiring ? await this.store.getBody(batch.messageId) : null;
+    await this.record(batch, outcomes, this.clock.now(), body ?? Buffer.alloc(0), log, false);
+  }
+
+  /** Runs outcomes through the retry policy, builds DSNs, and records the attempt. */
+  private async record(batch: DeliveryBatch, outcomes: Map<number, RecipientOutcome>, started: Date, body: Buffer, log: Logger, mayBackOff = true): Promise<void> {
     const at = this.clock.now();
 
     const results: RecipientResult[] = [];
     const failed: DsnRecipient[] = [];
-    let siteFailure = false;
+    let siteFailure: string | undefined;
     for (const r of batch.recipients) {
-      const outcome: RecipientOutcome = result.outcomes.get(r.id) ?? {
+      const outcome: RecipientOutcome = outcomes.get(r.id) ?? {
         kind: 'deferred',
         failure: { scope: 'site', reason: 'The transport returned no outcome for this recipient' },
       };
-      if (outcome.kind === 'deferred' && (outcome.failure.scope === 'site' || outcome.failure.scope === 'connection')) siteFailure = true;
+      if (outcome.kind === 'deferred' && (outcome.failure.scope === 'site' || outcome.failure.scope === 'connection')) siteFailure = outcome.failure.reason;
       const decision = decideRetry({
         outcome,
         attempt: r.attempts + 1,
@@ -260,11 +281,11 @@ export class DeliveryScheduler {
       );
     }
 
-    if (siteFailure && !this.abort.signal.aborted) {
+    if (siteFailure && mayBackOff && !this.abort.signal.aborted) {
       // The destination is unreachable or refusing: give it a pause instead of hammering it with
       // the rest of its queue (DESIGN §4: a site failure slows the destination down).
       const pause = Math.min(this.siteBackoffMs, this.config.retrySchedule[0] ?? this.siteBackoffMs);
-      this.backoff.set(batch.domain, at.getTime() + pause);
+      this.backoff.set(batch.domain, { until: at.getTime() + pause, reason: siteFailure });
     }
 
     const dsns: NewMessage[] = [];
