@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import type { HeraldConfig } from './config/index.js';
 import { systemClock, type Clock, type Logger, type Resolver } from './core/index.js';
 import { openSqlite } from './storage/index.js';
-import { SqliteQueueStore } from './queue/index.js';
+import { ThreadedQueueStore, type QueueStore } from './queue/index.js';
 import { SqliteCredentialStore } from './accounts/index.js';
 import { createAcceptPipeline } from './accept/index.js';
 import { createSmtpListeners } from './receive/index.js';
@@ -34,7 +34,7 @@ export interface RunningHerald {
   config: HeraldConfig;
   endpoints: Endpoint[];
   tls: TlsMaterial;
-  store: SqliteQueueStore;
+  store: QueueStore;
   credentials: SqliteCredentialStore;
   events: EventBus;
   stop(): Promise<void>;
@@ -43,8 +43,9 @@ export interface RunningHerald {
 export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): Promise<RunningHerald> {
   const logger = deps.logger ?? createLogger(config);
   const clock = deps.clock ?? systemClock;
-  const db = openSqlite(join(config.dataDir, 'herald.db'));
-  const store = new SqliteQueueStore(db, { clock });
+  const file = join(config.dataDir, 'herald.db');
+  const db = openSqlite(file);
+  const store = await ThreadedQueueStore.open(file);
   const credentials = new SqliteCredentialStore(db);
   const events = new EventBus();
   store.onCommit((committed) => events.publish(committed));
@@ -77,6 +78,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   } catch (err) {
     for (const stop of stops.reverse()) await stop().catch(() => {});
     await store.close().catch(() => {});
+    db.close();
     throw err;
   }
 
@@ -93,6 +95,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
       stopping ??= (async () => {
         for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'error while stopping'));
         await store.close();
+        db.close();
       })();
       return stopping;
     },

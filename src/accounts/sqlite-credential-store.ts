@@ -243,6 +243,15 @@ export class SqliteCredentialStore {
   /** The first active network credential whose networks contain this client address, or null. */
   matchNetwork(ip: string): SmtpCredential | null {
     this.refresh();
+    const hit = this.findNetwork(ip);
+    if (hit) return hit;
+    // A miss may be a network credential the CLI created a moment ago: look for changes now.
+    this.checkedAt = 0;
+    this.refresh();
+    return this.findNetwork(ip);
+  }
+
+  private findNetwork(ip: string): SmtpCredential | null {
     for (const entry of this.networkCredentials) {
       if (anyNetworkContains(entry.nets, ip)) return entry.credential;
     }

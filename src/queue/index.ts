@@ -11,10 +11,13 @@
  * - Work is claimed under a lease (owner + expiry). Expired leases go back to due, and a result
  *   from a worker that no longer holds the lease is dropped: a crash may cause a duplicate
  *   delivery, never a loss or a stale overwrite.
+ * - The server runs SqliteQueueStore on a writer thread (ThreadedQueueStore), so SMTP parsing
+ *   and SQLite use two cores; the CLI uses SqliteQueueStore in-thread. Both pass the contract.
  * - SqliteQueueStore (and later PostgresQueueStore) pass the same contract suite,
  *   `runQueueStoreContract` in queue-store-contract.ts (imported by tests directly, so the
  *   production import path never loads node:test).
  */
 export * from './types.js';
 export { SqliteQueueStore, type SqliteQueueStoreOptions } from './sqlite-queue-store.js';
+export { ThreadedQueueStore } from './threaded-queue-store.js';
 export { messageStatus } from './status.js';

@@ -69,6 +69,8 @@ interface EventRow {
 /** A write waiting for the next group commit: an enqueue or an attempt record. */
 interface PendingWrite {
   bytes: number;
+  /** An enqueue: its commit must reach the disk before the caller is answered (the 250). */
+  durable: boolean;
   write(now: number): MailEvent[];
   resolve(): void;
   reject(err: unknown): void;
@@ -161,6 +163,8 @@ export class SqliteQueueStore implements QueueStore {
       deleteMessage: db.prepare('DELETE FROM messages WHERE id = ?'),
       readEvents: db.prepare('SELECT seq, type, message_id, account_id, recipient, at, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
       countByState: db.prepare('SELECT state, COUNT(*) AS n FROM recipients GROUP BY state'),
+      syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
+      syncFull: db.prepare('PRAGMA synchronous = FULL'),
     };
     this.chunkTx = db.transaction(this.writeChunk.bind(this));
     this.savepoint = db.transaction((w: PendingWrite, now: number) => w.write(now));
@@ -172,7 +176,7 @@ export class SqliteQueueStore implements QueueStore {
   enqueue(msg: NewMessage): Promise<void> {
     const invalid = checkMessage(msg);
     if (invalid) return Promise.reject(new Error(`cannot queue message ${msg.id}: ${invalid}`));
-    return this.submit(msg.body.length, (now) => [this.insertMessage(msg, now)]);
+    return this.submit(msg.body.length, true, (now) => [this.insertMessage(msg, now)]);
   }
 
   /**
@@ -180,10 +184,10 @@ export class SqliteQueueStore implements QueueStore {
    * shares one transaction, so one fsync: SMTP sessions accepting mail and workers recording
    * attempts pay the disk's sync latency once per turn, not once per call.
    */
-  private submit(bytes: number, write: (now: number) => MailEvent[]): Promise<void> {
+  private submit(bytes: number, durable: boolean, write: (now: number) => MailEvent[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the queue store is closed'));
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ bytes, write, resolve, reject });
+      this.pending.push({ bytes, durable, write, resolve, reject });
       this.flushScheduled ??= setImmediate(() => this.flush());
     });
   }
@@ -210,7 +214,8 @@ export class SqliteQueueStore implements QueueStore {
     const events: MailEvent[] = [];
     const refused = new Map<PendingWrite, unknown>();
     try {
-      this.chunkTx.immediate(chunk, events, refused);
+      if (chunk.some((p) => p.durable)) this.chunkTx.immediate(chunk, events, refused);
+      else this.withoutSync(() => this.chunkTx.immediate(chunk, events, refused));
     } catch (err) {
       // Nothing of the chunk is durable: every caller must answer 451 4.3.0.
       for (const p of chunk) p.reject(err);
@@ -278,7 +283,7 @@ export class SqliteQueueStore implements QueueStore {
 
   async claimDue(req: ClaimRequest): Promise<DeliveryBatch[]> {
     if (req.limit <= 0) return [];
-    return this.claimTx.immediate(req);
+    return this.withoutSync(() => this.claimTx.immediate(req));
   }
 
   private claim(req: ClaimRequest): DeliveryBatch[] {
@@ -328,7 +333,7 @@ export class SqliteQueueStore implements QueueStore {
       if (invalid) throw new Error(`cannot queue DSN ${dsn.id}: ${invalid}`);
     }
     const bytes = (rec.dsns ?? []).reduce((sum, dsn) => sum + dsn.body.length, 0);
-    return this.submit(bytes, () => this.applyAttempt(rec));
+    return this.submit(bytes, false, () => this.applyAttempt(rec));
   }
 
   private applyAttempt(rec: AttemptRecord): MailEvent[] {
@@ -542,6 +547,22 @@ export class SqliteQueueStore implements QueueStore {
     // Callers still waiting for their 250 get it (or their 451) before the file closes.
     while (this.pending.length) this.flushChunk();
     this.db.close();
+  }
+
+  /**
+   * Runs a commit without waiting for the disk (WAL with synchronous=NORMAL). Only for state that
+   * a crash may safely forget: leases, attempt results and operator steering. Losing such a
+   * commit to a power failure (a process crash loses nothing: the OS still has the pages) means
+   * an extra attempt — a possible duplicate, never a loss — and the next durable commit's fsync
+   * of the append-only WAL makes every earlier frame durable too.
+   */
+  private withoutSync<T>(fn: () => T): T {
+    this.s.syncNormal.run();
+    try {
+      return fn();
+    } finally {
+      this.s.syncFull.run();
+    }
   }
 
   private writeTx<T>(fn: () => T): T {
