@@ -47,9 +47,9 @@ export function loadConfig(sources: ConfigSources = {}): { config: HeraldConfig;
 
   const known = new Set(keys.map((k) => SCHEMA[k].env));
   known.add('HERALD_CONFIG');
-  known.add('HERALD_TEST_STRICT');
   for (const name of Object.keys(env)) {
-    if (name.startsWith('HERALD_') && !known.has(name)) throw new ConfigError(`unknown environment variable ${name}; see docs/configuration.md`);
+    // HERALD_TEST_* belongs to the test suite (HERALD_TEST_STRICT, HERALD_TEST_KEEP_TMP).
+    if (name.startsWith('HERALD_') && !name.startsWith('HERALD_TEST_') && !known.has(name)) throw new ConfigError(`unknown environment variable ${name}; see docs/configuration.md`);
   }
   for (const k of keys) {
     const v = env[SCHEMA[k].env];

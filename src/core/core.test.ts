@@ -73,3 +73,17 @@ test('SMTP replies parse and format, multi-line included', () => {
   assert.deepEqual(parseReply('250 ok'), { code: 250, enhanced: undefined, text: 'ok' });
   assert.equal(formatReply({ code: 550, enhanced: '5.7.1', text: 'Relaying denied' }), '550 5.7.1 Relaying denied');
 });
+
+test('docs/troubleshooting.md lists every reply Herald gives, word for word', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { Replies } = await import('./index.js');
+  const doc = readFileSync(new URL('../../docs/troubleshooting.md', import.meta.url), 'utf8');
+  const missing: string[] = [];
+  for (const [name, make] of Object.entries(Replies)) {
+    // Placeholders as the page writes them: [IP] for the client address, N for a number.
+    const { code, enhanced, text } = (make as (arg: never) => { reply: { code: number; enhanced: string; text: string } })('IP' as never).reply;
+    const shown = `${code} ${enhanced} ${text}`.replace(/limit of IP/, 'limit of N');
+    if (!doc.includes('`' + shown + '`')) missing.push(`${name}: ${shown}`);
+  }
+  assert.deepEqual(missing, []);
+});

@@ -74,11 +74,6 @@ interface SessionUser {
   username: string;
 }
 
-// Replies that have no constant in core: the total connection limit and a failure of the
-// credential store during AUTH (RFC 4954 §6: 454 4.7.0 temporary authentication failure).
-const tooManyConnectionsInAll = () => new SmtpRejection(421, '4.7.0', 'Too many connections, try again later');
-const authTemporaryFailure = () => new SmtpRejection(454, '4.7.0', 'Temporary authentication failure');
-
 /** smtp-server sends `err.responseCode` and `err.message`; the message carries our enhanced code. */
 function toServerError(rejection: SmtpRejection): Error & { responseCode: number } {
   const { code, enhanced, text } = rejection.reply;
@@ -171,7 +166,7 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
         const verdict = counter.tryOpen(ip, state.networkCredential !== null);
         if (verdict !== 'ok') {
           log.warn({ listener: kind, ip, limit: verdict }, 'connection refused: too many connections');
-          return callback(toServerError(verdict === 'total' ? tooManyConnectionsInAll() : Replies.tooManyConnections()));
+          return callback(toServerError(verdict === 'total' ? Replies.serverBusy() : Replies.tooManyConnections()));
         }
         state.counted = true;
         log.debug({ listener: kind, ip, cid: session.id, networkCredential: state.networkCredential?.id }, 'connection');
@@ -206,7 +201,7 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
           },
           (err: unknown) => {
             log.error({ listener: kind, ip, err }, 'credential store failed during AUTH');
-            callback(toServerError(authTemporaryFailure()));
+            callback(toServerError(Replies.authUnavailable()));
           },
         );
       },

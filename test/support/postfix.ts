@@ -50,7 +50,7 @@ export interface PostfixOptions {
   relayHost?: string;
   /** Extra main.cf parameters, applied last. */
   settings?: Record<string, string>;
-  /** Keep the directory after stop() (also HERALD_KEEP_TMP=1). */
+  /** Keep the directory after stop() (also HERALD_TEST_KEEP_TMP=1). */
   keep?: boolean;
 }
 
@@ -251,7 +251,7 @@ export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstanc
         // already gone
       }
     }
-    if (!opts.keep && !process.env.HERALD_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
+    if (!opts.keep && !process.env.HERALD_TEST_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
   };
 
   try {

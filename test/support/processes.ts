@@ -270,7 +270,7 @@ export async function startHerald(opts: HeraldOptions = {}): Promise<HeraldProce
       await gone;
       clearTimeout(timer);
     }
-    if (ownDataDir && !process.env.HERALD_KEEP_TMP) rmSync(dataDir, { recursive: true, force: true });
+    if (ownDataDir && !process.env.HERALD_TEST_KEEP_TMP) rmSync(dataDir, { recursive: true, force: true });
   };
   try {
     await waitForSmtp(host, submissionPort, { timeoutMs: opts.timeoutMs ?? 60_000, alive: () => exited });
