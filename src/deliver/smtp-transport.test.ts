@@ -37,7 +37,7 @@ after(async () => {
   await Promise.all([dns?.close(), primary?.close(), secondary?.close()]);
 });
 
-const config = (over: Partial<{ smartHost: URL }> = {}) => ({ hostname: 'herald.test', connectTimeout: 5000, outboundPort: port, smartHost: over.smartHost });
+const config = (over: Partial<{ smartHost: URL }> = {}) => ({ hostname: 'herald.test', connectTimeout: 5000, outboundPort: port, smartHost: over.smartHost, destinationConcurrency: 10 });
 const resolver = () => new NodeDnsResolver({ servers: [dns.server], timeoutMs: 1000, tries: 1 });
 const transport = (over: Partial<{ smartHost: URL }> = {}) => new SmtpMxTransport({ config: config(over), resolver: resolver() });
 

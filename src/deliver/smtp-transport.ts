@@ -23,7 +23,7 @@ export interface Transport {
 
 export interface SmtpMxTransportOptions {
   /** hostname: the EHLO name; connectTimeout: connect and greeting timeout in ms; outboundPort and smartHost feed the default router. */
-  config: Pick<HeraldConfig, 'hostname' | 'connectTimeout' | 'outboundPort' | 'smartHost'>;
+  config: Pick<HeraldConfig, 'hostname' | 'connectTimeout' | 'outboundPort' | 'smartHost' | 'destinationConcurrency'>;
   /** DNS for the default MxRouter (required unless `router` is given). */
   resolver?: Resolver;
   /** Overrides the default MxRouter built from `resolver` and `config`. */
@@ -32,7 +32,10 @@ export interface SmtpMxTransportOptions {
   commandTimeoutMs?: number;
   /** How long a finished connection waits in the pool for the next batch to the same host. */
   idleMs?: number;
-  /** Most idle connections kept per host. */
+  /**
+   * Most idle connections kept per host; default config.destinationConcurrency, so that every
+   * connection a busy destination uses can wait for its next batch instead of being reopened.
+   */
   maxIdlePerHost?: number;
   /** Messages sent over one connection before it is closed. */
   maxMessagesPerConnection?: number;
@@ -400,12 +403,12 @@ export class SmtpMxTransport implements Transport {
 
   /** RSET, then park the connection for the next batch to this host. */
   private async recycle(session: Session): Promise<void> {
-    const max = this.options.maxMessagesPerConnection ?? 100;
+    const max = this.options.maxMessagesPerConnection ?? 1000;
     if (this.closing || session.closed || session.messages >= max) return this.quit(session);
     const ok = await new Promise<boolean>((resolve) => session.conn.reset((err) => resolve(!err)));
     if (!ok || session.closed) return this.destroy(session);
     const list = this.idle.get(session.key) ?? [];
-    if (list.length >= (this.options.maxIdlePerHost ?? 4)) return this.quit(session);
+    if (list.length >= (this.options.maxIdlePerHost ?? this.options.config.destinationConcurrency)) return this.quit(session);
     list.push(session);
     this.idle.set(session.key, list);
     session.idleTimer = setTimeout(() => this.quit(session), this.options.idleMs ?? 5000);
