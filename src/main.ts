@@ -12,6 +12,7 @@ import { SqliteCredentialStore } from './accounts/index.js';
 import { createAcceptPipeline } from './accept/index.js';
 import { createSmtpListeners } from './receive/index.js';
 import { DeliveryScheduler, NodeDnsResolver, SmtpMxTransport } from './deliver/index.js';
+import { startDeliveryThread, type DeliveryThread } from './delivery-thread.js';
 import { EventBus } from './notify/index.js';
 import { createHttpServer } from './api/index.js';
 import { createLogger, loadTlsMaterial, type TlsMaterial } from './runtime/index.js';
@@ -20,6 +21,7 @@ export const VERSION: string = (createRequire(import.meta.url)('../package.json'
 
 export interface HeraldDeps {
   logger?: Logger;
+  /** Injecting a clock or resolver runs delivery in this thread (they cannot cross threads). */
   clock?: Clock;
   resolver?: Resolver;
 }
@@ -53,9 +55,6 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   const tls = await loadTlsMaterial(config);
   const accept = createAcceptPipeline({ store, config, clock, logger: logger.child({ room: 'accept' }) });
   const smtp = createSmtpListeners({ config, accept, credentials, tls, logger: logger.child({ room: 'receive' }) });
-  const resolver = deps.resolver ?? new NodeDnsResolver({ servers: config.dnsServers });
-  const transport = new SmtpMxTransport({ config, resolver, logger: logger.child({ room: 'deliver' }) });
-  const scheduler = new DeliveryScheduler({ store, transport, config, clock, logger: logger.child({ room: 'deliver' }) });
   const http = createHttpServer({ store, logger: logger.child({ room: 'api' }), version: VERSION });
 
   const endpoints: Endpoint[] = [];
@@ -66,8 +65,8 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     // the lease would have expired.
     const recovered = await store.reapExpiredLeases(clock.now(), { all: true });
     if (recovered > 0) logger.warn({ recipients: recovered }, 'recovered recipients left mid-attempt by a previous run');
-    await scheduler.start();
-    stops.push(() => scheduler.stop());
+    const delivery = deps.clock || deps.resolver ? await startDeliveryHere(store, config, clock, deps.resolver, logger) : await startDeliveryThread(store, config);
+    stops.push(() => delivery.stop());
     for (const l of await smtp.start()) endpoints.push({ name: `smtp-${l.kind}`, address: l.address, port: l.port });
     stops.push(() => smtp.stop());
     if (config.httpPort !== 0) {
@@ -100,4 +99,13 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
       return stopping;
     },
   };
+}
+
+/** Delivery in this thread, for tests that inject a clock or a DNS resolver. */
+async function startDeliveryHere(store: QueueStore, config: HeraldConfig, clock: Clock, resolver: Resolver | undefined, logger: Logger): Promise<DeliveryThread> {
+  const log = logger.child({ room: 'deliver' });
+  const transport = new SmtpMxTransport({ config, resolver: resolver ?? new NodeDnsResolver({ servers: config.dnsServers }), logger: log });
+  const scheduler = new DeliveryScheduler({ store, transport, config, clock, logger: log });
+  await scheduler.start();
+  return scheduler;
 }

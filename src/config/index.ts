@@ -3,4 +3,4 @@
  * CLI flags. Unknown keys are errors, every value is parsed and bounded once, here.
  */
 export { SCHEMA, type ConfigKey, type HeraldConfig } from './schema.js';
-export { loadConfig, describeConfig, ConfigError, type ConfigOrigin, type ConfigSources } from './load.js';
+export { loadConfig, describeConfig, toPortableConfig, fromPortableConfig, ConfigError, type ConfigOrigin, type ConfigSources, type PortableConfig } from './load.js';

@@ -93,3 +93,14 @@ export function describeConfig(config: HeraldConfig): Record<ConfigKey, unknown>
   }
   return out;
 }
+
+/** The config as plain data that can cross to another thread (structured clone has no URL). */
+export type PortableConfig = Omit<HeraldConfig, 'smartHost'> & { smartHost?: string };
+
+export function toPortableConfig(config: HeraldConfig): PortableConfig {
+  return { ...config, smartHost: config.smartHost?.href };
+}
+
+export function fromPortableConfig(portable: PortableConfig): HeraldConfig {
+  return { ...portable, smartHost: portable.smartHost ? new URL(portable.smartHost) : undefined };
+}

@@ -13,3 +13,4 @@ export * from './duration.js';
 export * from './cidr.js';
 export * from './world.js';
 export * from './bytes.js';
+export * from './thread-entry.js';

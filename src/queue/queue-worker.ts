@@ -1,8 +1,9 @@
 /**
  * The writer thread behind ThreadedQueueStore: owns one SQLite connection and the
- * SqliteQueueStore on it, answers calls in arrival order, and forwards every commit's events.
+ * SqliteQueueStore on it, answers calls in arrival order, and sends every commit's events to
+ * every connected client (the main thread, the delivery thread).
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { openSqlite } from '../storage/index.js';
 import { SqliteQueueStore } from './sqlite-queue-store.js';
 import type { MailEvent } from '../core/index.js';
@@ -10,11 +11,10 @@ import type { NewMessage, QueueStore } from './types.js';
 
 type Method = Exclude<keyof QueueStore, 'onCommit'> | 'ready';
 
-export interface WorkerRequest {
-  id: number;
-  method: Method;
-  args: unknown[];
-}
+export type WorkerRequest =
+  | { kind: 'call'; id: number; method: Method; args: unknown[] }
+  /** Another thread's client: requests and commit events over its own port. */
+  | { kind: 'connect'; port: MessagePort };
 
 export type WorkerReply =
   | { kind: 'result'; id: number; ok: true; value: unknown }
@@ -27,37 +27,48 @@ function asMessage(msg: NewMessage): NewMessage {
   return { ...msg, body: Buffer.from(body.buffer, body.byteOffset, body.byteLength) };
 }
 
-if (parentPort) {
-  const port = parentPort;
-  const store = new SqliteQueueStore(openSqlite((workerData as { file: string }).file));
-  store.onCommit((events) => port.postMessage({ kind: 'commit', events } satisfies WorkerReply));
+interface Client {
+  postMessage(message: WorkerReply): void;
+  on(event: 'message', listener: (req: WorkerRequest) => void): void;
+}
 
-  port.on('message', (req: WorkerRequest) => {
-    let work: Promise<unknown>;
+if (parentPort && (workerData as { role?: string } | null)?.role === 'queue-store') {
+  const store = new SqliteQueueStore(openSqlite((workerData as { file: string }).file));
+  const clients = new Set<Client>();
+  store.onCommit((events) => {
+    for (const client of clients) client.postMessage({ kind: 'commit', events });
+  });
+
+  const serve = (client: Client) => {
+    clients.add(client);
+    client.on('message', (req) => {
+      if (req.kind === 'connect') return serve(req.port as unknown as Client);
+      call(req.method, req.args).then(
+        (value) => client.postMessage({ kind: 'result', id: req.id, ok: true, value }),
+        (err: Error & { code?: string }) => client.postMessage({ kind: 'result', id: req.id, ok: false, error: { message: err.message, name: err.name, code: err.code } }),
+      );
+    });
+    (client as unknown as MessagePort).on?.('close', () => clients.delete(client));
+  };
+
+  const call = (method: Method, args: unknown[]): Promise<unknown> => {
     try {
-      const args = req.args;
-      switch (req.method) {
+      switch (method) {
         case 'ready':
-          work = Promise.resolve(true);
-          break;
+          return Promise.resolve(true);
         case 'enqueue':
-          work = store.enqueue(asMessage(args[0] as NewMessage));
-          break;
+          return store.enqueue(asMessage(args[0] as NewMessage));
         case 'recordAttempt': {
           const rec = args[0] as Parameters<QueueStore['recordAttempt']>[0];
-          work = store.recordAttempt({ ...rec, dsns: rec.dsns?.map(asMessage) });
-          break;
+          return store.recordAttempt({ ...rec, dsns: rec.dsns?.map(asMessage) });
         }
         default:
-          work = (store[req.method] as (...a: unknown[]) => Promise<unknown>).apply(store, args);
+          return (store[method] as (...a: unknown[]) => Promise<unknown>).apply(store, args);
       }
     } catch (err) {
-      work = Promise.reject(err);
+      return Promise.reject(err);
     }
-    work.then(
-      (value) => port.postMessage({ kind: 'result', id: req.id, ok: true, value } satisfies WorkerReply),
-      (err: Error & { code?: string }) =>
-        port.postMessage({ kind: 'result', id: req.id, ok: false, error: { message: err.message, name: err.name, code: err.code } } satisfies WorkerReply),
-    );
-  });
+  };
+
+  serve(parentPort as unknown as Client);
 }

@@ -38,3 +38,22 @@ test('calls after close are refused with a clear error, not left hanging', async
   );
   await rm(dir, { recursive: true, force: true });
 });
+
+test('a client attached from another port shares the store and hears every commit', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'herald-threaded-'));
+  const owner = await ThreadedQueueStore.open(join(dir, 'herald.db'));
+  const attached = await ThreadedQueueStore.attach(owner.connectPort());
+  const heardByOwner: string[] = [];
+  owner.onCommit((events) => heardByOwner.push(...events.map((e) => e.type)));
+  const now = new Date();
+  const id = newMessageId();
+  await attached.enqueue({ id, accountId: 'default', source: 'api', mailFrom: 'a@b.example', recipients: ['c@d.example'], body: Buffer.from('x'), createdAt: now, expiresAt: new Date(now.getTime() + 60_000), meta: {} });
+  assert.equal((await owner.get(id))?.id, id);
+  // The owner's next answer comes after the commit event it heard.
+  await owner.countByState();
+  assert.deepEqual(heardByOwner, ['accepted']);
+  await attached.close();
+  assert.equal((await owner.get(id))?.id, id, 'closing an attached client leaves the store open');
+  await owner.close();
+  await rm(dir, { recursive: true, force: true });
+});

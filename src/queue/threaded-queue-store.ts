@@ -1,5 +1,5 @@
-import { Worker } from 'node:worker_threads';
-import type { MailEvent, MessageId } from '../core/index.js';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { threadEntry, type MailEvent, type MessageId } from '../core/index.js';
 import type {
   AttemptRecord,
   ClaimRequest,
@@ -13,11 +13,6 @@ import type {
 } from './types.js';
 import type { WorkerReply, WorkerRequest } from './queue-worker.js';
 
-function sourceBootstrap(workerUrl: URL): string {
-  const tsx = import.meta.resolve('tsx/esm/api');
-  return `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(workerUrl.href)});`;
-}
-
 /**
  * The SQLite queue on a writer thread. `SqliteQueueStore` runs unchanged inside a worker; this
  * class forwards each call to it. Why: SMTP parsing and SQLite (statements and the fsync of every
@@ -26,7 +21,9 @@ function sourceBootstrap(workerUrl: URL): string {
  * in its next turn and share one transaction.
  *
  * Promises resolve in the order the worker answers; commit events reach `onCommit` listeners
- * before the call that caused them resolves, exactly as with the in-thread store.
+ * before the call that caused them resolves, exactly as with the in-thread store. Another thread
+ * (delivery) gets its own client with `connectPort()` + `attach()`; every client hears every
+ * commit, whoever made it.
  */
 export class ThreadedQueueStore implements QueueStore {
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
@@ -35,23 +32,38 @@ export class ThreadedQueueStore implements QueueStore {
   private closed: Promise<void> | null = null;
   private failure: Error | null = null;
 
-  private constructor(private readonly worker: Worker) {
-    worker.on('message', (reply: WorkerReply) => this.onReply(reply));
-    worker.on('error', (err) => this.fail(err));
-    worker.on('exit', (code) => this.fail(new Error(`the queue writer thread exited (code ${code})`)));
+  /** `worker` is set for the client that owns the thread; attached clients only hold a port. */
+  private constructor(
+    private readonly port: Worker | MessagePort,
+    private readonly worker?: Worker,
+  ) {
+    port.on('message', (reply: WorkerReply) => this.onReply(reply));
+    if (worker) {
+      worker.on('error', (err) => this.fail(err));
+      worker.on('exit', (code) => this.fail(new Error(`the queue writer thread exited (code ${code})`)));
+    } else {
+      port.on('close', () => this.fail(new Error('the connection to the queue writer thread closed')));
+    }
   }
 
   /** Starts the writer thread on the database file and resolves once its migrations ran. */
   static async open(file: string): Promise<ThreadedQueueStore> {
-    const here = import.meta.url;
-    // Under tsx the sources are .ts; the compiled build is .js next to this file.
-    const fromSource = here.endsWith('.ts');
-    const workerUrl = new URL(fromSource ? './queue-worker.ts' : './queue-worker.js', here);
-    // Run from TypeScript sources (tests, `npm run bench`), the worker must register tsx itself:
-    // Node 20 does not carry a parent's module hooks into worker threads.
-    const entry = fromSource ? new URL(`data:text/javascript,${encodeURIComponent(sourceBootstrap(workerUrl))}`) : workerUrl;
-    const worker = new Worker(entry, { workerData: { file } });
-    const store = new ThreadedQueueStore(worker);
+    const worker = new Worker(threadEntry(import.meta.url, './queue-worker'), { workerData: { role: 'queue-store', file } });
+    const store = new ThreadedQueueStore(worker, worker);
+    await store.call('ready', []);
+    return store;
+  }
+
+  /** A port to hand to another thread, which turns it into a client with `attach`. */
+  connectPort(): MessagePort {
+    const { port1, port2 } = new MessageChannel();
+    this.port.postMessage({ kind: 'connect', port: port2 } satisfies WorkerRequest, [port2]);
+    return port1;
+  }
+
+  /** A client over a port from `connectPort()` (in another thread). */
+  static async attach(port: MessagePort): Promise<ThreadedQueueStore> {
+    const store = new ThreadedQueueStore(port);
     await store.call('ready', []);
     return store;
   }
@@ -74,12 +86,12 @@ export class ThreadedQueueStore implements QueueStore {
     this.pending.clear();
   }
 
-  private call<T>(method: WorkerRequest['method'], args: unknown[]): Promise<T> {
+  private call<T>(method: Extract<WorkerRequest, { kind: 'call' }>['method'], args: unknown[]): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ id, method, args } satisfies WorkerRequest);
+      this.port.postMessage({ kind: 'call', id, method, args } satisfies WorkerRequest);
     });
   }
 
@@ -132,6 +144,11 @@ export class ThreadedQueueStore implements QueueStore {
   }
   close(): Promise<void> {
     this.closed ??= (async () => {
+      if (!this.worker) {
+        // An attached client leaves the store open for its owner.
+        (this.port as MessagePort).close();
+        return;
+      }
       if (!this.failure) await this.call('close', []);
       await this.worker.terminate();
     })();

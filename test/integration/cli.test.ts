@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runCli, tempDir } from '../support/herald.js';
+import { tempDir } from '../support/herald.js';
+import { runCli } from '../support/processes.js';
 
 const env = () => ({ HERALD_DATA_DIR: tempDir('herald-cli-') });
 

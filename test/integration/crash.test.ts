@@ -6,10 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import nodemailer from 'nodemailer';
 import { startDnsServer } from '../support/dns-server.js';
 import { startSmtpSink } from '../support/smtp-sink.js';
-import { freePort, heraldEnv, runCli, spawnHerald } from '../support/herald.js';
+import { tempDir } from '../support/herald.js';
+import { freePort, startHerald } from '../support/processes.js';
 
 const TOTAL = 300;
 const KILL_AFTER = 120;
@@ -22,12 +24,15 @@ test('SIGKILL under load loses no acknowledged message', async () => {
   // message is still in Herald's queue — or mid-attempt — when it is killed.
   const zone = (mxAddress: string) => ({ 'crash.test': { MX: [{ preference: 10, exchange: 'mx.crash.test' }] }, 'mx.crash.test': { A: [mxAddress] } });
   dns.setZone(zone('127.0.0.9'));
-  const env = await heraldEnv({ HERALD_DNS_SERVERS: dns.server, HERALD_OUTBOUND_PORT: String(sinkPort), HERALD_RETRY_SCHEDULE: '200ms', HERALD_LOG_LEVEL: 'warn' });
-  const made = await runCli(['credentials', 'create', '--name', 'local', '--network', '127.0.0.0/8', '--json'], env);
-  assert.equal(made.code, 0, made.stderr);
-
-  let herald = await spawnHerald(env);
-  const port = Number(env.HERALD_SMTP_MX_PORT);
+  // Both runs share the data directory and the ports; the first creates the network credential.
+  const options = {
+    dataDir: tempDir('herald-crash-'),
+    mxPort: await freePort(),
+    submissionPort: await freePort(),
+    env: { HERALD_DNS_SERVERS: dns.server, HERALD_OUTBOUND_PORT: String(sinkPort), HERALD_RETRY_SCHEDULE: '200ms', HERALD_LOG_LEVEL: 'warn' },
+  };
+  let herald = await startHerald(options);
+  const port = options.mxPort;
   const acknowledged = new Set<number>();
   let killed: Promise<number | null> | null = null;
 
@@ -41,7 +46,10 @@ test('SIGKILL under load loses no acknowledged message', async () => {
         } catch {
           // Refused or cut off by the crash: the client still has it, Herald promised nothing.
         }
-        if (acknowledged.size >= KILL_AFTER && !killed) killed = herald.kill('SIGKILL');
+        if (acknowledged.size >= KILL_AFTER && !killed) {
+          killed = new Promise((resolve) => herald.child.once('exit', resolve));
+          herald.child.kill('SIGKILL');
+        }
       }),
     );
     transport.close();
@@ -53,7 +61,7 @@ test('SIGKILL under load loses no acknowledged message', async () => {
 
     // Restart on the same data directory with the MX reachable; every acknowledged message must arrive.
     dns.setZone(zone('127.0.0.2'));
-    herald = await spawnHerald(env);
+    herald = await startHerald({ ...options, network: null });
     const arrived = new Set<number>();
     const seqOf = (raw: Buffer) => Number(/\r\nX-Seq: (\d+)\r\n/i.exec(raw.toString())?.[1]);
     for (const m of sink.messages) arrived.add(seqOf(m.raw));
@@ -61,7 +69,8 @@ test('SIGKILL under load loses no acknowledged message', async () => {
     const lost = [...acknowledged].filter((s) => !arrived.has(s));
     assert.deepEqual(lost, []);
   } finally {
-    await herald.kill('SIGTERM');
+    await herald.stop();
+    rmSync(options.dataDir, { recursive: true, force: true });
     await sink.close();
     await dns.close();
   }

@@ -11,7 +11,8 @@ import nodemailer from 'nodemailer';
 import type { MailEvent } from '../../src/core/index.js';
 import { startDnsServer, type DnsServer } from '../support/dns-server.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
-import { freePort, runCli, startTestHerald, type TestHerald } from '../support/herald.js';
+import { startTestHerald, type TestHerald } from '../support/herald.js';
+import { freePort, runCli } from '../support/processes.js';
 import { missingPeers } from '../support/peers.js';
 
 const run = promisify(execFile);

@@ -202,21 +202,39 @@ function heraldArgv(dist: boolean, args: string[]): string[] {
   return dist ? [HERALD_DIST, ...args] : ['--import', 'tsx', HERALD_ENTRY, ...args];
 }
 
-function runCli(dist: boolean, env: NodeJS.ProcessEnv, args: string[], timeoutMs = 60_000): Promise<string> {
-  return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, heraldArgv(dist, args), { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', fail);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) ok(out);
-      else fail(new Error(`herald ${args.join(' ')} exited ${code}: ${(err || out).trim().slice(-2000)}`));
-    });
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  json<T = any>(): T;
+}
+
+/** Runs the `herald` CLI as a user would (from the sources, or the compiled build with `dist`). */
+export function runCli(args: string[], env: NodeJS.ProcessEnv, options: { dist?: boolean } = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, heraldArgv(options.dist ?? false, args), { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) =>
+      resolve({
+        code,
+        stdout,
+        stderr,
+        json() {
+          return JSON.parse(stdout);
+        },
+      }),
+    );
   });
+}
+
+/** Runs a CLI command like a script would: its stdout, or an error with its output. */
+async function cliOrThrow(dist: boolean, env: NodeJS.ProcessEnv, args: string[]): Promise<string> {
+  const r = await runCli(args, env, { dist });
+  if (r.code !== 0) throw new Error(`herald ${args.join(' ')} exited ${r.code}: ${(r.stderr || r.stdout).trim().slice(-2000)}`);
+  return r.stdout;
 }
 
 /**
@@ -274,11 +292,11 @@ export async function startHerald(opts: HeraldOptions = {}): Promise<HeraldProce
   };
   try {
     await waitForSmtp(host, submissionPort, { timeoutMs: opts.timeoutMs ?? 60_000, alive: () => exited });
-    if (opts.network !== null) await runCli(dist, env, ['credentials', 'create', '--name', 'local', '--network', opts.network ?? '127.0.0.0/8', '--json']);
+    if (opts.network !== null) await cliOrThrow(dist, env, ['credentials', 'create', '--name', 'local', '--network', opts.network ?? '127.0.0.0/8', '--json']);
   } catch (e) {
     const tail = log();
     await stop();
     throw new Error(`${(e as Error).message}\n--- Herald output ---\n${tail}`);
   }
-  return { host, submissionPort, mxPort, dataDir, logFile, pid: child.pid!, child, log, cli: (args) => runCli(dist, env, args), stop };
+  return { host, submissionPort, mxPort, dataDir, logFile, pid: child.pid!, child, log, cli: (args) => cliOrThrow(dist, env, args), stop };
 }

@@ -1,0 +1,88 @@
+/**
+ * The delivery thread: the second composition root, wired by main.ts. The scheduler, router and
+ * SMTP client run here, on their own core, with their own client of the queue store; the main
+ * thread keeps the SMTP and HTTP listeners. Delivery work (claims, connections, DSNs, logging
+ * attempts) then never queues behind a client's next command, which is Postfix's split between
+ * smtpd and qmgr/smtp, in threads instead of processes.
+ */
+import { parentPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
+import { fromPortableConfig, toPortableConfig, type HeraldConfig, type PortableConfig } from './config/index.js';
+import { threadEntry } from './core/index.js';
+import { DeliveryScheduler, NodeDnsResolver, SmtpMxTransport } from './deliver/index.js';
+import { ThreadedQueueStore } from './queue/index.js';
+import { createLogger } from './runtime/index.js';
+
+interface DeliveryThreadData {
+  role: 'delivery';
+  config: PortableConfig;
+  storePort: MessagePort;
+}
+
+type ToThread = { kind: 'stop' };
+type FromThread = { kind: 'ready' } | { kind: 'stopped' } | { kind: 'failed'; message: string };
+
+export interface DeliveryThread {
+  stop(): Promise<void>;
+}
+
+/** Starts delivery on its own thread; resolves once its scheduler runs. */
+export async function startDeliveryThread(store: ThreadedQueueStore, config: HeraldConfig): Promise<DeliveryThread> {
+  const storePort = store.connectPort();
+  const data: DeliveryThreadData = { role: 'delivery', config: toPortableConfig(config), storePort };
+  const worker = new Worker(threadEntry(import.meta.url, './delivery-thread'), { workerData: data, transferList: [storePort] });
+  const next = (kind: FromThread['kind']) =>
+    new Promise<void>((resolve, reject) => {
+      const onMessage = (msg: FromThread) => {
+        if (msg.kind === kind) done(resolve);
+        else if (msg.kind === 'failed') done(() => reject(new Error(`delivery thread: ${msg.message}`)));
+      };
+      const onExit = (code: number) => done(() => reject(new Error(`the delivery thread exited (code ${code})`)));
+      const done = (settle: () => void) => {
+        worker.off('message', onMessage);
+        worker.off('exit', onExit);
+        settle();
+      };
+      worker.on('message', onMessage);
+      worker.on('exit', onExit);
+    });
+  await next('ready');
+  let stopping: Promise<void> | null = null;
+  return {
+    stop() {
+      stopping ??= (async () => {
+        const stopped = next('stopped');
+        worker.postMessage({ kind: 'stop' } satisfies ToThread);
+        await stopped;
+        await worker.terminate();
+      })();
+      return stopping;
+    },
+  };
+}
+
+const data = workerData as DeliveryThreadData | null;
+if (parentPort && data?.role === 'delivery') {
+  const port = parentPort;
+  const send = (msg: FromThread) => port.postMessage(msg);
+  try {
+    const config = fromPortableConfig(data.config);
+    const logger = createLogger(config).child({ room: 'deliver' });
+    const store = await ThreadedQueueStore.attach(data.storePort);
+    const transport = new SmtpMxTransport({ config, resolver: new NodeDnsResolver({ servers: config.dnsServers }), logger });
+    const scheduler = new DeliveryScheduler({ store, transport, config, logger });
+    await scheduler.start();
+    port.on('message', (msg: ToThread) => {
+      if (msg.kind !== 'stop') return;
+      void scheduler
+        .stop()
+        .then(() => store.close())
+        .then(
+          () => send({ kind: 'stopped' }),
+          (err: Error) => send({ kind: 'failed', message: err.message }),
+        );
+    });
+    send({ kind: 'ready' });
+  } catch (err) {
+    send({ kind: 'failed', message: (err as Error).message });
+  }
+}
