@@ -7,7 +7,7 @@
  */
 import { parentPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import { fromPortableConfig, toPortableConfig, type HeraldConfig, type PortableConfig } from './config/index.js';
-import { threadEntry } from './core/index.js';
+import { threadEntry, type Logger } from './core/index.js';
 import { DeliveryScheduler, NodeDnsResolver, SmtpMxTransport } from './deliver/index.js';
 import { ThreadedQueueStore } from './queue/index.js';
 import { createLogger } from './runtime/index.js';
@@ -25,8 +25,40 @@ export interface DeliveryThread {
   stop(): Promise<void>;
 }
 
-/** Starts delivery on its own thread; resolves once its scheduler runs. */
-export async function startDeliveryThread(store: ThreadedQueueStore, config: HeraldConfig): Promise<DeliveryThread> {
+/**
+ * Starts delivery on its own thread; resolves once its scheduler runs. If the thread dies, its
+ * leases go back to the queue (it was the only deliverer) and a new thread takes over.
+ */
+export async function startDeliveryThread(store: ThreadedQueueStore, config: HeraldConfig, logger: Logger): Promise<DeliveryThread> {
+  let current = await spawnDeliveryThread(store, config);
+  let stopping: Promise<void> | null = null;
+  const watch = (thread: SpawnedThread) => {
+    void thread.died.then(async (reason) => {
+      if (stopping) return;
+      logger.error({ reason }, 'the delivery thread died; returning its work to the queue and starting a new one');
+      await store.reapExpiredLeases(new Date(), { all: true }).catch(() => 0);
+      // A thread that dies at once would otherwise be restarted in a tight loop.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      if (stopping) return;
+      current = await spawnDeliveryThread(store, config);
+      watch(current);
+    });
+  };
+  watch(current);
+  return {
+    stop() {
+      stopping ??= current.stop();
+      return stopping;
+    },
+  };
+}
+
+interface SpawnedThread extends DeliveryThread {
+  /** Resolves with the reason when the thread ends without being asked to. */
+  died: Promise<string>;
+}
+
+async function spawnDeliveryThread(store: ThreadedQueueStore, config: HeraldConfig): Promise<SpawnedThread> {
   const storePort = store.connectPort();
   const data: DeliveryThreadData = { role: 'delivery', config: toPortableConfig(config), storePort };
   const worker = new Worker(threadEntry(import.meta.url, './delivery-thread'), { workerData: data, transferList: [storePort] });
@@ -47,7 +79,12 @@ export async function startDeliveryThread(store: ThreadedQueueStore, config: Her
     });
   await next('ready');
   let stopping: Promise<void> | null = null;
+  const died = new Promise<string>((resolve) => {
+    worker.once('error', (err) => resolve(err.message));
+    worker.once('exit', (code) => resolve(`exit code ${code}`));
+  });
   return {
+    died: died.then((reason) => (stopping ? new Promise<string>(() => {}) : reason)),
     stop() {
       stopping ??= (async () => {
         const stopped = next('stopped');

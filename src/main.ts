@@ -51,6 +51,12 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   const credentials = new SqliteCredentialStore(db);
   const events = new EventBus();
   store.onCommit((committed) => events.publish(committed));
+  // Without its store Herald can only answer 451: exit so a supervisor restarts it (everything
+  // acknowledged is on disk). Tests that inject a logger keep the process and see the errors.
+  store.onFailure((err) => {
+    logger.error({ err }, 'the queue store failed; exiting');
+    if (!deps.logger) process.exit(70);
+  });
 
   const tls = await loadTlsMaterial(config);
   const accept = createAcceptPipeline({ store, config, clock, logger: logger.child({ room: 'accept' }) });
@@ -65,7 +71,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     // the lease would have expired.
     const recovered = await store.reapExpiredLeases(clock.now(), { all: true });
     if (recovered > 0) logger.warn({ recipients: recovered }, 'recovered recipients left mid-attempt by a previous run');
-    const delivery = deps.clock || deps.resolver ? await startDeliveryHere(store, config, clock, deps.resolver, logger) : await startDeliveryThread(store, config);
+    const delivery = deps.clock || deps.resolver ? await startDeliveryHere(store, config, clock, deps.resolver, logger) : await startDeliveryThread(store, config, logger.child({ room: 'deliver' }));
     stops.push(() => delivery.stop());
     for (const l of await smtp.start()) endpoints.push({ name: `smtp-${l.kind}`, address: l.address, port: l.port });
     stops.push(() => smtp.stop());

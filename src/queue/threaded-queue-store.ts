@@ -28,6 +28,7 @@ import type { WorkerReply, WorkerRequest } from './queue-worker.js';
 export class ThreadedQueueStore implements QueueStore {
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   private readonly listeners: ((events: MailEvent[]) => void)[] = [];
+  private readonly failureListeners: ((err: Error) => void)[] = [];
   private nextId = 1;
   private closed: Promise<void> | null = null;
   private failure: Error | null = null;
@@ -80,7 +81,13 @@ export class ThreadedQueueStore implements QueueStore {
     else waiter.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name, code: reply.error.code }));
   }
 
+  /** Called once if the store thread dies or the connection to it is lost (not on close()). */
+  onFailure(listener: (err: Error) => void): void {
+    this.failureListeners.push(listener);
+  }
+
   private fail(err: Error): void {
+    if (!this.failure && !this.closed) for (const listener of this.failureListeners) listener(err);
     this.failure ??= err;
     for (const waiter of this.pending.values()) waiter.reject(err);
     this.pending.clear();
