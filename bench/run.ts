@@ -56,7 +56,8 @@ const results: Results = {
   startedAt: new Date().toISOString(),
   finishedAt: '',
   quick: QUICK,
-  command: `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`,
+  // The script itself passes --dist (it measures the build `npm start` runs); show what the user typed.
+  command: ((user) => `npm run bench${user.length ? ' -- ' + user.join(' ') : ''}`)(process.argv.slice(2).filter((a) => a !== '--dist')),
   machine: {
     nproc: cpus().length,
     cpu: cpus()[0]?.model ?? '?',
