@@ -24,6 +24,11 @@ export interface HeraldDeps {
   /** Injecting a clock or resolver runs delivery in this thread (they cannot cross threads). */
   clock?: Clock;
   resolver?: Resolver;
+  /**
+   * Called when Herald cannot go on (its queue store thread died). Default: exit with status 70
+   * so a supervisor restarts it — everything acknowledged is on disk.
+   */
+  onFatal?: (err: Error) => void;
 }
 
 export interface Endpoint {
@@ -51,11 +56,10 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   const credentials = new SqliteCredentialStore(db);
   const events = new EventBus();
   store.onCommit((committed) => events.publish(committed));
-  // Without its store Herald can only answer 451: exit so a supervisor restarts it (everything
-  // acknowledged is on disk). Tests that inject a logger keep the process and see the errors.
+  // Without its store Herald could only answer 451 to everyone.
   store.onFailure((err) => {
-    logger.error({ err }, 'the queue store failed; exiting');
-    if (!deps.logger) process.exit(70);
+    logger.error({ err }, 'the queue store failed');
+    (deps.onFatal ?? (() => process.exit(70)))(err);
   });
 
   const tls = await loadTlsMaterial(config);

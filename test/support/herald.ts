@@ -40,7 +40,7 @@ export interface TestHerald extends RunningHerald {
 export async function startTestHerald(overrides: Record<string, string> = {}): Promise<TestHerald> {
   const env = await heraldEnv(overrides);
   const { config } = loadConfig({ env });
-  const herald = await startHerald(config, { logger: silentLogger });
+  const herald = await startHerald(config, { logger: silentLogger, onFatal: (err) => console.error('herald under test:', err) });
   return Object.assign(herald, {
     env,
     port(name: 'submission' | 'submissions' | 'mx' | 'http') {
