@@ -248,6 +248,26 @@ test('two batches to one host share one TCP connection', async () => {
   }
 });
 
+test('more recipients than one transaction takes go out in several, over one connection', async () => {
+  const wide = await startSmtpSink({ host: '127.0.0.12', port });
+  dns.setName('wide.test', { A: ['127.0.0.12'] });
+  // 250 recipients, 100 per transaction (RFC 5321 §4.5.3.1.8); one of them refused.
+  wide.setRecipientReply('r7@wide.test', { code: 550, text: '5.1.1 User unknown' });
+  const t = transport();
+  try {
+    const locals = Array.from({ length: 250 }, (_, i) => `r${i}`);
+    const result = await t.deliver(batch('wide.test', locals), body('wide'));
+    const kinds = [...result.outcomes.values()].map((o) => o.kind);
+    assert.equal(kinds.filter((k) => k === 'delivered').length, 249);
+    assert.equal(kinds.filter((k) => k === 'bounced').length, 1);
+    assert.deepEqual(wide.messages.map((m) => m.rcptTo.length), [99, 100, 50]);
+    assert.equal(wide.connections, 1);
+  } finally {
+    await t.close();
+    await wide.close();
+  }
+});
+
 test('an 8-bit SMTPUTF8 message arrives byte for byte', async () => {
   const t = transport();
   try {

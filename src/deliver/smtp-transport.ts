@@ -41,6 +41,11 @@ export interface SmtpMxTransportOptions {
   maxMessagesPerConnection?: number;
   /** Most addresses tried for one batch (Postfix: smtp_mx_address_limit = 5). */
   maxAddresses?: number;
+  /**
+   * Most recipients in one SMTP transaction; more are sent in further transactions on the same
+   * connection. RFC 5321 §4.5.3.1.8 obliges servers to take 100 (Postfix: smtp_destination_recipient_limit = 50).
+   */
+  maxRecipientsPerTransaction?: number;
   logger?: Logger;
 }
 
@@ -193,16 +198,24 @@ export class SmtpMxTransport implements Transport {
       const onAbort = () => this.destroy(session);
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        const result = await this.transaction(session, batch, body, needs, log);
-        for (const [id, outcome] of result.outcomes) outcomes.set(id, outcome);
-        if (result.reusable && !signal?.aborted) await this.recycle(session);
+        const perTransaction = this.options.maxRecipientsPerTransaction ?? 100;
+        let reusable = true;
+        for (let from = 0; from < batch.recipients.length && reusable && !signal?.aborted; from += perTransaction) {
+          if (from > 0) reusable = await this.reset(session);
+          if (!reusable) break;
+          const recipients = batch.recipients.slice(from, from + perTransaction);
+          const result = await this.transaction(session, { ...batch, recipients }, body, needs, log);
+          for (const [id, outcome] of result.outcomes) outcomes.set(id, outcome);
+          reusable = result.reusable;
+        }
+        if (reusable && !signal?.aborted) await this.recycle(session);
         else this.destroy(session);
       } finally {
         signal?.removeEventListener('abort', onAbort);
       }
       for (const r of batch.recipients) {
-        // Cannot happen by construction; a missing outcome would be our bug, so defer it.
-        if (!outcomes.has(r.id)) outcomes.set(r.id, deferred('site', 'No reply was recorded for this recipient', host.name));
+        // Recipients of a later transaction whose connection was lost, or (our bug) never tried.
+        if (!outcomes.has(r.id)) outcomes.set(r.id, deferred('site', `The connection to ${host.name} ended before this recipient was sent; will retry`, host.name));
       }
       log.info({ host: host.name, tls: session.tls, summary: summarize(outcomes) }, 'attempt finished');
       return { host: host.name, tls: session.tls, outcomes };
@@ -401,12 +414,17 @@ export class SmtpMxTransport implements Transport {
     });
   }
 
+  /** RSET: true when the session can take another transaction. */
+  private async reset(session: Session): Promise<boolean> {
+    const ok = await new Promise<boolean>((resolve) => session.conn.reset((err) => resolve(!err)));
+    return ok && !session.closed;
+  }
+
   /** RSET, then park the connection for the next batch to this host. */
   private async recycle(session: Session): Promise<void> {
     const max = this.options.maxMessagesPerConnection ?? 1000;
     if (this.closing || session.closed || session.messages >= max) return this.quit(session);
-    const ok = await new Promise<boolean>((resolve) => session.conn.reset((err) => resolve(!err)));
-    if (!ok || session.closed) return this.destroy(session);
+    if (!(await this.reset(session))) return this.destroy(session);
     const list = this.idle.get(session.key) ?? [];
     if (list.length >= (this.options.maxIdlePerHost ?? this.options.config.destinationConcurrency)) return this.quit(session);
     list.push(session);
