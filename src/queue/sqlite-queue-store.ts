@@ -101,7 +101,6 @@ export class SqliteQueueStore implements QueueStore {
   // Transaction wrappers made once (better-sqlite3 turns a nested call into a savepoint).
   private readonly chunkTx;
   private readonly savepoint;
-  private readonly claimTx;
   private readonly listStatements = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
 
   constructor(db: SqliteDatabase, options: SqliteQueueStoreOptions = {}) {
@@ -168,7 +167,6 @@ export class SqliteQueueStore implements QueueStore {
     };
     this.chunkTx = db.transaction(this.writeChunk.bind(this));
     this.savepoint = db.transaction((w: PendingWrite, now: number) => w.write(now));
-    this.claimTx = db.transaction(this.claim.bind(this));
   }
 
   // ---- group commit ----------------------------------------------------------------------
@@ -283,7 +281,14 @@ export class SqliteQueueStore implements QueueStore {
 
   async claimDue(req: ClaimRequest): Promise<DeliveryBatch[]> {
     if (req.limit <= 0) return [];
-    return this.withoutSync(() => this.claimTx.immediate(req));
+    // Claims join the group commit: one transaction with the enqueues and attempt records of
+    // the same turn rather than a commit of their own.
+    let batches: DeliveryBatch[] = [];
+    await this.submit(0, false, () => {
+      batches = this.claim(req);
+      return [];
+    });
+    return batches;
   }
 
   private claim(req: ClaimRequest): DeliveryBatch[] {
