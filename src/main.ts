@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import type { HeraldConfig } from './config/index.js';
 import { systemClock, type Clock, type Logger, type Resolver } from './core/index.js';
 import { openSqlite } from './storage/index.js';
-import { ThreadedQueueStore, type QueueStore } from './queue/index.js';
+import { startRetention, ThreadedQueueStore, type QueueStore } from './queue/index.js';
 import { SqliteCredentialStore } from './accounts/index.js';
 import { createAcceptPipeline } from './accept/index.js';
 import { createSmtpListeners } from './receive/index.js';
@@ -77,6 +77,8 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     if (recovered > 0) logger.warn({ recipients: recovered }, 'recovered recipients left mid-attempt by a previous run');
     const delivery = deps.clock || deps.resolver ? await startDeliveryHere(store, config, clock, deps.resolver, logger) : await startDeliveryThread(store, config, logger.child({ room: 'deliver' }));
     stops.push(() => delivery.stop());
+    const retention = startRetention(store, { retentionMs: config.retention, clock, logger: logger.child({ room: 'queue' }) });
+    stops.push(() => retention.stop());
     for (const l of await smtp.start()) endpoints.push({ name: `smtp-${l.kind}`, address: l.address, port: l.port });
     stops.push(() => smtp.stop());
     if (config.httpPort !== 0) {

@@ -72,6 +72,7 @@ export const SCHEMA = {
   outboundPort: { env: 'HERALD_OUTBOUND_PORT', default: '25', parse: int(1, 65535), describe: 'Port Herald connects to on remote MX hosts.' },
   retrySchedule: { env: 'HERALD_RETRY_SCHEDULE', default: '1m,5m,15m,30m,1h', parse: parseDurationList, describe: 'Waits between attempts, counted from the message\'s creation; the last one repeats.' },
   maxQueueAge: { env: 'HERALD_MAX_QUEUE_AGE', default: '5d', parse: bounded(parseDuration, 1000, 60 * 86_400_000, 'age'), describe: 'Give up and bounce (expire) a message this long after it was accepted.' },
+  retention: { env: 'HERALD_RETENTION', default: '30d', parse: bounded(parseDuration, 3_600_000, 3650 * 86_400_000, 'retention'), describe: 'How long finished messages (delivered, bounced, expired) and events are kept before they are removed.' },
   deliveryConcurrency: { env: 'HERALD_DELIVERY_CONCURRENCY', default: '100', parse: int(1, 10_000), describe: 'Most delivery attempts in flight in all.' },
   destinationConcurrency: { env: 'HERALD_DESTINATION_CONCURRENCY', default: '10', parse: int(1, 1000), describe: 'Most connections to one destination domain at a time.' },
   connectTimeout: { env: 'HERALD_CONNECT_TIMEOUT', default: '30s', parse: parseDuration, describe: 'Timeout for connecting to a remote host and reading its greeting.' },

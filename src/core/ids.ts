@@ -35,6 +35,11 @@ export function newMessageId(now: number = Date.now()): MessageId {
   return encodeBase32(BigInt(now), 10) + encodeBase32(random, 16);
 }
 
+/** The smallest id a message created at `ms` can have: ids below it were created earlier. */
+export function firstMessageIdAt(ms: number): MessageId {
+  return encodeBase32(BigInt(Math.max(0, Math.floor(ms))), 10) + '0'.repeat(16);
+}
+
 export function isMessageId(value: string): boolean {
   return /^[0-9a-hjkmnp-tv-z]{26}$/.test(value);
 }

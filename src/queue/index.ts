@@ -20,4 +20,5 @@
 export * from './types.js';
 export { SqliteQueueStore, type SqliteQueueStoreOptions } from './sqlite-queue-store.js';
 export { ThreadedQueueStore } from './threaded-queue-store.js';
+export { purgeAll, startRetention, type Retention, type RetentionOptions } from './retention.js';
 export { messageStatus } from './status.js';

@@ -599,6 +599,43 @@ export function runQueueStoreContract(name: string, open: () => Promise<QueueSto
       });
     });
 
+    describe('retention', () => {
+      const DAY = 24 * 60 * MINUTE;
+      /** Claims everything due at `now` and finishes it: delivered, or deferred for `pending`. */
+      async function finish(store: QueueStore, now: Date, pending: MessageId[] = []) {
+        for (const b of await claim(store, now)) {
+          const results = b.recipients.map((r) => (pending.includes(b.messageId) ? deferred(r.id, new Date(now.getTime() + DAY)) : delivered(r.id)));
+          await store.recordAttempt({ batch: b, at: now, results });
+        }
+      }
+
+      it('purges finished messages older than the cutoff, never pending ones, and old events', async ({ store }) => {
+        const old = message({ createdAt: at(0) });
+        const oldPending = message({ createdAt: at(0) });
+        const young = message({ createdAt: at(10 * DAY) });
+        for (const m of [old, oldPending, young]) await store.enqueue(m);
+        await finish(store, at(10 * DAY), [oldPending.id]);
+
+        assert.equal(await store.purgeFinished(at(5 * DAY), 100), 1);
+        assert.equal(await store.get(old.id), null);
+        assert.equal(await store.getBody(old.id), null);
+        assert.equal((await store.get(oldPending.id))?.status, 'deferred', 'a pending message is kept however old');
+        assert.equal((await store.get(young.id))?.status, 'delivered');
+        const events = await store.readEvents(0, 100);
+        assert.deepEqual(events.filter((e) => e.at < at(5 * DAY)), [], 'events older than the cutoff are gone');
+        assert.ok(events.some((e) => e.messageId === young.id && e.type === 'accepted'));
+        assert.equal(await store.purgeFinished(at(5 * DAY), 100), 0);
+      });
+
+      it('removes at most `limit` messages per call', async ({ store }) => {
+        for (let i = 0; i < 3; i++) await store.enqueue(message({ createdAt: at(0) }));
+        await finish(store, at(MINUTE));
+        assert.equal(await store.purgeFinished(at(DAY), 2), 2);
+        assert.equal(await store.purgeFinished(at(DAY), 2), 1);
+        assert.deepEqual(await store.list({ limit: 10 }), []);
+      });
+    });
+
     describe('events', () => {
       it('are read in commit order with increasing seq, and match what onCommit announced', async ({ store }) => {
         const calls = listen(store);

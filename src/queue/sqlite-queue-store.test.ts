@@ -7,7 +7,7 @@ import { newMessageId, type MailEvent } from '../core/index.js';
 import { openSqlite, type SqliteDatabase } from '../storage/index.js';
 import { runQueueStoreContract, type QueueStoreFixture } from './queue-store-contract.js';
 import { SqliteQueueStore, type SqliteQueueStoreOptions } from './sqlite-queue-store.js';
-import { HOT_QUERIES } from './sqlite-schema.js';
+import { HOT_QUERIES, MIGRATIONS } from './sqlite-schema.js';
 import type { NewMessage } from './types.js';
 
 /** A store on a fresh database file in a temporary directory (real SQLite, WAL, synchronous=FULL). */
@@ -166,7 +166,7 @@ describe('SqliteQueueStore group commit', () => {
       assert.equal((await again.get(m.id))?.recipientCount, 2);
       assert.equal((await again.readEvents(0, 10)).length, 1);
       const check = openSqlite(f.file, { readonly: true });
-      assert.deepEqual(check.prepare("SELECT version FROM schema_migrations WHERE room = 'queue'").all(), [{ version: 1 }]);
+      assert.deepEqual(check.prepare("SELECT version FROM schema_migrations WHERE room = 'queue'").all(), MIGRATIONS.map((m) => ({ version: m.version })));
       check.close();
     } finally {
       await f.cleanup();

@@ -1,4 +1,4 @@
-import { domainOf, formatReply, systemClock, type Clock, type Logger, type MailEvent, type MessageId } from '../core/index.js';
+import { domainOf, firstMessageIdAt, formatReply, systemClock, type Clock, type Logger, type MailEvent, type MessageId } from '../core/index.js';
 import { migrate, type SqliteDatabase } from '../storage/index.js';
 import { HOT_QUERIES, MIGRATIONS } from './sqlite-schema.js';
 import { messageStatus } from './status.js';
@@ -160,6 +160,14 @@ export class SqliteQueueStore implements QueueStore {
       deleteRecipients: db.prepare('DELETE FROM recipients WHERE message_id = ?'),
       deleteBody: db.prepare('DELETE FROM bodies WHERE message_id = ?'),
       deleteMessage: db.prepare('DELETE FROM messages WHERE id = ?'),
+      // Ids are time-ordered: the id bound makes this a range scan of the oldest messages; the
+      // created_at test is the exact one.
+      finishedBefore: db.prepare(
+        `SELECT id FROM messages WHERE id < @idBound AND created_at < @before
+           AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = messages.id AND r.state IN ('queued', 'deferred', 'delivering', 'held'))
+         ORDER BY id LIMIT @limit`,
+      ),
+      deleteOldEvents: db.prepare('DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < ? ORDER BY at LIMIT ?)'),
       readEvents: db.prepare('SELECT seq, type, message_id, account_id, recipient, at, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
       countByState: db.prepare('SELECT state, COUNT(*) AS n FROM recipients GROUP BY state'),
       syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
@@ -522,15 +530,31 @@ export class SqliteQueueStore implements QueueStore {
     return events.length ? (events[0].data.recipients as string[]).length : 0;
   }
 
+  async purgeFinished(olderThan: Date, limit: number): Promise<number> {
+    const before = olderThan.getTime();
+    return this.writeTx(() => {
+      const ids = this.s.finishedBefore.all({ idBound: firstMessageIdAt(before + 1), before, limit }) as { id: string }[];
+      for (const { id } of ids) this.deleteMessageRows(id);
+      // Events in proportion, so a first purge of a long history is spread over several calls.
+      this.s.deleteOldEvents.run(before, Math.max(limit, 1) * 20);
+      return ids.length;
+    });
+  }
+
+  /** Everything stored for one message (its events stay: they outlive it). */
+  private deleteMessageRows(id: MessageId): void {
+    this.s.deleteAttempts.run(id);
+    this.s.deleteRecipients.run(id);
+    this.s.deleteBody.run(id);
+    this.s.deleteMessage.run(id);
+  }
+
   async remove(id: MessageId, now: Date): Promise<boolean> {
     const events = this.writeTx(() => {
       const m = this.s.message.get(id) as MessageRow | undefined;
       if (!m) return null;
       const recipients = (this.s.recipientsOf.all(id) as RecipientRow[]).map((r) => ({ address: r.address, state: r.state }));
-      this.s.deleteAttempts.run(id);
-      this.s.deleteRecipients.run(id);
-      this.s.deleteBody.run(id);
-      this.s.deleteMessage.run(id);
+      this.deleteMessageRows(id);
       return [this.insertEvent({ type: 'deleted', messageId: id, accountId: m.account_id, at: now, data: { recipients } })];
     });
     if (!events) return false;

@@ -76,6 +76,13 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- Retention removes events by age.
+      CREATE INDEX events_at ON events(at);
+    `,
+  },
 ];
 
 /**

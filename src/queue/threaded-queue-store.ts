@@ -140,6 +140,9 @@ export class ThreadedQueueStore implements QueueStore {
   remove(id: MessageId, now: Date): Promise<boolean> {
     return this.call('remove', [id, now]);
   }
+  purgeFinished(olderThan: Date, limit: number): Promise<number> {
+    return this.call('purgeFinished', [olderThan, limit]);
+  }
   readEvents(afterSeq: number, limit: number): Promise<MailEvent[]> {
     return this.call('readEvents', [afterSeq, limit]);
   }

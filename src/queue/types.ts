@@ -166,6 +166,13 @@ export interface QueueStore {
   release(id: MessageId, now: Date): Promise<number>;
   /** Removes a message, its body and recipients; records a 'deleted' event. */
   remove(id: MessageId, now: Date): Promise<boolean>;
+  /**
+   * Retention: removes messages created before `olderThan` whose recipients are all final
+   * (delivered, bounced, expired) — message, body, recipients, attempts — and events older than
+   * it, at most `limit` messages per call. Returns how many messages were removed. A message
+   * with a pending recipient is never removed.
+   */
+  purgeFinished(olderThan: Date, limit: number): Promise<number>;
   /** Outbox read: events with seq > afterSeq in order. */
   readEvents(afterSeq: number, limit: number): Promise<MailEvent[]>;
   /** Counts of recipients per state (metrics, `herald queue list` footer). */

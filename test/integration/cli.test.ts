@@ -72,6 +72,18 @@ test('config print --json shows effective values and their origin', async () => 
   assert.match(human.stdout, /smtpMxPort\s+HERALD_SMTP_MX_PORT\s+2525\s+env/);
 });
 
+test('queue purge removes what is past retention and checks its argument', async () => {
+  const e = env();
+  const r = await runCli(['queue', 'purge', '--json'], e);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.json(), { removed: 0, olderThan: '30d' });
+  const custom = await runCli(['queue', 'purge', '--older-than', '7d'], e);
+  assert.match(custom.stdout, /Removed 0 finished messages older than 7d\./);
+  const bad = await runCli(['queue', 'purge', '--older-than', 'soon'], e);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--older-than: not a duration/);
+});
+
 test('queue list on an empty queue says so', async () => {
   const r = await runCli(['queue', 'list', '--json'], env());
   assert.equal(r.code, 0, r.stderr);

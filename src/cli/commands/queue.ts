@@ -1,16 +1,17 @@
 import { Command, Option } from 'commander';
-import { isMessageId } from '../../core/index.js';
-import { SqliteQueueStore, type MessageDetail, type QueueStore, type RecipientState } from '../../queue/index.js';
+import { formatDuration, isMessageId, parseDuration } from '../../core/index.js';
+import { purgeAll, SqliteQueueStore, type MessageDetail, type QueueStore, type RecipientState } from '../../queue/index.js';
 import { CliError, ago, emit, table } from '../output.js';
+import type { HeraldConfig } from '../../config/index.js';
 import { openDatabase, resolveConfig, type GlobalOptions } from '../context.js';
 
 const STATES: RecipientState[] = ['queued', 'deferred', 'delivering', 'held', 'delivered', 'bounced', 'expired'];
 
-async function withStore<T>(cmd: Command, work: (store: QueueStore) => Promise<T>): Promise<T> {
+async function withStore<T>(cmd: Command, work: (store: QueueStore, config: HeraldConfig) => Promise<T>): Promise<T> {
   const config = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
   const store = new SqliteQueueStore(openDatabase(config));
   try {
-    return await work(store);
+    return await work(store, config);
   } finally {
     await store.close();
   }
@@ -108,6 +109,31 @@ export function queueCommand(): Command {
       const removed = await withStore(sub, (s) => s.remove(messageId(id), new Date()));
       if (!removed) throw new CliError(`no message ${id} in the queue`, 'not_found');
       emit(sub.optsWithGlobals(), { deleted: id }, () => `Deleted message ${id}.`);
+    });
+
+  cmd
+    .command('purge')
+    .description('remove finished messages (delivered, bounced, expired) older than the retention now; Herald also does this every hour')
+    .option('--older-than <duration>', 'instead of HERALD_RETENTION, e.g. 7d')
+    .action(async (opts: { olderThan?: string }, sub: Command) => {
+      let olderThanMs: number | undefined;
+      if (opts.olderThan !== undefined) {
+        try {
+          olderThanMs = parseDuration(opts.olderThan);
+        } catch (err) {
+          throw new CliError(`--older-than: ${(err as Error).message}`, 'usage', 2);
+        }
+      }
+      const progress = process.stderr.isTTY && !sub.optsWithGlobals<GlobalOptions>().json;
+      const { removed, age } = await withStore(sub, async (s, config) => {
+        const age = olderThanMs ?? config.retention;
+        const removed = await purgeAll(s, new Date(Date.now() - age), {
+          onProgress: progress ? (n) => process.stderr.write(`\rremoved ${n} messages…`) : undefined,
+        });
+        if (progress && removed > 0) process.stderr.write('\n');
+        return { removed, age };
+      });
+      emit(sub.optsWithGlobals(), { removed, olderThan: formatDuration(age) }, () => `Removed ${removed} finished message${removed === 1 ? '' : 's'} older than ${formatDuration(age)}.`);
     });
 
   return cmd;
