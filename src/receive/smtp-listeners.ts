@@ -328,7 +328,9 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
         }).catch(async (err: Error) => {
           for (const s of servers) await closeServer(s.server);
           servers.length = 0;
-          throw new Error(`cannot listen for SMTP (${kind}) on ${config.smtpBind ?? '*'}:${port}: ${err.message}`);
+          // Keep code and port: the CLI turns EACCES/EADDRINUSE into advice.
+          const { code } = err as NodeJS.ErrnoException;
+          throw Object.assign(new Error(`cannot listen for SMTP (${kind}) on ${config.smtpBind ?? '*'}:${port}: ${err.message}`), { code, port });
         });
         servers.push({ kind, server });
         const address = server.server.address() as AddressInfo;

@@ -49,7 +49,8 @@ function explainStartError(err: NodeJS.ErrnoException & { port?: number; address
   const where = err.port ? `port ${err.port}` : 'a port';
   if (err.code === 'EACCES') {
     return new CliError(
-      `cannot listen on ${where}: permission denied. Ports below 1024 need root or CAP_NET_BIND_SERVICE; ` +
+      `cannot listen on ${where}: permission denied. Ports below 1024 need root or CAP_NET_BIND_SERVICE ` +
+        '(setcap cap_net_bind_service=+ep "$(command -v node)"); ' +
         'to run as a normal user move them, e.g. HERALD_SMTP_SUBMISSION_PORT=2587 HERALD_SMTP_SUBMISSIONS_PORT=2465 HERALD_SMTP_MX_PORT=2525',
       'listen_denied',
     );
