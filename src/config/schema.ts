@@ -65,6 +65,7 @@ export const SCHEMA = {
   authMaxFailures: { env: 'HERALD_AUTH_MAX_FAILURES', default: '5', parse: int(1, 1000), describe: 'Failed AUTH attempts from one address before it is locked out.' },
   authLockout: { env: 'HERALD_AUTH_LOCKOUT', default: '15m', parse: parseDuration, describe: 'How long an address stays locked out after too many failed logins.' },
   smtpIdleTimeout: { env: 'HERALD_SMTP_IDLE_TIMEOUT', default: '5m', parse: bounded(parseDuration, 100, 3_600_000, 'timeout'), describe: 'An SMTP session idle this long is closed with 421 4.4.2.' },
+  smtpDataTimeout: { env: 'HERALD_SMTP_DATA_TIMEOUT', default: '10m', parse: bounded(parseDuration, 100, 3_600_000, 'timeout'), describe: 'The whole message (DATA) must arrive within this time, however steadily it trickles; then 421 4.4.2 and close.' },
   blockedClients: { env: 'HERALD_BLOCKED_CLIENTS', default: '', parse: networks, describe: 'Client networks (CIDRs, comma-separated) refused with 550 5.7.1.' },
 
   smartHost: { env: 'HERALD_SMART_HOST', default: '', parse: smartHost, describe: 'Relay all mail through this host instead of MX routing: smtp://user:pass@host:port or smtps://.' },

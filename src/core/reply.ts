@@ -57,6 +57,7 @@ export const Replies = {
   serverBusy: () => new SmtpRejection(421, '4.7.0', 'Too many connections, try again later'),
   authUnavailable: () => new SmtpRejection(454, '4.7.0', 'Temporary authentication failure'),
   idleTimeout: () => new SmtpRejection(421, '4.4.2', 'Idle timeout, closing connection'),
+  dataTimeout: () => new SmtpRejection(421, '4.4.2', 'Message transfer took too long, closing connection'),
   lineTooLong: () => new SmtpRejection(500, '5.5.2', 'Line too long'),
   bareLineEnding: () => new SmtpRejection(550, '5.6.0', 'Message contains a bare CR or LF; send lines ending in CRLF'),
   badSender: () => new SmtpRejection(553, '5.1.7', 'Sender address rejected: invalid address'),

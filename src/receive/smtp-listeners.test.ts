@@ -376,6 +376,21 @@ test('an idle session is closed with 421 4.4.2', async (t) => {
   await c.closed;
 });
 
+test('a message trickling in past the DATA deadline gets 421 4.4.2 and is not queued', async (t) => {
+  // The idle timeout alone never fires: the client keeps sending, just too slowly.
+  const { port, credentials, store } = await boot(t, { smtpDataTimeout: '300ms', smtpIdleTimeout: '1h' });
+  credentials.create({ name: 'local', networks: ['127.0.0.0/8'] });
+  const c = await greeted(port('submission'));
+  await c.command('EHLO client.example');
+  assert.match(await c.command('MAIL FROM:<a@example.com>'), /^250 /);
+  assert.match(await c.command('RCPT TO:<b@example.net>'), /^250 /);
+  assert.match(await c.command('DATA'), /^354 /);
+  c.write('Subject: slow\r\n\r\nthe first line of many\r\n');
+  assert.equal(await c.reply(), '421 4.4.2 Message transfer took too long, closing connection');
+  await c.closed;
+  assert.deepEqual(await store.list({ limit: 10 }), []);
+});
+
 test('nodemailer: STARTTLS + AUTH on 587 and implicit TLS + AUTH on 465', async (t) => {
   const { port, credentials, store } = await boot(t);
   const app = credentials.create({ name: 'app' });

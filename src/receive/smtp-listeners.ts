@@ -98,6 +98,17 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
   const states = new WeakMap<SMTPServerSession, ConnectionState>();
   const servers: { kind: ListenerKind; server: PatchedSmtpServer }[] = [];
 
+  /** Ends one session from the server's side with a final 421 (e.g. a DATA deadline). */
+  function closeSession(kind: ListenerKind, session: SMTPServerSession, rejection: SmtpRejection): void {
+    const server = servers.find((s) => s.kind === kind)?.server;
+    for (const connection of server?.connections ?? []) {
+      if ((connection as SmtpConnection).session !== session) continue;
+      const { code, enhanced, text } = rejection.reply;
+      // send() closes the connection itself after a 421.
+      (connection as SmtpConnection).send(code, `${enhanced} ${text}`, false);
+    }
+  }
+
   /** smtp-server's own texts, mapped to Herald's documented replies (docs/troubleshooting.md). */
   function rewrite(reply: OutgoingReply, connection: SmtpConnection): OutgoingReply | undefined {
     const { code, data } = reply;
@@ -256,13 +267,22 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
         const limit = config.maxMessageSize;
         const chunks: Buffer[] = [];
         let size = 0;
+        // The idle timeout restarts with every byte, so a client trickling its message could
+        // hold the session for ever; the whole transfer gets one deadline (RFC 5321 §4.5.3.2
+        // suggests 10 minutes for the data block).
+        const deadline = setTimeout(() => {
+          log.info({ listener: kind, ip: state.ip }, 'message transfer took too long; closing the session');
+          closeSession(kind, session, Replies.dataTimeout());
+        }, config.smtpDataTimeout);
+        deadline.unref();
         // A client gone mid-DATA destroys the stream with an error; nothing is left to answer.
-        stream.on('error', () => {});
+        stream.on('error', () => clearTimeout(deadline));
         stream.on('data', (chunk: Buffer) => {
           size += chunk.length;
           if (size <= limit) chunks.push(chunk); // past the limit, keep reading but stop storing
         });
         stream.on('end', () => {
+          clearTimeout(deadline);
           if (stream.sizeExceeded || size > limit) return callback(toServerError(Replies.tooBig(limit)));
           const user = session.user as SessionUser | undefined;
           const credential = user || state.networkCredential || undefined;
