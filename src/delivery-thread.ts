@@ -8,7 +8,7 @@
 import { parentPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import { fromPortableConfig, toPortableConfig, type HeraldConfig, type PortableConfig } from './config/index.js';
 import { threadEntry, type Logger } from './core/index.js';
-import { DeliveryScheduler, NodeDnsResolver, SmtpMxTransport } from './deliver/index.js';
+import { createDelivery } from './deliver/index.js';
 import { ThreadedQueueStore } from './queue/index.js';
 import { createLogger } from './runtime/index.js';
 
@@ -105,8 +105,7 @@ if (parentPort && data?.role === 'delivery') {
     const config = fromPortableConfig(data.config);
     const logger = createLogger(config).child({ room: 'deliver' });
     const store = await ThreadedQueueStore.attach(data.storePort);
-    const transport = new SmtpMxTransport({ config, resolver: new NodeDnsResolver({ servers: config.dnsServers }), logger });
-    const scheduler = new DeliveryScheduler({ store, transport, config, logger });
+    const scheduler = createDelivery({ store, config, logger });
     await scheduler.start();
     port.on('message', (msg: ToThread) => {
       if (msg.kind !== 'stop') return;

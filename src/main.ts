@@ -11,7 +11,7 @@ import { startRetention, ThreadedQueueStore, type QueueStore } from './queue/ind
 import { SqliteCredentialStore } from './accounts/index.js';
 import { createAcceptPipeline } from './accept/index.js';
 import { createSmtpListeners } from './receive/index.js';
-import { DeliveryScheduler, NodeDnsResolver, SmtpMxTransport } from './deliver/index.js';
+import { createDelivery } from './deliver/index.js';
 import { startDeliveryThread, type DeliveryThread } from './delivery-thread.js';
 import { EventBus } from './notify/index.js';
 import { createHttpServer } from './api/index.js';
@@ -75,7 +75,16 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     // the lease would have expired.
     const recovered = await store.reapExpiredLeases(clock.now(), { all: true });
     if (recovered > 0) logger.warn({ recipients: recovered }, 'recovered recipients left mid-attempt by a previous run');
-    const delivery = deps.clock || deps.resolver ? await startDeliveryHere(store, config, clock, deps.resolver, logger) : await startDeliveryThread(store, config, logger.child({ room: 'deliver' }));
+    const deliverLog = logger.child({ room: 'deliver' });
+    let delivery: DeliveryThread;
+    if (deps.clock || deps.resolver) {
+      // An injected clock or resolver cannot cross threads: deliver in this one.
+      const scheduler = createDelivery({ store, config, clock, resolver: deps.resolver, logger: deliverLog });
+      await scheduler.start();
+      delivery = scheduler;
+    } else {
+      delivery = await startDeliveryThread(store, config, deliverLog);
+    }
     stops.push(() => delivery.stop());
     const retention = startRetention(store, { retentionMs: config.retention, clock, logger: logger.child({ room: 'queue' }) });
     stops.push(() => retention.stop());
@@ -111,13 +120,4 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
       return stopping;
     },
   };
-}
-
-/** Delivery in this thread, for tests that inject a clock or a DNS resolver. */
-async function startDeliveryHere(store: QueueStore, config: HeraldConfig, clock: Clock, resolver: Resolver | undefined, logger: Logger): Promise<DeliveryThread> {
-  const log = logger.child({ room: 'deliver' });
-  const transport = new SmtpMxTransport({ config, resolver: resolver ?? new NodeDnsResolver({ servers: config.dnsServers }), logger: log });
-  const scheduler = new DeliveryScheduler({ store, transport, config, clock, logger: log });
-  await scheduler.start();
-  return scheduler;
 }

@@ -141,7 +141,7 @@ export class SqliteCredentialStore {
   private readonly verified = new Map<string, { credentialId: string; expiresAt: number }>();
   private readonly stmts;
 
-  constructor(private readonly db: SqliteDatabase, options: { clock?: Clock } = {}) {
+  constructor(db: SqliteDatabase, options: { clock?: Clock } = {}) {
     this.clock = options.clock ?? systemClock;
     migrate(db, 'accounts', MIGRATIONS);
     const columns = 'id, account_id, name, kind, username, networks, created_at, revoked_at';
@@ -159,7 +159,7 @@ export class SqliteCredentialStore {
       ),
       hashByUsername: db.prepare("SELECT id, password_hash FROM smtp_credentials WHERE username = ? AND kind = 'password' AND revoked_at IS NULL"),
     };
-    this.refresh(true);
+    this.refresh('reload');
   }
 
   create(req: CreateCredentialRequest): CreatedCredential {
@@ -187,7 +187,7 @@ export class SqliteCredentialStore {
       this.stmts.insert.run({ id, accountId, name, kind: 'password', username, hash: hashPassword(password), networks: null, createdAt });
       created = { id, accountId, name, username, password };
     }
-    this.refresh(true);
+    this.refresh('reload');
     return created;
   }
 
@@ -199,7 +199,7 @@ export class SqliteCredentialStore {
   /** Revokes an active credential by id or by name (within the account). */
   revoke(idOrName: string, accountId = 'default'): boolean {
     const changed = this.stmts.revoke.run({ now: this.clock.now().getTime(), key: idOrName, accountId }).changes > 0;
-    if (changed) this.refresh(true);
+    if (changed) this.refresh('reload');
     return changed;
   }
 
@@ -207,8 +207,7 @@ export class SqliteCredentialStore {
   async verifyPassword(username: string, password: string): Promise<SmtpCredential | null> {
     // AUTH is rare next to MAIL/RCPT: always look for changes, so a credential created a moment
     // ago by the CLI works at once.
-    this.checkedAt = 0;
-    this.refresh();
+    this.refresh('check');
     const key = `${username}\0${createHash('sha256').update(password).digest('base64')}`;
     const now = this.clock.now().getTime();
     const hit = this.verified.get(key);
@@ -246,8 +245,7 @@ export class SqliteCredentialStore {
     const hit = this.findNetwork(ip);
     if (hit) return hit;
     // A miss may be a network credential the CLI created a moment ago: look for changes now.
-    this.checkedAt = 0;
-    this.refresh();
+    this.refresh('check');
     return this.findNetwork(ip);
   }
 
@@ -258,20 +256,21 @@ export class SqliteCredentialStore {
     return null;
   }
 
-  /**
-   * Reloads the active credentials when this or another connection changed the database.
-   * data_version only moves for other connections' commits, so our own writes pass force.
-   */
   private checkedAt = 0;
 
-  private refresh(force = false): void {
-    // Checked at most once a second: a lookup per SMTP command must not cost a query each time,
-    // and a revoke from the CLI still takes effect within that second.
+  /**
+   * Reloads the active credentials when another connection (the CLI) changed the database.
+   * - 'throttled': looks for changes at most once a second — a lookup per SMTP command must not
+   *   cost a query each time, and a revoke from the CLI still takes effect within that second;
+   * - 'check': looks for changes now;
+   * - 'reload': reloads regardless (data_version does not move for this connection's own writes).
+   */
+  private refresh(mode: 'throttled' | 'check' | 'reload' = 'throttled'): void {
     const checkedAt = this.clock.now().getTime();
-    if (!force && checkedAt - this.checkedAt < 1000) return;
+    if (mode === 'throttled' && checkedAt - this.checkedAt < 1000) return;
     this.checkedAt = checkedAt;
     const version = this.stmts.dataVersion.get() as number;
-    if (!force && version === this.dataVersion) return;
+    if (mode !== 'reload' && version === this.dataVersion) return;
     this.dataVersion = version;
     const active = new Map<string, Active>();
     const networks: Active[] = [];

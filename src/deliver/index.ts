@@ -23,3 +23,4 @@ export { classifyBounce, classifyFailure } from './bounce-classifier.js';
 export { decideRetry, nextSlot, type RetryDecision, type RetryInput } from './retry-policy.js';
 export { buildDsn, dsnEligible, headerSection, type DsnInput, type DsnRecipient } from './dsn.js';
 export { DeliveryScheduler, type DeliverySchedulerOptions } from './scheduler.js';
+export { createDelivery } from './create.js';

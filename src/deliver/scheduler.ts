@@ -243,8 +243,8 @@ export class DeliveryScheduler {
     const due = await this.store.nextDueAt();
     const now = this.clock.now().getTime();
     let delay = this.rescanMs;
-    // Work due already but not claimed is blocked (no capacity, its domain backing off or at its
-    // limit): a finishing attempt or the end of the backoff wakes us, so do not poll for it.
+    // Work due already but not claimed waits for capacity: a finishing attempt wakes us, so do
+    // not poll for it.
     if (due && due.getTime() > now) delay = Math.min(delay, due.getTime() - now);
     for (const { until } of this.backoff.values()) if (until > now) delay = Math.min(delay, until - now);
     if (!this.running) return;

@@ -2,6 +2,7 @@ import { domainOf, firstMessageIdAt, formatReply, systemClock, type Clock, type 
 import { migrate, type SqliteDatabase } from '../storage/index.js';
 import { HOT_QUERIES, MIGRATIONS } from './sqlite-schema.js';
 import { messageStatus } from './status.js';
+import { PENDING_STATES, RECIPIENT_STATES } from './types.js';
 import type {
   AttemptRecord,
   AttemptView,
@@ -77,7 +78,7 @@ interface PendingWrite {
 }
 
 const DUE_STATES = "('queued', 'deferred')";
-const ALL_STATES: readonly RecipientState[] = ['queued', 'deferred', 'delivering', 'held', 'delivered', 'bounced', 'expired'];
+const PENDING_SQL = `(${PENDING_STATES.map((s) => `'${s}'`).join(', ')})`;
 
 /**
  * The queue in the embedded SQLite database (better-sqlite3, WAL, synchronous=FULL).
@@ -164,7 +165,7 @@ export class SqliteQueueStore implements QueueStore {
       // created_at test is the exact one.
       finishedBefore: db.prepare(
         `SELECT id FROM messages WHERE id < @idBound AND created_at < @before
-           AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = messages.id AND r.state IN ('queued', 'deferred', 'delivering', 'held'))
+           AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = messages.id AND r.state IN ${PENDING_SQL})
          ORDER BY id LIMIT @limit`,
       ),
       deleteOldEvents: db.prepare('DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < ? ORDER BY at LIMIT ?)'),
@@ -493,7 +494,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   async countByState(): Promise<Record<RecipientState, number>> {
-    const counts = Object.fromEntries(ALL_STATES.map((s) => [s, 0])) as Record<RecipientState, number>;
+    const counts = Object.fromEntries(RECIPIENT_STATES.map((s) => [s, 0])) as Record<RecipientState, number>;
     for (const row of this.s.countByState.all() as { state: RecipientState; n: number }[]) counts[row.state] = row.n;
     return counts;
   }

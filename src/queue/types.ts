@@ -31,17 +31,19 @@ export interface MessageMeta {
   dsnFor?: string;
 }
 
-/** Pending states wait for an attempt; the rest are final. */
-export type RecipientState =
-  | 'queued' // accepted, never attempted
-  | 'deferred' // attempted, waiting for the next try
-  | 'delivering' // leased by a worker right now
-  | 'held' // paused by an operator
-  | 'delivered'
-  | 'bounced'
-  | 'expired';
+/** Every recipient state; the first four are pending (waiting for an attempt), the rest final. */
+export const RECIPIENT_STATES = [
+  'queued', // accepted, never attempted
+  'deferred', // attempted, waiting for the next try
+  'delivering', // leased by a worker right now
+  'held', // paused by an operator
+  'delivered',
+  'bounced',
+  'expired',
+] as const;
+export type RecipientState = (typeof RECIPIENT_STATES)[number];
 
-export const PENDING_STATES: readonly RecipientState[] = ['queued', 'deferred', 'delivering', 'held'];
+export const PENDING_STATES: readonly RecipientState[] = RECIPIENT_STATES.slice(0, 4);
 
 export interface BatchRecipient {
   id: number;

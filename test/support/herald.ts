@@ -1,13 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/core/index.js';
 import { startHerald, type RunningHerald } from '../../src/main.js';
 import { freePort } from './processes.js';
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export function tempDir(prefix = 'herald-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

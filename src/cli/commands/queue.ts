@@ -1,11 +1,9 @@
 import { Command, Option } from 'commander';
 import { formatDuration, isMessageId, parseDuration } from '../../core/index.js';
-import { purgeAll, SqliteQueueStore, type MessageDetail, type QueueStore, type RecipientState } from '../../queue/index.js';
+import { PENDING_STATES, purgeAll, RECIPIENT_STATES, SqliteQueueStore, type MessageDetail, type QueueStore, type RecipientState } from '../../queue/index.js';
 import { CliError, ago, emit, table } from '../output.js';
 import type { HeraldConfig } from '../../config/index.js';
 import { openDatabase, resolveConfig, type GlobalOptions } from '../context.js';
-
-const STATES: RecipientState[] = ['queued', 'deferred', 'delivering', 'held', 'delivered', 'bounced', 'expired'];
 
 async function withStore<T>(cmd: Command, work: (store: QueueStore, config: HeraldConfig) => Promise<T>): Promise<T> {
   const config = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
@@ -47,16 +45,16 @@ export function queueCommand(): Command {
   cmd
     .command('list')
     .description('list messages, newest first')
-    .addOption(new Option('--state <state...>', 'only messages with recipients in these states').choices(STATES))
+    .addOption(new Option('--state <state...>', 'only messages with recipients in these states').choices(RECIPIENT_STATES))
     .option('--all', 'include finished messages (default: only those still pending)')
     .option('--limit <n>', 'how many messages', (v) => Number(v), 50)
     .option('--before <id>', 'continue a listing after this message id')
     .action(async (opts: { state?: RecipientState[]; all?: boolean; limit: number; before?: string }, sub: Command) => {
       if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > 10_000) throw new CliError('--limit must be a whole number from 1 to 10000', 'invalid_limit', 2);
-      const states = opts.state ?? (opts.all ? undefined : (['queued', 'deferred', 'delivering', 'held'] as RecipientState[]));
+      const states = opts.state ?? (opts.all ? undefined : [...PENDING_STATES]);
       const [messages, counts] = await withStore(sub, (s) => Promise.all([s.list({ states, limit: opts.limit, before: opts.before }), s.countByState()]));
       emit(sub.optsWithGlobals(), { messages, counts }, () => {
-        const summary = STATES.filter((s) => counts[s]).map((s) => `${counts[s]} ${s}`).join(', ') || 'empty';
+        const summary = RECIPIENT_STATES.filter((s) => counts[s]).map((s) => `${counts[s]} ${s}`).join(', ') || 'empty';
         if (messages.length === 0) return `No ${opts.all || opts.state ? '' : 'pending '}messages. Recipients: ${summary}.`;
         return (
           table(

@@ -1,0 +1,14 @@
+import type { HeraldConfig } from '../config/index.js';
+import type { Clock, Logger, Resolver } from '../core/index.js';
+import type { QueueStore } from '../queue/index.js';
+import { NodeDnsResolver } from './dns-resolver.js';
+import { DeliveryScheduler } from './scheduler.js';
+import { SmtpMxTransport } from './smtp-transport.js';
+
+/** Delivery as Herald runs it: the scheduler over the MX transport, DNS from config unless given. */
+export function createDelivery(options: { store: QueueStore; config: HeraldConfig; logger: Logger; clock?: Clock; resolver?: Resolver }): DeliveryScheduler {
+  const { store, config, logger, clock } = options;
+  const resolver = options.resolver ?? new NodeDnsResolver({ servers: config.dnsServers });
+  const transport = new SmtpMxTransport({ config, resolver, logger });
+  return new DeliveryScheduler({ store, transport, config, clock, logger });
+}
