@@ -586,6 +586,46 @@ export function runQueueStoreContract(name: string, open: () => Promise<QueueSto
         assert.equal(held.nextAttemptAt, null);
       });
 
+      it('list filters by account, recipient, tag and creation time, combined with the cursor', async ({ store }) => {
+        // message() ids are minted at T0 + sequence, so creation times are given to match them.
+        const mk = (over: Partial<NewMessage>) => {
+          const m = message(over);
+          return { ...m, createdAt: new Date(T0 + sequence) };
+        };
+        const a1 = mk({ accountId: 'acct-a', recipients: ['Ann@a.example'], meta: { tags: ['welcome', 'eu'] } });
+        const a2 = mk({ accountId: 'acct-a', recipients: ['bob@b.example', 'ann@a.example'], meta: { tags: ['receipt'] } });
+        const b1 = mk({ accountId: 'acct-b', recipients: ['Ann@a.example'], meta: { tags: ['welcome'] } });
+        for (const m of [a1, a2, b1]) await store.enqueue(m);
+        const ids = async (req: Parameters<QueueStore['list']>[0]) => (await store.list(req)).map((s) => s.id);
+
+        assert.deepEqual(await ids({ limit: 10, accountId: 'acct-a' }), [a2.id, a1.id]);
+        assert.deepEqual(await ids({ limit: 10, accountId: 'acct-c' }), []);
+        // The domain is case-insensitive, the local part is not (RFC 5321 §2.4).
+        assert.deepEqual(await ids({ limit: 10, recipient: 'Ann@a.EXAMPLE' }), [b1.id, a1.id]);
+        assert.deepEqual(await ids({ limit: 10, recipient: 'ann@a.example' }), [a2.id]);
+        assert.deepEqual(await ids({ limit: 10, tag: 'welcome' }), [b1.id, a1.id]);
+        assert.deepEqual(await ids({ limit: 10, tag: 'welcome', accountId: 'acct-a' }), [a1.id]);
+        assert.deepEqual(await ids({ limit: 10, tag: 'nope' }), []);
+        assert.deepEqual(await ids({ limit: 10, since: a2.createdAt }), [b1.id, a2.id]);
+        assert.deepEqual(await ids({ limit: 10, until: a2.createdAt }), [a1.id]);
+        assert.deepEqual(await ids({ limit: 10, since: a2.createdAt, until: b1.createdAt }), [a2.id]);
+        assert.deepEqual(await ids({ limit: 1, accountId: 'acct-a', before: a2.id }), [a1.id]);
+      });
+
+      it('eventsOf returns one message’s timeline in order', async ({ store }) => {
+        const msg = message({ recipients: ['x@a.example', 'y@b.example'] });
+        const other = message();
+        await store.enqueue(msg);
+        await store.enqueue(other);
+        const batch = only(await claim(store, at(0), { skipDomains: ['b.example'], limit: 1 }));
+        await store.recordAttempt({ batch, at: at(1000), results: [delivered(batch.recipients[0].id)] });
+        const timeline = await store.eventsOf(msg.id, 100);
+        assert.deepEqual(timeline.map((e) => [e.type, e.recipient]), [['accepted', undefined], ['delivered', 'x@a.example']]);
+        assert.ok(timeline.every((e) => e.messageId === msg.id && typeof e.seq === 'number'));
+        assert.equal((await store.eventsOf(msg.id, 1)).length, 1);
+        assert.deepEqual(await store.eventsOf(newMessageId(T0), 10), []);
+      });
+
       it('countByState has every state, zero when none', async ({ store }) => {
         assert.deepEqual(await store.countByState(), { queued: 0, deferred: 0, delivering: 0, held: 0, delivered: 0, bounced: 0, expired: 0 });
         await store.enqueue(message({ recipients: ['a@a.example', 'b@b.example', 'c@c.example'] }));

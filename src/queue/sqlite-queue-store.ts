@@ -1,4 +1,4 @@
-import { domainOf, firstMessageIdAt, formatReply, systemClock, type Clock, type Logger, type MailEvent, type MessageId } from '../core/index.js';
+import { domainOf, firstMessageIdAt, formatReply, normalizeAddress, systemClock, type Clock, type Logger, type MailEvent, type MessageId } from '../core/index.js';
 import { migrate, type SqliteDatabase } from '../storage/index.js';
 import { HOT_QUERIES, MIGRATIONS } from './sqlite-schema.js';
 import { messageStatus } from './status.js';
@@ -170,6 +170,7 @@ export class SqliteQueueStore implements QueueStore {
       ),
       deleteOldEvents: db.prepare('DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < ? ORDER BY at LIMIT ?)'),
       readEvents: db.prepare('SELECT seq, type, message_id, account_id, recipient, at, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
+      eventsOf: db.prepare('SELECT seq, type, message_id, account_id, recipient, at, data FROM events WHERE message_id = ? ORDER BY seq LIMIT ?'),
       countByState: db.prepare('SELECT state, COUNT(*) AS n FROM recipients GROUP BY state'),
       syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
       syncFull: db.prepare('PRAGMA synchronous = FULL'),
@@ -448,22 +449,31 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   async list(req: ListRequest): Promise<MessageSummary[]> {
-    const states = req.states?.length ? req.states : undefined;
-    const key = `${req.before ? 'b' : ''}${states ? 's' : ''}`;
+    const params: Record<string, unknown> = { limit: Math.max(0, req.limit) };
+    if (req.states?.length) params.states = JSON.stringify(req.states);
+    // Ids are time-ordered, so the time bounds become id bounds: a range of the primary key.
+    const upper = [req.before, req.until && firstMessageIdAt(req.until.getTime())].filter((b): b is string => !!b).sort()[0];
+    if (upper) params.before = upper;
+    if (req.since) params.after = firstMessageIdAt(req.since.getTime());
+    if (req.accountId !== undefined) params.account = req.accountId;
+    if (req.recipient !== undefined) params.recipient = normalizeAddress(req.recipient);
+    if (req.tag !== undefined) params.tag = req.tag;
+    const key = Object.keys(params).sort().join(',');
     let stmt = this.listStatements.get(key);
     if (!stmt) {
       const where = [
-        req.before ? 'm.id < @before' : '',
-        states ? 'EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.state IN (SELECT value FROM json_each(@states)))' : '',
+        'before' in params ? 'm.id < @before' : '',
+        'after' in params ? 'm.id >= @after' : '',
+        'account' in params ? 'm.account_id = @account' : '',
+        'states' in params ? 'EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.state IN (SELECT value FROM json_each(@states)))' : '',
+        'recipient' in params ? 'm.id IN (SELECT message_id FROM recipients WHERE address = @recipient)' : '',
+        'tag' in params ? "EXISTS (SELECT 1 FROM json_each(m.meta, '$.tags') t WHERE t.value = @tag)" : '',
       ].filter(Boolean);
       stmt = this.db.prepare(
         `SELECT m.* FROM messages m ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY m.id DESC LIMIT @limit`,
       );
       this.listStatements.set(key, stmt);
     }
-    const params: Record<string, unknown> = { limit: Math.max(0, req.limit) };
-    if (req.before) params.before = req.before;
-    if (states) params.states = JSON.stringify(states);
     return this.db.transaction(() =>
       (stmt.all(params) as MessageRow[]).map((m) => {
         const groups = this.s.stateSummary.all(m.id) as { state: RecipientState; n: number; next: number | null }[];
@@ -479,18 +489,11 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   async readEvents(afterSeq: number, limit: number): Promise<MailEvent[]> {
-    return (this.s.readEvents.all(afterSeq, limit) as EventRow[]).map((e) => {
-      const event: MailEvent = {
-        seq: e.seq,
-        type: e.type,
-        messageId: e.message_id,
-        accountId: e.account_id,
-        at: new Date(e.at),
-        data: JSON.parse(e.data) as Record<string, unknown>,
-      };
-      if (e.recipient !== null) event.recipient = e.recipient;
-      return event;
-    });
+    return (this.s.readEvents.all(afterSeq, limit) as EventRow[]).map(toEvent);
+  }
+
+  async eventsOf(id: MessageId, limit: number): Promise<MailEvent[]> {
+    return (this.s.eventsOf.all(id, limit) as EventRow[]).map(toEvent);
   }
 
   async countByState(): Promise<Record<RecipientState, number>> {
@@ -642,6 +645,19 @@ function checkMessage(msg: NewMessage): string | null {
     seen.add(address);
   }
   return null;
+}
+
+function toEvent(e: EventRow): MailEvent {
+  const event: MailEvent = {
+    seq: e.seq,
+    type: e.type,
+    messageId: e.message_id,
+    accountId: e.account_id,
+    at: new Date(e.at),
+    data: JSON.parse(e.data) as Record<string, unknown>,
+  };
+  if (e.recipient !== null) event.recipient = e.recipient;
+  return event;
 }
 
 /** Drops undefined fields, so events read back from JSON equal the ones handed to listeners. */

@@ -83,6 +83,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_at ON events(at);
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- A message's timeline (API message detail) and search by recipient address.
+      CREATE INDEX events_message ON events(message_id, seq);
+      CREATE INDEX recipients_address ON recipients(address);
+    `,
+  },
 ];
 
 /**

@@ -146,6 +146,9 @@ export class ThreadedQueueStore implements QueueStore {
   readEvents(afterSeq: number, limit: number): Promise<MailEvent[]> {
     return this.call('readEvents', [afterSeq, limit]);
   }
+  eventsOf(id: MessageId, limit: number): Promise<MailEvent[]> {
+    return this.call('eventsOf', [id, limit]);
+  }
   countByState(): Promise<Record<RecipientState, number>> {
     return this.call('countByState', []);
   }

@@ -29,6 +29,16 @@ export interface MessageMeta {
   subject?: string;
   /** The original message id a DSN reports on. */
   dsnFor?: string;
+  /** Labels the sender gave (API `tags`, SMTP `X-Herald-Tags`), for search and statistics. */
+  tags?: string[];
+  /** The sender's own key/value data (API `metadata`, SMTP `X-Herald-Metadata`), returned in events. */
+  metadata?: Record<string, string>;
+  /** 'transactional' (default) or 'broadcast'. */
+  stream?: 'transactional' | 'broadcast';
+  /** The stored template the message was rendered from. */
+  template?: { id: string; version: number };
+  /** First attempt not before this time (scheduled sending), as ISO text. */
+  sendAt?: string;
 }
 
 /** Every recipient state; the first four are pending (waiting for an attempt), the rest final. */
@@ -140,6 +150,16 @@ export interface ListRequest {
   limit: number;
   /** Messages with ids strictly before this one (listing is newest first). */
   before?: MessageId;
+  /** Only this account's messages. */
+  accountId?: string;
+  /** Only messages with this envelope recipient (domain case-insensitive). */
+  recipient?: string;
+  /** Only messages carrying this tag. */
+  tag?: string;
+  /** Only messages created at or after this time. */
+  since?: Date;
+  /** Only messages created before this time. */
+  until?: Date;
 }
 
 /**
@@ -177,6 +197,8 @@ export interface QueueStore {
   purgeFinished(olderThan: Date, limit: number): Promise<number>;
   /** Outbox read: events with seq > afterSeq in order. */
   readEvents(afterSeq: number, limit: number): Promise<MailEvent[]>;
+  /** One message's events in order (its timeline), at most `limit`. */
+  eventsOf(id: MessageId, limit: number): Promise<MailEvent[]>;
   /** Counts of recipients per state (metrics, `herald queue list` footer). */
   countByState(): Promise<Record<RecipientState, number>>;
   /**
