@@ -1,11 +1,14 @@
 /**
- * accounts — the records that say who may send: accounts (a `default` one always exists) and
- * their SMTP credentials, either a username and password (AUTH PLAIN/LOGIN after TLS) or a list
- * of client networks that may relay without AUTH (Postfix's mynetworks).
+ * accounts — the records that say who may send: accounts (a `default` one always exists) with
+ * their sending limits, their SMTP credentials — either a username and password (AUTH PLAIN/LOGIN
+ * after TLS) or a list of client networks that may relay without AUTH (Postfix's mynetworks) —
+ * and their API keys for the HTTP API.
  *
- * Invariants: a password is shown once, at creation, and only its scrypt hash (salted, with its
- * parameters) is stored; `list` never returns hashes; a revoke takes effect at once, in this
- * process and — through `PRAGMA data_version` — in a server process when the CLI revokes.
+ * Invariants: a password or API key is shown once, at creation; only a hash is stored (scrypt for
+ * passwords, which people may choose; SHA-256 for API keys, which are random); listings never
+ * return hashes; a revoke takes effect at once in this process and — through
+ * `PRAGMA data_version` — within a second in a server process when the CLI revokes. One
+ * migration history (`sqlite-schema.ts`) serves every store of the room.
  */
 export {
   SqliteCredentialStore,
@@ -13,3 +16,19 @@ export {
   type CreatedCredential,
   type CreateCredentialRequest,
 } from './sqlite-credential-store.js';
+export {
+  SqliteAccountStore,
+  DEFAULT_ACCOUNT_ID,
+  BOOTSTRAP_KEY_NAME,
+  MAX_RATE,
+  type Account,
+  type AccountLimits,
+  type CreateAccountRequest,
+  type ApiKey,
+  type CreatedApiKey,
+  type CreateApiKeyRequest,
+  type ApiKeyPrincipal,
+} from './sqlite-account-store.js';
+export { API_KEY_SCOPES, API_KEY_PATTERN, isApiKeyScope, scopeAllows, type ApiKeyScope } from './api-keys.js';
+export { AccountRateLimiter, type RateLimitResult, type RateLimitWindow } from './rate-limiter.js';
+export { AccountsError, type AccountsErrorCode } from './names.js';

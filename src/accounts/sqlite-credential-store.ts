@@ -1,6 +1,8 @@
-import { createHash, randomBytes, randomInt, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import { anyNetworkContains, parseNetwork, randomToken, systemClock, type Clock, type Network } from '../core/index.js';
 import { migrate, type SqliteDatabase } from '../storage/index.js';
+import { BASE62, ID_ALPHABET, NAME, randomString } from './names.js';
+import { MIGRATIONS } from './sqlite-schema.js';
 
 /** An SMTP credential as shown to operators and used by the listeners. Never carries a hash. */
 export interface SmtpCredential {
@@ -33,49 +35,15 @@ export interface CreateCredentialRequest {
   networks?: string[];
 }
 
-const MIGRATIONS = [
-  {
-    version: 1,
-    sql: `
-      CREATE TABLE accounts (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL UNIQUE,
-        created_at INTEGER NOT NULL
-      );
-      INSERT INTO accounts (id, name, created_at) VALUES ('default', 'default', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
-      CREATE TABLE smtp_credentials (
-        id TEXT PRIMARY KEY,
-        account_id TEXT NOT NULL REFERENCES accounts(id),
-        name TEXT NOT NULL,
-        kind TEXT NOT NULL CHECK (kind IN ('password', 'network')),
-        username TEXT UNIQUE,
-        password_hash TEXT,
-        networks TEXT,
-        created_at INTEGER NOT NULL,
-        revoked_at INTEGER
-      );
-      -- A name is unique among an account's active credentials, so a revoked name can be reused.
-      CREATE UNIQUE INDEX smtp_credentials_active_name ON smtp_credentials (account_id, name) WHERE revoked_at IS NULL;
-    `,
-  },
-];
-
 // scrypt cost: N=2^14, r=8, p=1 (the parameters RFC 7914 §2 suggests for interactive logins) —
 // ~50 ms per check, paid once per client thanks to the verification cache below.
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 } as const;
 const SCRYPT_MAXMEM = 64 * 1024 * 1024;
 const CACHE_TTL_MS = 5 * 60_000;
 const CACHE_MAX = 10_000;
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-// Lowercase without look-alikes (l, o, 0, 1), so a username read aloud or retyped survives.
-const USERNAME_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
-const PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-
-function randomString(alphabet: string, length: number): string {
-  let out = '';
-  for (let i = 0; i < length; i++) out += alphabet[randomInt(alphabet.length)];
-  return out;
-}
+// Lowercase without look-alikes, so a username read aloud or retyped survives.
+const USERNAME_ALPHABET = ID_ALPHABET;
+const PASSWORD_ALPHABET = BASE62;
 
 interface Row {
   id: string;
@@ -149,7 +117,8 @@ export class SqliteCredentialStore {
       dataVersion: db.prepare('PRAGMA data_version').pluck(),
       active: db.prepare(`SELECT ${columns} FROM smtp_credentials WHERE revoked_at IS NULL ORDER BY created_at, id`),
       all: db.prepare(`SELECT ${columns} FROM smtp_credentials ORDER BY created_at, id`),
-      account: db.prepare('SELECT id FROM accounts WHERE id = ?').pluck(),
+      // Accounts are named by id or name, as everywhere else (see SqliteAccountStore.get).
+      account: db.prepare('SELECT id FROM accounts WHERE id = @v OR name = @v LIMIT 1').pluck(),
       activeByName: db.prepare('SELECT id FROM smtp_credentials WHERE account_id = ? AND name = ? AND revoked_at IS NULL').pluck(),
       insert: db.prepare(
         'INSERT INTO smtp_credentials (id, account_id, name, kind, username, password_hash, networks, created_at) VALUES (@id, @accountId, @name, @kind, @username, @hash, @networks, @createdAt)',
@@ -167,8 +136,8 @@ export class SqliteCredentialStore {
     if (!NAME.test(name)) {
       throw new Error(`credential name "${req.name ?? ''}" is not valid: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
     }
-    const accountId = req.accountId ?? 'default';
-    if (!this.stmts.account.get(accountId)) throw new Error(`there is no account "${accountId}"`);
+    const accountId = this.stmts.account.get({ v: req.accountId ?? 'default' }) as string | undefined;
+    if (!accountId) throw new Error(`there is no account "${req.accountId}"`);
     if (this.stmts.activeByName.get(accountId, name)) throw new Error(`a credential named "${name}" already exists; revoke it first or pick another name`);
 
     const id = randomBytes(8).toString('hex');
@@ -196,8 +165,9 @@ export class SqliteCredentialStore {
     return rows.map(toCredential);
   }
 
-  /** Revokes an active credential by id or by name (within the account). */
-  revoke(idOrName: string, accountId = 'default'): boolean {
+  /** Revokes an active credential by id or by name (within the account, given by id or name). */
+  revoke(idOrName: string, account = 'default'): boolean {
+    const accountId = (this.stmts.account.get({ v: account }) as string | undefined) ?? null;
     const changed = this.stmts.revoke.run({ now: this.clock.now().getTime(), key: idOrName, accountId }).changes > 0;
     if (changed) this.refresh('reload');
     return changed;

@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../main.js';
+import { accountsCommand } from './commands/accounts.js';
+import { apiKeysCommand } from './commands/api-keys.js';
 import { configCommand } from './commands/config.js';
 import { credentialsCommand } from './commands/credentials.js';
 import { queueCommand } from './commands/queue.js';
@@ -14,6 +16,6 @@ export function buildProgram(): Command {
     .option('--config <file>', 'JSON config file (default: HERALD_CONFIG)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', '\nDocs: README.md and docs/ (configuration, CLI, troubleshooting).');
-  for (const sub of [startCommand(), credentialsCommand(), queueCommand(), configCommand()]) program.addCommand(sub);
+  for (const sub of [startCommand(), accountsCommand(), apiKeysCommand(), credentialsCommand(), queueCommand(), configCommand()]) program.addCommand(sub);
   return program;
 }

@@ -1,12 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { SqliteAccountStore } from '../../src/accounts/index.js';
+import { openSqlite } from '../../src/storage/index.js';
 import { tempDir } from '../support/herald.js';
 import { runCli } from '../support/processes.js';
 
 const env = () => ({ HERALD_DATA_DIR: tempDir('herald-cli-') });
 
 test('every command has --help', async () => {
-  for (const args of [[], ['start'], ['credentials'], ['credentials', 'create'], ['queue'], ['queue', 'show'], ['config', 'print']]) {
+  for (const args of [[], ['start'], ['accounts'], ['accounts', 'create'], ['accounts', 'set-limits'], ['api-keys'], ['api-keys', 'create'], ['api-keys', 'revoke'], ['credentials'], ['credentials', 'create'], ['queue'], ['queue', 'show'], ['config', 'print']]) {
     const r = await runCli([...args, '--help'], env());
     assert.equal(r.code, 0, `herald ${args.join(' ')} --help: ${r.stderr}`);
     assert.match(r.stdout, /Usage: herald/);
@@ -90,4 +93,122 @@ test('queue list on an empty queue says so', async () => {
   assert.deepEqual(r.json().messages, []);
   const human = await runCli(['queue', 'list'], env());
   assert.match(human.stdout, /No pending messages/);
+});
+
+test('accounts: create with limits, list, set-limits (none removes a limit), and plain-words errors', async () => {
+  const e = env();
+  const created = await runCli(['accounts', 'create', 'acme', '--rate-per-minute', '100', '--json'], e);
+  assert.equal(created.code, 0, created.stderr);
+  const acme = created.json();
+  assert.deepEqual(Object.keys(acme).sort(), ['createdAt', 'id', 'name', 'ratePerDay', 'ratePerMinute']);
+  assert.match(acme.id, /^acc_/);
+  assert.equal(acme.ratePerMinute, 100);
+  assert.equal(acme.ratePerDay, null);
+
+  const list = await runCli(['accounts', 'list', '--json'], e);
+  assert.deepEqual(list.json().map((a: { id: string; name: string }) => [a.id, a.name]), [['default', 'default'], [acme.id, 'acme']]);
+
+  const limited = await runCli(['accounts', 'set-limits', 'acme', '--rate-per-minute', 'none', '--rate-per-day', '5000', '--json'], e);
+  assert.equal(limited.code, 0, limited.stderr);
+  assert.deepEqual(limited.json<Record<string, unknown>>(), { ...acme, ratePerMinute: null, ratePerDay: 5000 });
+  const human = await runCli(['accounts', 'set-limits', acme.id, '--rate-per-minute', '10'], e);
+  assert.match(human.stdout, /Limits for account "acme": at most 10 messages per minute, at most 5000 messages per day\./);
+  assert.match((await runCli(['accounts', 'list'], e)).stdout, /acme\s+10\s+5000/);
+
+  const duplicate = await runCli(['accounts', 'create', 'acme', '--json'], e);
+  assert.equal(duplicate.code, 1);
+  assert.equal(duplicate.json().error.code, 'name_taken');
+  assert.match(duplicate.stderr, /an account named "acme" already exists/);
+
+  const unknown = await runCli(['accounts', 'set-limits', 'nope', '--rate-per-day', '5', '--json'], e);
+  assert.equal(unknown.code, 1);
+  assert.equal(unknown.json().error.code, 'unknown_account');
+  assert.match(unknown.stderr, /there is no account "nope" \(see: herald accounts list\)/);
+
+  const badLimit = await runCli(['accounts', 'create', 'other', '--rate-per-minute', 'lots', '--json'], e);
+  assert.equal(badLimit.code, 2);
+  assert.equal(badLimit.json().error.code, 'invalid_limit');
+  assert.match(badLimit.stderr, /--rate-per-minute must be a whole number .* or none \(got "lots"\)/);
+
+  const nothing = await runCli(['accounts', 'set-limits', 'acme'], e);
+  assert.equal(nothing.code, 2);
+  assert.match(nothing.stderr, /give --rate-per-minute or --rate-per-day/);
+
+  const badName = await runCli(['accounts', 'create', 'has space'], e);
+  assert.equal(badName.code, 1);
+  assert.match(badName.stderr, /account name "has space" is not valid/);
+});
+
+test('api-keys: create (key shown once), list without secrets, revoke; a server process sees the revoke', async () => {
+  const e = env();
+  const created = await runCli(['api-keys', 'create', '--name', 'app', '--scope', 'send', '--json'], e);
+  assert.equal(created.code, 0, created.stderr);
+  const key = created.json();
+  assert.deepEqual(Object.keys(key).sort(), ['accountId', 'createdAt', 'id', 'key', 'name', 'scope']);
+  assert.equal(key.accountId, 'default');
+  assert.equal(key.scope, 'send');
+  assert.match(key.key, /^hk_[A-Za-z0-9]{40}$/);
+
+  const human = await runCli(['api-keys', 'create', '--name', 'ops', '--scope', 'admin'], e);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /key: hk_[A-Za-z0-9]{40}\n/);
+  assert.match(human.stdout, /shown only now/);
+
+  assert.equal((await runCli(['accounts', 'create', 'acme'], e)).code, 0);
+  const acmeKey = (await runCli(['api-keys', 'create', '--account', 'acme', '--name', 'app', '--scope', 'read', '--json'], e)).json();
+  assert.match(acmeKey.accountId, /^acc_/);
+
+  const list = await runCli(['api-keys', 'list', '--json'], e);
+  assert.equal(list.code, 0, list.stderr);
+  assert.deepEqual(list.json().map((k: { name: string; scope: string }) => `${k.name}:${k.scope}`), ['app:send', 'ops:admin', 'app:read']);
+  assert.deepEqual(Object.keys(list.json()[0]).sort(), ['accountId', 'createdAt', 'id', 'lastUsedAt', 'name', 'prefix', 'scope']);
+  assert.equal(list.json()[0].prefix, key.key.slice(0, 8));
+  assert.ok(!list.stdout.includes(key.key));
+  const table = await runCli(['api-keys', 'list', '--account', 'acme'], e);
+  assert.match(table.stdout, /app\s+read\s+acme\s+hk_/);
+  assert.doesNotMatch(table.stdout, /admin/);
+  assert.ok(!table.stdout.includes(acmeKey.key));
+
+  // The server's view: the same database, read from this process with a clock it controls.
+  let now = Date.now();
+  const db = openSqlite(join(e.HERALD_DATA_DIR, 'herald.db'));
+  try {
+    const server = new SqliteAccountStore(db, { clock: { now: () => new Date(now) } });
+    assert.deepEqual(server.authenticate(key.key), { keyId: key.id, accountId: 'default', scope: 'send' });
+
+    const revoked = await runCli(['api-keys', 'revoke', 'app', '--json'], e);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    assert.deepEqual(revoked.json(), { revoked: 'app' });
+    now += 1000;
+    assert.equal(server.authenticate(key.key), null);
+    assert.ok(server.authenticate(acmeKey.key), 'the other account\'s key of the same name stays');
+  } finally {
+    db.close();
+  }
+
+  const again = await runCli(['api-keys', 'revoke', 'app', '--json'], e);
+  assert.equal(again.code, 1);
+  assert.equal(again.json().error.code, 'not_found');
+  assert.match(again.stderr, /no active API key with id or name "app" \(see: herald api-keys list\)/);
+  assert.equal((await runCli(['api-keys', 'revoke', 'app', '--account', 'acme'], e)).code, 0);
+});
+
+test('api-keys: an unknown account or scope is refused with a non-zero exit', async () => {
+  const e = env();
+  const unknown = await runCli(['api-keys', 'create', '--account', 'nope', '--name', 'app', '--scope', 'send', '--json'], e);
+  assert.equal(unknown.code, 1);
+  assert.equal(unknown.json().error.code, 'unknown_account');
+  assert.match(unknown.stderr, /there is no account "nope"/);
+
+  const listUnknown = await runCli(['api-keys', 'list', '--account', 'nope'], e);
+  assert.equal(listUnknown.code, 1);
+  assert.match(listUnknown.stderr, /there is no account "nope"/);
+
+  const badScope = await runCli(['api-keys', 'create', '--name', 'app', '--scope', 'write'], e);
+  assert.notEqual(badScope.code, 0);
+  assert.match(badScope.stderr, /send, read, admin/);
+
+  const empty = await runCli(['api-keys', 'list'], e);
+  assert.equal(empty.code, 0, empty.stderr);
+  assert.match(empty.stdout, /No API keys yet/);
 });

@@ -1,0 +1,60 @@
+import type { Migration } from '../storage/index.js';
+
+/**
+ * The accounts room's tables in the embedded SQLite database: one migration history shared by
+ * every store of the room (`SqliteCredentialStore`, `SqliteAccountStore`), so whichever opens the
+ * database first brings it up to date and the other finds nothing left to do. Times are integer
+ * milliseconds since the epoch. Applied with `migrate(db, 'accounts', MIGRATIONS)`: add new
+ * versions, never edit an applied one.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE accounts (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL
+      );
+      INSERT INTO accounts (id, name, created_at) VALUES ('default', 'default', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+      CREATE TABLE smtp_credentials (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('password', 'network')),
+        username TEXT UNIQUE,
+        password_hash TEXT,
+        networks TEXT,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      );
+      -- A name is unique among an account's active credentials, so a revoked name can be reused.
+      CREATE UNIQUE INDEX smtp_credentials_active_name ON smtp_credentials (account_id, name) WHERE revoked_at IS NULL;
+    `,
+  },
+  {
+    version: 2,
+    sql: `
+      -- Messages per minute and per day; NULL means no limit.
+      ALTER TABLE accounts ADD COLUMN rate_per_minute INTEGER CHECK (rate_per_minute IS NULL OR rate_per_minute > 0);
+      ALTER TABLE accounts ADD COLUMN rate_per_day INTEGER CHECK (rate_per_day IS NULL OR rate_per_day > 0);
+
+      -- Keys are random (~238 bits), so a plain SHA-256 is enough to make a stolen database useless
+      -- and keeps the per-request check cheap (scrypt is for guessable passwords). Rows are never
+      -- deleted: a revoked key stays for the record, and "the default account has had a key" stays
+      -- true, which is what stops a second bootstrap key.
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id),
+        name TEXT NOT NULL,
+        scope TEXT NOT NULL CHECK (scope IN ('send', 'read', 'admin')),
+        prefix TEXT NOT NULL,
+        key_hash BLOB NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER,
+        revoked_at INTEGER
+      );
+      CREATE UNIQUE INDEX api_keys_active_name ON api_keys (account_id, name) WHERE revoked_at IS NULL;
+    `,
+  },
+];

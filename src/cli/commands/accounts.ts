@@ -1,0 +1,93 @@
+import { Command } from 'commander';
+import { AccountsError, MAX_RATE, SqliteAccountStore, type Account } from '../../accounts/index.js';
+import { CliError, emit, table } from '../output.js';
+import { openDatabase, resolveConfig, type GlobalOptions } from '../context.js';
+
+/** Opens the account store on the data directory's database; store refusals become CLI errors. */
+export function withAccountStore<T>(cmd: Command, work: (store: SqliteAccountStore) => T): T {
+  const config = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
+  const db = openDatabase(config);
+  try {
+    return work(new SqliteAccountStore(db));
+  } catch (err) {
+    if (err instanceof AccountsError) {
+      const hint = err.code === 'unknown_account' ? ' (see: herald accounts list)' : '';
+      throw new CliError(err.message + hint, err.code);
+    }
+    throw err;
+  } finally {
+    db.close();
+  }
+}
+
+/** A limit option: a whole number, or `none` for no limit. Bad input is bad usage (exit 2). */
+function parseRate(flag: string, value: string | undefined): number | null | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim().toLowerCase() === 'none') return null;
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_RATE) {
+    throw new CliError(`${flag} must be a whole number from 1 to ${MAX_RATE}, or none (got "${value}")`, 'invalid_limit', 2);
+  }
+  return n;
+}
+
+function describeLimits(a: Account): string {
+  const minute = a.ratePerMinute === null ? 'no per-minute limit' : `at most ${a.ratePerMinute} messages per minute`;
+  const day = a.ratePerDay === null ? 'no daily limit' : `at most ${a.ratePerDay} messages per day`;
+  return `${minute}, ${day}`;
+}
+
+const rate = (n: number | null) => (n === null ? 'none' : n);
+
+export function accountsCommand(): Command {
+  const cmd = new Command('accounts').description('accounts: who owns credentials and API keys, and how fast each may send');
+
+  cmd
+    .command('create')
+    .description('create an account, optionally with sending limits')
+    .argument('<name>', "the account's name, e.g. the team or customer it is for")
+    .option('--rate-per-minute <n>', 'messages per minute (default: none, no limit)')
+    .option('--rate-per-day <n>', 'messages per UTC day (default: none, no limit)')
+    .addHelpText(
+      'after',
+      '\nA message to N recipients counts once; a batch of N messages counts N. Over a limit the HTTP\nAPI answers 429 with Retry-After.\n\nExamples:\n  herald accounts create acme\n  herald accounts create newsletter --rate-per-minute 600 --rate-per-day 100000 --json',
+    )
+    .action(async (name: string, opts: { ratePerMinute?: string; ratePerDay?: string }, sub: Command) => {
+      const ratePerMinute = parseRate('--rate-per-minute', opts.ratePerMinute);
+      const ratePerDay = parseRate('--rate-per-day', opts.ratePerDay);
+      const account = withAccountStore(sub, (store) => store.create({ name, ratePerMinute, ratePerDay }));
+      emit(sub.optsWithGlobals(), account, () => `Created account "${account.name}" (id ${account.id}): ${describeLimits(account)}.`);
+    });
+
+  cmd
+    .command('list')
+    .description('list accounts and their sending limits')
+    .action(async (_opts: unknown, sub: Command) => {
+      const list = withAccountStore(sub, (store) => store.list());
+      emit(sub.optsWithGlobals(), list, () =>
+        table(
+          ['ID', 'NAME', 'PER MINUTE', 'PER DAY', 'CREATED'],
+          list.map((a) => [a.id, a.name, rate(a.ratePerMinute), rate(a.ratePerDay), a.createdAt.toISOString()]),
+        ),
+      );
+    });
+
+  cmd
+    .command('set-limits')
+    .description("change an account's sending limits (a running Herald applies them at once)")
+    .argument('<account>', 'account id or name')
+    .option('--rate-per-minute <n>', 'messages per minute, or none to remove the limit')
+    .option('--rate-per-day <n>', 'messages per UTC day, or none to remove the limit')
+    .addHelpText('after', '\nA limit left out keeps its value.\n\nExamples:\n  herald accounts set-limits acme --rate-per-minute 100\n  herald accounts set-limits acme --rate-per-minute none --rate-per-day 50000')
+    .action(async (accountArg: string, opts: { ratePerMinute?: string; ratePerDay?: string }, sub: Command) => {
+      const ratePerMinute = parseRate('--rate-per-minute', opts.ratePerMinute);
+      const ratePerDay = parseRate('--rate-per-day', opts.ratePerDay);
+      if (ratePerMinute === undefined && ratePerDay === undefined) {
+        throw new CliError('give --rate-per-minute or --rate-per-day (a number, or none to remove the limit)', 'usage', 2);
+      }
+      const account = withAccountStore(sub, (store) => store.setLimits(accountArg, { ratePerMinute, ratePerDay }));
+      emit(sub.optsWithGlobals(), account, () => `Limits for account "${account.name}": ${describeLimits(account)}.`);
+    });
+
+  return cmd;
+}
