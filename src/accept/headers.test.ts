@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { findHeaderBlock, formatReceived, formatRfc5322Date, readHeaderFields } from './headers.js';
+import { decodeEncodedWords, findHeaderBlock, formatReceived, formatRfc5322Date, readHeaderFields, takeHeaderFields } from './headers.js';
 
 const msg = (s: string) => Buffer.from(s, 'utf8');
 
@@ -51,4 +51,24 @@ test('the Received field is folded, carries TLS facts, and cannot be injected in
   );
   const plain = formatReceived({ helo: 'client.example', ip: '::ffff:192.0.2.1', hostname: 'h', protocol: 'ESMTP', id: 'i', date: new Date(0) });
   assert.match(plain, /^Received: from client\.example \(\[192\.0\.2\.1\]\)\r\n\tby h \(Herald\) with ESMTP id i;\r\n/);
+});
+
+test('decodeEncodedWords decodes Q and B words, joins adjacent ones, and leaves the rest alone', () => {
+  assert.equal(decodeEncodedWords('=?UTF-8?Q?Gr=C3=BC=C3=9Fe_=E2=80=94_your_receipt_?= =?UTF-8?Q?=E2=84=9642?='), 'Grüße — your receipt №42');
+  assert.equal(decodeEncodedWords('=?utf-8?B?eyJ1c2VyIjoiNyJ9?='), '{"user":"7"}');
+  assert.equal(decodeEncodedWords('Caf=?ISO-8859-1?Q?=E9?= ouvert'), 'Café ouvert');
+  assert.equal(decodeEncodedWords('plain text'), 'plain text');
+  assert.equal(decodeEncodedWords('=?no-such-charset?Q?x?='), '=?no-such-charset?Q?x?=');
+});
+
+test('takeHeaderFields removes every X-Herald-* field (folded ones too) and keeps the rest byte for byte', () => {
+  const msg = Buffer.from('Subject: hi\r\nX-Herald-Tags: a,\r\n b\r\nx-herald-stream: broadcast\r\nTo: x@y.example\r\n\r\nX-Herald-Tags: body\r\n');
+  const taken = takeHeaderFields(msg, findHeaderBlock(msg), 'X-Herald-');
+  assert.equal(taken.message.toString(), 'Subject: hi\r\nTo: x@y.example\r\n\r\nX-Herald-Tags: body\r\n');
+  assert.deepEqual(taken.fields, [
+    { name: 'X-Herald-Tags', value: 'a, b' },
+    { name: 'x-herald-stream', value: 'broadcast' },
+  ]);
+  const none = Buffer.from('Subject: hi\r\n\r\nbody\r\n');
+  assert.equal(takeHeaderFields(none, findHeaderBlock(none), 'X-Herald-').message, none);
 });

@@ -62,6 +62,59 @@ export function readHeaderFields(message: Buffer, block: HeaderBlock, wanted: re
   return found;
 }
 
+/**
+ * Removes every header field whose name starts with `prefix` (case-insensitive) and returns
+ * them, unfolded, in order. Used for Herald's own X-Herald-* instructions, which must never
+ * leave the box. The message is returned unchanged (same Buffer) when it has none.
+ */
+export function takeHeaderFields(message: Buffer, block: HeaderBlock, prefix: string): { message: Buffer; fields: { name: string; value: string }[] } {
+  const fields: { name: string; value: string }[] = [];
+  if (!block.hasHeaders) return { message, fields };
+  const wanted = prefix.toLowerCase();
+  const head = message.toString('latin1', 0, block.end).toLowerCase();
+  if (!head.startsWith(wanted) && !head.includes(`\r\n${wanted}`)) return { message, fields };
+  const kept: Buffer[] = [];
+  let pos = 0;
+  while (pos < block.end) {
+    let end = nextLineEnd(message, pos, block.end);
+    while (end + 2 < block.end && (message[end + 2] === 0x20 || message[end + 2] === 0x09)) end = nextLineEnd(message, end + 2, block.end);
+    const colon = message.indexOf(0x3a, pos);
+    const name = colon !== -1 && colon < end ? message.toString('latin1', pos, colon).trimEnd() : '';
+    if (name.toLowerCase().startsWith(wanted)) {
+      fields.push({ name, value: message.toString('utf8', colon + 1, end).replace(/\r\n(?=[ \t])/g, '').trim() });
+    } else {
+      kept.push(message.subarray(pos, Math.min(end + 2, block.end)));
+    }
+    pos = end + 2;
+  }
+  kept.push(message.subarray(block.end));
+  return { message: Buffer.concat(kept), fields };
+}
+
+const ENCODED_WORD = /=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=/g;
+
+/**
+ * Decodes RFC 2047 encoded-words ("=?UTF-8?Q?Gr=C3=BC=C3=9Fe?=") in an unstructured header
+ * value, for display and for Herald's own X-Herald-* fields (clients such as nodemailer encode
+ * any value with quotes or non-ASCII). White space between two encoded-words is dropped
+ * (§6.2); an unknown charset or a malformed word is left as it is.
+ */
+export function decodeEncodedWords(value: string): string {
+  if (!value.includes('=?')) return value;
+  return value.replace(/(=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)\s+(?==\?)/g, '$1').replace(ENCODED_WORD, (word, charset: string, encoding: string, text: string) => {
+    try {
+      const bytes =
+        encoding.toUpperCase() === 'B'
+          ? Buffer.from(text, 'base64')
+          : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1');
+      // RFC 2231 §5 allows a language after the charset: "UTF-8*en".
+      return new TextDecoder(charset.split('*')[0], { fatal: true }).decode(bytes);
+    } catch {
+      return word;
+    }
+  });
+}
+
 function nextLineEnd(message: Buffer, from: number, limit: number): number {
   const i = message.indexOf(CRLF, from);
   return i === -1 || i > limit ? limit : i;

@@ -1,4 +1,5 @@
 import {
+  invalidContent,
   isValidEnvelopeAddress,
   newMessageId,
   normalizeAddress,
@@ -12,9 +13,12 @@ import {
 } from '../core/index.js';
 import type { HeraldConfig } from '../config/index.js';
 import type { MessageMeta, NewMessage, QueueStore } from '../queue/index.js';
-import { findHeaderBlock, formatReceived, formatRfc5322Date, readHeaderFields } from './headers.js';
+import type { TemplateRenderer } from '../templates/index.js';
+import { composeMessage } from './compose.js';
+import { decodeEncodedWords, findHeaderBlock, formatReceived, formatRfc5322Date, readHeaderFields, takeHeaderFields } from './headers.js';
+import { checkLabels, labelsFromHeaders } from './labels.js';
 import { normalizeLineEndings, scanLines, type LineScan } from './line-endings.js';
-import type { Accepted, AcceptPipeline, Submission } from './types.js';
+import type { Accepted, AcceptPipeline, MessageContent, Submission } from './types.js';
 
 export interface AcceptPipelineOptions {
   store: QueueStore;
@@ -22,6 +26,8 @@ export interface AcceptPipelineOptions {
   clock?: Clock;
   /** The room's logger (the composition root binds `room: 'accept'`). */
   logger?: Logger;
+  /** Renders stored templates for API messages that name one. */
+  templates?: TemplateRenderer;
 }
 
 /** What the steps pass along: the submission and the message being made from it. */
@@ -29,8 +35,11 @@ interface Work {
   readonly submission: Submission;
   readonly now: Date;
   readonly id: MessageId;
+  mailFrom: string;
   recipients: string[];
   body: Buffer;
+  /** The API's field-by-field message, with its template (if any) rendered into it. */
+  content?: MessageContent;
   scan?: LineScan;
   meta: MessageMeta;
   message?: NewMessage;
@@ -39,6 +48,8 @@ interface Work {
 type Step = (work: Work) => void | Promise<void>;
 
 const SUBJECT_MAX = 200;
+/** How far ahead a message may be scheduled (`send_at`). */
+const MAX_SCHEDULE_MS = 30 * 24 * 3600_000;
 
 /**
  * The one clean-up pipeline every outgoing message passes, SMTP and API alike. The steps run
@@ -50,23 +61,71 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
   const clock = options.clock ?? systemClock;
   const log = options.logger ?? silentLogger;
 
+  const renderTemplate: Step = async (work) => {
+    const content = work.content;
+    if (!content?.template) return;
+    if (!options.templates) throw invalidContent('template', 'templates are not available on this server');
+    const rendered = await options.templates.render(work.submission.accountId, content.template);
+    // The template's parts win; fields given beside it fill only the parts it does not have.
+    work.content = {
+      ...content,
+      subject: rendered.subject ?? content.subject,
+      html: rendered.html ?? content.html,
+      text: rendered.text ?? content.text,
+    };
+    work.meta.template = { id: rendered.templateId, version: rendered.version };
+  };
+
+  const compose: Step = async (work) => {
+    if (!work.content) return;
+    const composed = await composeMessage(work.content, {
+      messageId: `${work.id}@${config.hostname}`,
+      date: work.now,
+      maxMessageSize: config.maxMessageSize,
+      maxRecipients: config.maxRecipients,
+    });
+    work.body = composed.body;
+    work.mailFrom = composed.mailFrom;
+    work.recipients = composed.recipients;
+  };
+
   const validateEnvelope: Step = (work) => {
-    const { submission } = work;
     // '' is the null reverse-path <> (RFC 5321 §4.5.5).
-    if (submission.mailFrom !== '' && !isValidEnvelopeAddress(submission.mailFrom)) throw Replies.badSender();
-    if (submission.recipients.length === 0) throw Replies.noRecipients();
+    if (work.mailFrom !== '' && !isValidEnvelopeAddress(work.mailFrom)) throw Replies.badSender();
+    if (work.recipients.length === 0) throw Replies.noRecipients();
     const seen = new Set<string>();
-    for (const rcpt of submission.recipients) {
+    for (const rcpt of work.recipients) {
       if (!isValidEnvelopeAddress(rcpt)) throw Replies.badRecipient();
       seen.add(normalizeAddress(rcpt));
     }
     work.recipients = [...seen];
-    if (submission.body.length > config.maxMessageSize) throw Replies.tooBig(config.maxMessageSize);
+    if (work.body.length > config.maxMessageSize) throw Replies.tooBig(config.maxMessageSize);
+  };
+
+  // Tags, metadata and stream come from the API's fields, or from X-Herald-* header fields of
+  // SMTP mail; those fields are Herald's instructions and are removed before anything else.
+  const labels: Step = (work) => {
+    const { submission } = work;
+    const block = findHeaderBlock(work.body);
+    const taken = takeHeaderFields(work.body, block, 'X-Herald-');
+    work.body = taken.message;
+    const fromHeaders = submission.source === 'smtp' ? labelsFromHeaders(taken.fields) : {};
+    const checked = checkLabels({
+      tags: submission.tags ?? fromHeaders.tags,
+      metadata: submission.metadata ?? fromHeaders.metadata,
+      stream: submission.stream ?? fromHeaders.stream,
+    });
+    if (checked.tags.length) work.meta.tags = checked.tags;
+    if (Object.keys(checked.metadata).length) work.meta.metadata = checked.metadata;
+    if (checked.stream !== 'transactional') work.meta.stream = checked.stream;
   };
 
   const lineEndings: Step = (work) => {
     const scan = scanLines(work.body);
-    if (scan.bareCr + scan.bareLf > 0 && config.bareLineEndings === 'reject') throw Replies.bareLineEnding();
+    // Over SMTP a bare CR or LF is how smuggling starts; an API message has no such ambiguity
+    // (JSON delimits it), and raw messages written with "\n" are normal there: normalise those.
+    const reject = config.bareLineEndings === 'reject' && work.submission.source === 'smtp';
+    if (scan.bareCr + scan.bareLf > 0 && reject) throw Replies.bareLineEnding();
     // Normalising also ends an unterminated last line with CRLF (RFC 5322 §2.1: lines end in CRLF).
     work.body = normalizeLineEndings(work.body, scan);
     work.scan = scan;
@@ -105,7 +164,9 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
     if (!block.hasHeaders && work.body.length > 0) added.push('\r\n');
     work.body = Buffer.concat([Buffer.from(added.join(''), 'utf8'), work.body]);
     work.meta.messageIdHeader = messageIdHeader;
-    const subject = fields.get('subject');
+    // The listing shows the subject as a person reads it: decoded from the header, or as the API gave it.
+    const header = fields.get('subject');
+    const subject = work.content ? work.content.subject : header === undefined ? undefined : decodeEncodedWords(header);
     if (subject !== undefined) work.meta.subject = truncate(subject, SUBJECT_MAX);
   };
 
@@ -116,15 +177,25 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
       if (submission.smtp.helo) work.meta.helo = submission.smtp.helo;
       if (submission.smtp.credentialId) work.meta.credential = submission.smtp.credentialId;
     }
+    // A scheduled message's queue lifetime starts when it is due; a time in the past means now.
+    let notBefore: Date | undefined;
+    if (submission.sendAt && submission.sendAt.getTime() > now.getTime()) {
+      if (submission.sendAt.getTime() - now.getTime() > MAX_SCHEDULE_MS) {
+        throw invalidContent('send_at', 'send_at is more than 30 days ahead; schedule it later, closer to the time');
+      }
+      notBefore = submission.sendAt;
+      work.meta.sendAt = notBefore.toISOString();
+    }
     work.message = {
       id: work.id,
       accountId: submission.accountId,
       source: submission.source,
-      mailFrom: submission.mailFrom === '' ? '' : normalizeAddress(submission.mailFrom),
+      mailFrom: work.mailFrom === '' ? '' : normalizeAddress(work.mailFrom),
       recipients: work.recipients,
       body: work.body,
       createdAt: now,
-      expiresAt: new Date(now.getTime() + config.maxQueueAge),
+      expiresAt: new Date((notBefore ?? now).getTime() + config.maxQueueAge),
+      notBefore,
       meta: work.meta,
     };
   };
@@ -138,13 +209,22 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
     }
   };
 
-  // The order is the policy. Later steps (suppress, template, track, DKIM-sign) go in this list.
-  const steps: readonly Step[] = [validateEnvelope, lineEndings, lineLength, headers, buildMessage, enqueue];
+  // The order is the policy. Later steps (suppress, track, DKIM-sign) go in this list.
+  const steps: readonly Step[] = [renderTemplate, compose, validateEnvelope, lineEndings, lineLength, labels, headers, buildMessage, enqueue];
 
   return {
     async accept(submission: Submission): Promise<Accepted> {
       const now = clock.now();
-      const work: Work = { submission, now, id: newMessageId(now.getTime()), recipients: [], body: submission.body, meta: {} };
+      const work: Work = {
+        submission,
+        now,
+        id: newMessageId(now.getTime()),
+        mailFrom: submission.mailFrom,
+        recipients: submission.recipients,
+        body: submission.body,
+        content: submission.content,
+        meta: {},
+      };
       try {
         for (const step of steps) await step(work);
       } catch (err) {

@@ -17,15 +17,60 @@ export interface SmtpClientInfo {
   credentialId?: string;
 }
 
+/** A file attached to an API message. `content` is base64; nothing is ever read from a path or URL. */
+export interface AttachmentInput {
+  filename: string;
+  content: string;
+  contentType?: string;
+  /** Makes the attachment inline, referenced from the HTML as `cid:<contentId>`. */
+  contentId?: string;
+}
+
+/** Which template an API message is rendered from, and the data to render it with. */
+export interface TemplateRef {
+  id?: string;
+  alias?: string;
+  data?: Record<string, unknown>;
+}
+
+/**
+ * A message described field by field (the HTTP API), composed into MIME by the pipeline.
+ * Addresses are `addr@example.com` or `Name <addr@example.com>`.
+ */
+export interface MessageContent {
+  from: string;
+  to: string[];
+  cc?: string[];
+  bcc?: string[];
+  replyTo?: string[];
+  subject?: string;
+  text?: string;
+  html?: string;
+  /** Extra header fields; names and values are checked, never passed through unchecked. */
+  headers?: Record<string, string>;
+  attachments?: AttachmentInput[];
+  template?: TemplateRef;
+}
+
+export type MessageStream = 'transactional' | 'broadcast';
+
 /** One message handed to the accept pipeline by an edge (SMTP `receive/` or HTTP `api/`). */
 export interface Submission {
   source: 'smtp' | 'api';
   accountId: string;
-  /** Envelope sender, '' for <>. */
+  /** Envelope sender, '' for <>. For `content` submissions the pipeline derives it from `from`. */
   mailFrom: string;
+  /** Envelope recipients. For `content` submissions the pipeline derives them from to/cc/bcc. */
   recipients: string[];
-  /** The message as received: for SMTP, the DATA bytes after dot-unstuffing. */
+  /** The message as received: for SMTP, the DATA bytes after dot-unstuffing. Empty for `content`. */
   body: Buffer;
+  /** Set instead of `body` when the message is described field by field (the HTTP API). */
+  content?: MessageContent;
+  tags?: string[];
+  metadata?: Record<string, string>;
+  stream?: MessageStream;
+  /** Scheduled sending: no delivery attempt before this time. */
+  sendAt?: Date;
   receivedAt: Date;
   smtp?: SmtpClientInfo;
   /** The SMTP DATA stream already reported a line longer than the limit. */

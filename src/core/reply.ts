@@ -34,11 +34,30 @@ export function formatReply(reply: SmtpReply): string {
  */
 export class SmtpRejection extends Error {
   readonly reply: SmtpReply;
+  /**
+   * The input field the rejection is about, as a path into the API request ("to[2]",
+   * "attachments[0].filename", "template.data.name"), so the HTTP edge can name it.
+   */
+  field?: string;
   constructor(code: number, enhanced: string, text: string, readonly privateCause?: unknown) {
     super(`${code} ${enhanced} ${text}`);
     this.name = 'SmtpRejection';
     this.reply = { code, enhanced, text };
   }
+
+  /** The same rejection, naming the field it is about. */
+  about(field: string): this {
+    this.field = field;
+    return this;
+  }
+}
+
+/**
+ * A rejection of message content that only the API can send (bad JSON fields, a template that
+ * does not render): 550 5.6.0 with our own text, naming the field.
+ */
+export function invalidContent(field: string, text: string): SmtpRejection {
+  return new SmtpRejection(550, '5.6.0', text).about(field);
 }
 
 /** Herald's documented replies (docs/troubleshooting.md). Their texts are public interface. */
