@@ -8,13 +8,14 @@ import type { HeraldConfig } from './config/index.js';
 import { systemClock, type Clock, type Logger, type Resolver } from './core/index.js';
 import { openSqlite } from './storage/index.js';
 import { startRetention, ThreadedQueueStore, type QueueStore } from './queue/index.js';
-import { SqliteCredentialStore } from './accounts/index.js';
+import { AccountRateLimiter, SqliteAccountStore, SqliteCredentialStore, type CreatedApiKey } from './accounts/index.js';
+import { HandlebarsTemplateRenderer, SqliteTemplateStore } from './templates/index.js';
 import { createAcceptPipeline } from './accept/index.js';
 import { createSmtpListeners } from './receive/index.js';
 import { createDelivery } from './deliver/index.js';
 import { startDeliveryThread, type DeliveryThread } from './delivery-thread.js';
 import { EventBus } from './notify/index.js';
-import { createHttpServer } from './api/index.js';
+import { createHttpServer, SqliteIdempotencyStore, startIdempotencyJanitor } from './api/index.js';
 import { createLogger, loadTlsMaterial, type TlsMaterial } from './runtime/index.js';
 
 export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -43,7 +44,11 @@ export interface RunningHerald {
   tls: TlsMaterial;
   store: QueueStore;
   credentials: SqliteCredentialStore;
+  accounts: SqliteAccountStore;
+  templates: SqliteTemplateStore;
   events: EventBus;
+  /** The default account's admin API key, made on the very first start (shown once). */
+  bootstrapKey: CreatedApiKey | null;
   stop(): Promise<void>;
 }
 
@@ -62,10 +67,29 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     (deps.onFatal ?? (() => process.exit(70)))(err);
   });
 
+  const accounts = new SqliteAccountStore(db, { clock });
+  const templates = new SqliteTemplateStore(db, { clock });
+  const renderer = new HandlebarsTemplateRenderer(templates);
+  const idempotency = new SqliteIdempotencyStore(db, { clock });
+
   const tls = await loadTlsMaterial(config);
-  const accept = createAcceptPipeline({ store, config, clock, logger: logger.child({ room: 'accept' }) });
+  const accept = createAcceptPipeline({ store, config, clock, templates: renderer, logger: logger.child({ room: 'accept' }) });
   const smtp = createSmtpListeners({ config, accept, credentials, tls, logger: logger.child({ room: 'receive' }) });
-  const http = createHttpServer({ store, logger: logger.child({ room: 'api' }), version: VERSION });
+  const apiLogger = logger.child({ room: 'api' });
+  const http = createHttpServer({
+    config,
+    store,
+    accept,
+    accounts,
+    rateLimiter: new AccountRateLimiter({ clock }),
+    templates,
+    renderer,
+    idempotency,
+    clock,
+    logger: apiLogger,
+    version: VERSION,
+  });
+  const bootstrapKey = accounts.createBootstrapAdminKey();
 
   const endpoints: Endpoint[] = [];
   const stops: (() => Promise<void>)[] = [];
@@ -88,6 +112,8 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     stops.push(() => delivery.stop());
     const retention = startRetention(store, { retentionMs: config.retention, clock, logger: logger.child({ room: 'queue' }) });
     stops.push(() => retention.stop());
+    const janitor = startIdempotencyJanitor(idempotency, { clock, logger: apiLogger });
+    stops.push(async () => janitor.stop());
     for (const l of await smtp.start()) endpoints.push({ name: `smtp-${l.kind}`, address: l.address, port: l.port });
     stops.push(() => smtp.stop());
     if (config.httpPort !== 0) {
@@ -109,7 +135,10 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     tls,
     store,
     credentials,
+    accounts,
+    templates,
     events,
+    bootstrapKey,
     stop() {
       // Edges first (no new mail), then delivery, then the store flushes and closes.
       stopping ??= (async () => {

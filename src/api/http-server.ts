@@ -1,17 +1,89 @@
-import Fastify from 'fastify';
-import type { Logger } from '../core/index.js';
-import type { QueueStore } from '../queue/index.js';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import { SmtpRejection } from '../core/index.js';
+import { scopeAllows, type ApiKeyScope } from '../accounts/index.js';
+import { ApiError, ApiErrors, fieldFromPointer, fromRejection } from './errors.js';
+import { batchSchema, messageSchema, rawMessageSchema } from './message-request.js';
+import { errorSchema, eventSchema, messageDetailSchema, messageSummarySchema, sendResultSchema } from './views.js';
+import { registerMessageRoutes } from './message-routes.js';
+import { registerTemplateRoutes, templateSchema } from './template-routes.js';
+import { registerPostmarkRoutes } from './postmark-routes.js';
+import type { ApiDeps, ApiPrincipal } from './types.js';
 
 export interface HttpServer {
+  /** For tests and benchmarks: the Fastify instance (inject requests without a socket). */
+  readonly app: FastifyInstance;
   start(port: number, host?: string): Promise<{ address: string; port: number }>;
   stop(): Promise<void>;
 }
 
-export function createHttpServer(deps: { store: QueueStore; logger: Logger; version: string }): HttpServer {
-  const app = Fastify({ logger: false });
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: ApiPrincipal;
+  }
+  interface FastifyContextConfig {
+    /** The API key scope a route needs; routes without one are public. */
+    scope?: ApiKeyScope;
+  }
+}
+
+/** The base64 of the largest message, plus room for the JSON around it. */
+export function bodyLimitFor(maxMessageSize: number): number {
+  return Math.ceil(maxMessageSize * 1.37) + 1024 * 1024;
+}
+
+export function createHttpServer(deps: ApiDeps): HttpServer {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: bodyLimitFor(deps.config.maxMessageSize),
+    // Behind a reverse proxy the client address comes from X-Forwarded-For only when configured.
+    trustProxy: false,
+    ajv: {
+      // Unknown fields and wrong types are errors that name the field, not silently dropped or coerced.
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false },
+    },
+  });
+  // Response schemas document the API (OpenAPI); they do not filter what is sent.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  for (const schema of [errorSchema, messageSchema, rawMessageSchema, batchSchema, sendResultSchema, messageSummarySchema, eventSchema, messageDetailSchema, templateSchema]) {
+    app.addSchema(schema);
+  }
+
+  void app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Herald API',
+        version: deps.version,
+        description: 'Send mail, follow what happened to it, and manage templates. Authenticate with `Authorization: Bearer <API key>`.',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'A Herald API key (herald api-keys create).' } } },
+      security: [{ apiKey: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+
+  app.decorateRequest('principal', undefined);
+  app.addHook('onRequest', async (req) => {
+    const needed = req.routeOptions.config?.scope;
+    if (!needed) return;
+    req.principal = await authenticate(req, deps);
+    if (!scopeAllows(req.principal.scope, needed)) throw ApiErrors.forbidden(req.principal.scope, needed);
+  });
+
+  app.setErrorHandler((err: FastifyError | ApiError | SmtpRejection, req: FastifyRequest, reply: FastifyReply) => {
+    const apiError = toApiError(err);
+    if (apiError.status >= 500) deps.logger.error({ err, url: req.url }, 'API request failed');
+    void reply.code(apiError.status).headers(apiError.headers).send(apiError.body());
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send(new ApiError(404, 'not_found', `no route for ${req.method} ${req.url.split('?')[0]}`).body());
+  });
 
   // Liveness and readiness in one: answers 200 only when the queue store answers.
-  app.get('/healthz', async (_req, reply) => {
+  app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
     try {
       const queue = await deps.store.countByState();
       return { status: 'ok', version: deps.version, queue };
@@ -21,11 +93,16 @@ export function createHttpServer(deps: { store: QueueStore; logger: Logger; vers
     }
   });
 
-  app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send({ error: { code: 'not_found', message: `no route for ${req.method} ${req.url}` } });
-  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  void app.register(async (api) => {
+    registerMessageRoutes(api, deps);
+    registerTemplateRoutes(api, deps);
+  }, { prefix: '/api/v1' });
+  void app.register(async (postmark) => registerPostmarkRoutes(postmark, deps));
 
   return {
+    app,
     async start(port, host) {
       await app.listen({ port, host: host ?? '::' });
       const addr = app.server.address();
@@ -36,4 +113,46 @@ export function createHttpServer(deps: { store: QueueStore; logger: Logger; vers
       await app.close();
     },
   };
+}
+
+async function authenticate(req: FastifyRequest, deps: ApiDeps): Promise<ApiPrincipal> {
+  const header = req.headers.authorization;
+  if (!header) throw ApiErrors.unauthorized();
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match) throw ApiErrors.unauthorized();
+  const principal = await deps.accounts.authenticate(match[1]);
+  if (!principal) throw ApiErrors.badKey();
+  return principal;
+}
+
+function toApiError(err: FastifyError | ApiError | SmtpRejection): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof SmtpRejection) return fromRejection(err);
+  const fe = err as FastifyError;
+  if (fe.validation?.length) {
+    const v = fe.validation[0];
+    const params = v.params as { missingProperty?: string; additionalProperty?: string };
+    const field = fieldFromPointer(v.instancePath, params.missingProperty);
+    if (params.additionalProperty) {
+      const where = fieldFromPointer(v.instancePath);
+      return ApiErrors.badRequest(`unknown field "${params.additionalProperty}"${where ? ` in ${where}` : ''}`, fieldFromPointer(v.instancePath, params.additionalProperty));
+    }
+    const text = params.missingProperty ? `${field} is required` : `${field ?? 'the body'} ${v.message ?? 'is not valid'}`;
+    return ApiErrors.badRequest(text, field);
+  }
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(413, 'too_large', 'the request body is larger than this server accepts');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError(415, 'unsupported_media_type', 'send the body as application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return ApiErrors.badRequest('the request body is empty; send a JSON object');
+    default:
+      break;
+  }
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+    // Fastify's own client errors (malformed JSON and the like): its message is already plain.
+    return ApiErrors.badRequest(fe.message);
+  }
+  return new ApiError(500, 'internal', 'something went wrong on our side; the request may be retried');
 }

@@ -1,5 +1,13 @@
 /**
- * api — the HTTP edge. For now the listener itself and /healthz; the sending and management API
- * and the dashboard are added here as clients of the same rooms' index.ts contracts.
+ * api — the HTTP edge: the sending API (/api/v1/messages, batch, raw), message search and
+ * timelines, templates, the Postmark-compatible endpoints, /healthz and /openapi.json. Every
+ * send goes through the same accept pipeline as SMTP; management calls go to the rooms' index.ts.
+ *
+ * Invariants: 202 only after the durable commit; every error is `{ "error": { "code",
+ * "message", "field"? } }` (Postmark's own shape on its endpoints); an account only ever sees
+ * its own messages and templates (another's is a 404); nothing in a request can make Herald
+ * read a local file or fetch a URL.
  */
-export { createHttpServer, type HttpServer } from './http-server.js';
+export { createHttpServer, bodyLimitFor, type HttpServer } from './http-server.js';
+export { SqliteIdempotencyStore, startIdempotencyJanitor } from './sqlite-idempotency-store.js';
+export type { ApiDeps, ApiPrincipal } from './types.js';

@@ -14,14 +14,26 @@ export function startCommand(): Command {
         throw explainStartError(err);
       });
       const listening = herald.endpoints.map((e) => ({ ...e, url: e.name === 'http' ? `http://${hostFor(e.address)}:${e.port}/` : `smtp://${hostFor(e.address)}:${e.port}` }));
-      emit(g, { event: 'ready', version: VERSION, dataDir: config.dataDir, tls: { origin: herald.tls.origin, cert: herald.tls.certPath }, listening }, () =>
+      const key = herald.bootstrapKey;
+      const ready: Record<string, unknown> = { event: 'ready', version: VERSION, dataDir: config.dataDir, tls: { origin: herald.tls.origin, cert: herald.tls.certPath }, listening };
+      if (key) ready.adminApiKey = { id: key.id, account: key.accountId, scope: key.scope, key: key.key };
+      emit(g, ready, () =>
         [
           `Herald ${VERSION} is running.`,
           ...listening.map((l) => `  ${l.name.padEnd(17)} ${l.url}`),
           `  data directory    ${config.dataDir}`,
           `  TLS certificate   ${herald.tls.certPath} (${herald.tls.origin === 'self-signed' ? 'self-signed; set HERALD_TLS_CERT and HERALD_TLS_KEY for a real one' : 'configured'})`,
+          ...(key
+            ? [
+                '',
+                'First start: an admin API key for the default account (shown only now; store it safely):',
+                `  ${key.key}`,
+                '  Use it as: Authorization: Bearer <key>. Make more with: herald api-keys create --name app --scope send',
+              ]
+            : []),
           '',
           'Next: herald credentials create --name app   (SMTP username and password for your application)',
+          '      herald api-keys create --name app --scope send   (a key for the HTTP API, docs/api.md)',
           'Stop with Ctrl-C.',
         ].join('\n'),
       );

@@ -1,0 +1,29 @@
+import type { AcceptPipeline } from '../accept/index.js';
+import type { HeraldConfig } from '../config/index.js';
+import type { Clock, Logger } from '../core/index.js';
+import type { QueueStore } from '../queue/index.js';
+import type { AccountRateLimiter, ApiKeyScope, SqliteAccountStore } from '../accounts/index.js';
+import type { SqliteTemplateStore, TemplateRenderer } from '../templates/index.js';
+import type { SqliteIdempotencyStore } from './sqlite-idempotency-store.js';
+
+/** Who is calling: resolved from the API key on every request. */
+export interface ApiPrincipal {
+  accountId: string;
+  keyId: string;
+  scope: ApiKeyScope;
+}
+
+/** What the HTTP edge is given by the composition root. */
+export interface ApiDeps {
+  config: HeraldConfig;
+  store: QueueStore;
+  accept: AcceptPipeline;
+  accounts: SqliteAccountStore;
+  rateLimiter: AccountRateLimiter;
+  templates: SqliteTemplateStore;
+  renderer: TemplateRenderer;
+  idempotency: SqliteIdempotencyStore;
+  logger: Logger;
+  clock: Clock;
+  version: string;
+}
