@@ -89,11 +89,12 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     logger: apiLogger,
     version: VERSION,
   });
-  const bootstrapKey = accounts.createBootstrapAdminKey();
+  let bootstrapKey: CreatedApiKey | null = null;
 
   const endpoints: Endpoint[] = [];
   const stops: (() => Promise<void>)[] = [];
   try {
+    bootstrapKey = accounts.createBootstrapAdminKey();
     // One process owns an SQLite data directory, so at start-up every lease left in it belongs
     // to a process that died mid-attempt: return that work to the queue now rather than when
     // the lease would have expired.

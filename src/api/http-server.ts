@@ -8,6 +8,7 @@ import { errorSchema, eventSchema, messageDetailSchema, messageSummarySchema, se
 import { registerMessageRoutes } from './message-routes.js';
 import { registerTemplateRoutes, templateSchema } from './template-routes.js';
 import { registerPostmarkRoutes } from './postmark-routes.js';
+import { registerAccountRoutes } from './account-routes.js';
 import type { ApiDeps, ApiPrincipal } from './types.js';
 
 export interface HttpServer {
@@ -98,6 +99,7 @@ export function createHttpServer(deps: ApiDeps): HttpServer {
   void app.register(async (api) => {
     registerMessageRoutes(api, deps);
     registerTemplateRoutes(api, deps);
+    registerAccountRoutes(api, deps);
   }, { prefix: '/api/v1' });
   void app.register(async (postmark) => registerPostmarkRoutes(postmark, deps));
 

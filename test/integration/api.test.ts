@@ -339,6 +339,35 @@ describe('HTTP API', () => {
     transport.close();
   });
 
+  test('an admin key manages the account’s API keys; a key works at once and stops at once', async () => {
+    const me = await call(w.base, 'GET', '/api/v1/account', { key: sendKey });
+    assert.equal(me.status, 200);
+    assert.equal(me.body.id, 'default');
+    assert.equal(me.body.key.scope, 'send');
+
+    const created = await call(w.base, 'POST', '/api/v1/api-keys', { key: w.adminKey, body: { name: 'ci', scope: 'send' } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.match(created.body.key, /^hk_/);
+    const listed = await call(w.base, 'GET', '/api/v1/api-keys', { key: w.adminKey });
+    const entry = listed.body.api_keys.find((k: { id: string }) => k.id === created.body.id);
+    assert.ok(entry, 'the new key is listed');
+    assert.ok(!JSON.stringify(listed.body).includes(created.body.key), 'listings never show a key');
+    assert.equal((await send({ from: 'a@sender.test', to: 'keys@a.test', text: 'x' }, created.body.key)).status, 202);
+
+    const taken = await call(w.base, 'POST', '/api/v1/api-keys', { key: w.adminKey, body: { name: 'ci', scope: 'read' } });
+    assert.equal(taken.status, 409);
+    const badScope = await call(w.base, 'POST', '/api/v1/api-keys', { key: w.adminKey, body: { name: 'x', scope: 'root' } });
+    assert.equal(badScope.status, 400);
+    assert.equal(badScope.body.error.field, 'scope');
+    assert.equal((await call(w.base, 'GET', '/api/v1/api-keys', { key: sendKey })).status, 403);
+
+    const other = w.herald.accounts.create({ name: 'key-thief' });
+    const otherAdmin = w.herald.accounts.createApiKey({ accountId: other.id, name: 'admin', scope: 'admin' }).key;
+    assert.equal((await call(w.base, 'DELETE', `/api/v1/api-keys/${created.body.id}`, { key: otherAdmin })).status, 404);
+    assert.equal((await call(w.base, 'DELETE', `/api/v1/api-keys/${created.body.id}`, { key: w.adminKey })).status, 204);
+    assert.equal((await send({ from: 'a@sender.test', to: 'keys@a.test', text: 'x' }, created.body.key)).status, 401);
+  });
+
   test('/openapi.json describes every endpoint', async () => {
     const res = await call(w.base, 'GET', '/openapi.json');
     assert.equal(res.status, 200);

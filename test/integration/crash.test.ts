@@ -1,7 +1,8 @@
 /**
  * "Nothing accepted is ever lost": Herald runs as its own process, a client sends a few hundred
  * messages over several connections, Herald is killed with SIGKILL in the middle of the stream,
- * restarted on the same data directory, and every message that got a 250 must reach the MX.
+ * restarted on the same data directory, and every message that got a 250 (SMTP) or a 202 (the
+ * HTTP API) must reach the MX.
  * Duplicates are allowed (a crash mid-attempt may repeat a delivery); loss is not.
  */
 import { test } from 'node:test';
@@ -11,12 +12,62 @@ import nodemailer from 'nodemailer';
 import { startDnsServer } from '../support/dns-server.js';
 import { startSmtpSink } from '../support/smtp-sink.js';
 import { tempDir } from '../support/herald.js';
-import { freePort, startHerald } from '../support/processes.js';
+import { freePort, startHerald, type HeraldProcess } from '../support/processes.js';
 
 const TOTAL = 300;
 const KILL_AFTER = 120;
 
-test('SIGKILL under load loses no acknowledged message', async () => {
+/** How a test hands Herald message `seq`: true when Herald acknowledged it (250 / 202). */
+type Sender = (seq: number) => Promise<boolean>;
+
+interface Edge {
+  open(herald: HeraldProcess, httpPort: number): Promise<{ send: Sender; close(): void }>;
+}
+
+const smtpEdge: Edge = {
+  async open(herald) {
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: herald.mxPort, secure: false, ignoreTLS: true, pool: true, maxConnections: 10, maxMessages: Infinity });
+    return {
+      async send(seq) {
+        const info = await transport.sendMail({ from: 'app@sender.test', to: `user${seq}@crash.test`, subject: `seq ${seq}`, text: `message ${seq}`, headers: { 'X-Seq': String(seq) } });
+        return /^250 /.test(info.response);
+      },
+      close: () => transport.close(),
+    };
+  },
+};
+
+const apiEdge: Edge = {
+  async open(herald, httpPort) {
+    const { key } = JSON.parse(await herald.cli(['api-keys', 'create', '--name', 'crash', '--scope', 'send', '--json'])) as { key: string };
+    // Ten requests in flight at a time, like the SMTP pool's ten connections.
+    const agent = { inFlight: 0, waiting: [] as (() => void)[] };
+    return {
+      async send(seq) {
+        while (agent.inFlight >= 10) await new Promise<void>((resolve) => agent.waiting.push(resolve));
+        agent.inFlight++;
+        try {
+          const res = await fetch(`http://127.0.0.1:${httpPort}/api/v1/messages`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ from: 'app@sender.test', to: `user${seq}@crash.test`, subject: `seq ${seq}`, text: `message ${seq}`, headers: { 'X-Seq': String(seq) } }),
+          });
+          return res.status === 202;
+        } finally {
+          agent.inFlight--;
+          agent.waiting.shift()?.();
+        }
+      },
+      close: () => {},
+    };
+  },
+};
+
+for (const [name, edge] of [['SMTP', smtpEdge], ['the HTTP API', apiEdge]] as const) {
+  test(`SIGKILL under load loses no message acknowledged over ${name}`, () => crashAndRecover(edge));
+}
+
+async function crashAndRecover(edge: Edge): Promise<void> {
   const dns = await startDnsServer();
   const sinkPort = await freePort('127.0.0.2');
   const sink = await startSmtpSink({ host: '127.0.0.2', port: sinkPort });
@@ -25,24 +76,23 @@ test('SIGKILL under load loses no acknowledged message', async () => {
   const zone = (mxAddress: string) => ({ 'crash.test': { MX: [{ preference: 10, exchange: 'mx.crash.test' }] }, 'mx.crash.test': { A: [mxAddress] } });
   dns.setZone(zone('127.0.0.9'));
   // Both runs share the data directory and the ports; the first creates the network credential.
+  const httpPort = await freePort();
   const options = {
     dataDir: tempDir('herald-crash-'),
     mxPort: await freePort(),
     submissionPort: await freePort(),
-    env: { HERALD_DNS_SERVERS: dns.server, HERALD_OUTBOUND_PORT: String(sinkPort), HERALD_RETRY_SCHEDULE: '200ms', HERALD_LOG_LEVEL: 'warn' },
+    env: { HERALD_DNS_SERVERS: dns.server, HERALD_OUTBOUND_PORT: String(sinkPort), HERALD_RETRY_SCHEDULE: '200ms', HERALD_LOG_LEVEL: 'warn', HERALD_HTTP_PORT: String(httpPort), HERALD_HTTP_BIND: '127.0.0.1' },
   };
   let herald = await startHerald(options);
-  const port = options.mxPort;
   const acknowledged = new Set<number>();
   let killed: Promise<number | null> | null = null;
 
   try {
-    const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, pool: true, maxConnections: 10, maxMessages: Infinity });
+    const client = await edge.open(herald, httpPort);
     await Promise.all(
       Array.from({ length: TOTAL }, async (_, seq) => {
         try {
-          const info = await transport.sendMail({ from: 'app@sender.test', to: `user${seq}@crash.test`, subject: `seq ${seq}`, text: `message ${seq}`, headers: { 'X-Seq': String(seq) } });
-          if (/^250 /.test(info.response)) acknowledged.add(seq);
+          if (await client.send(seq)) acknowledged.add(seq);
         } catch {
           // Refused or cut off by the crash: the client still has it, Herald promised nothing.
         }
@@ -52,7 +102,7 @@ test('SIGKILL under load loses no acknowledged message', async () => {
         }
       }),
     );
-    transport.close();
+    client.close();
     await killed;
     assert.ok(acknowledged.size >= KILL_AFTER, `the kill happened mid-stream (${acknowledged.size} acknowledged)`);
     assert.ok(acknowledged.size < TOTAL, 'some messages were cut off by the kill');
@@ -74,4 +124,4 @@ test('SIGKILL under load loses no acknowledged message', async () => {
     await sink.close();
     await dns.close();
   }
-});
+}
