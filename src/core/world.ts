@@ -19,6 +19,7 @@ export interface Resolver {
   resolve4(host: string): Promise<string[]>;
   resolve6(host: string): Promise<string[]>;
   resolveTxt(name: string): Promise<string[][]>;
+  resolveCname(name: string): Promise<string[]>;
 }
 
 /** The logger shape rooms use (pino-compatible). */

@@ -37,6 +37,9 @@ export class NodeDnsResolver implements Resolver {
   resolveTxt(name: string): Promise<string[][]> {
     return this.dns.resolveTxt(name);
   }
+  resolveCname(name: string): Promise<string[]> {
+    return this.dns.resolveCname(name);
+  }
   /** Abandons queries in flight (they reject with ECANCELLED). */
   cancel(): void {
     this.dns.cancel();

@@ -24,6 +24,8 @@ export interface ZoneRecords {
   MX?: { preference: number; exchange: string }[];
   /** Each entry is one TXT record (its strings). */
   TXT?: (string | string[])[];
+  /** An alias; answered for CNAME questions (the resolver follows it itself). */
+  CNAME?: string;
 }
 
 export type Zone = Record<string, ZoneRecords | 'SERVFAIL'>;
@@ -74,6 +76,7 @@ export async function startDnsServer(options: { host?: string; port?: number } =
         for (const mx of entry.MX ?? []) answers.push({ ...base, type: 'MX', data: { preference: mx.preference, exchange: mx.exchange === '.' ? '' : mx.exchange } });
       }
       if (question.type === 'TXT') for (const t of entry.TXT ?? []) answers.push({ ...base, type: 'TXT', data: t });
+      if (question.type === 'CNAME' && entry.CNAME) answers.push({ ...base, type: 'CNAME', data: entry.CNAME });
     }
     return dnsPacket.encode({
       type: 'response',
