@@ -16,6 +16,7 @@ interface DeliveryThreadData {
   role: 'delivery';
   config: PortableConfig;
   storePort: MessagePort;
+  returnPathSecret: Buffer;
 }
 
 type ToThread = { kind: 'stop' };
@@ -29,8 +30,8 @@ export interface DeliveryThread {
  * Starts delivery on its own thread; resolves once its scheduler runs. If the thread dies, its
  * leases go back to the queue (it was the only deliverer) and a new thread takes over.
  */
-export async function startDeliveryThread(store: ThreadedQueueStore, config: HeraldConfig, logger: Logger): Promise<DeliveryThread> {
-  let current = await spawnDeliveryThread(store, config);
+export async function startDeliveryThread(store: ThreadedQueueStore, config: HeraldConfig, logger: Logger, returnPathSecret: Buffer): Promise<DeliveryThread> {
+  let current = await spawnDeliveryThread(store, config, returnPathSecret);
   let stopping: Promise<void> | null = null;
   const watch = (thread: SpawnedThread) => {
     void thread.died.then(async (reason) => {
@@ -40,7 +41,7 @@ export async function startDeliveryThread(store: ThreadedQueueStore, config: Her
       // A thread that dies at once would otherwise be restarted in a tight loop.
       await new Promise((resolve) => setTimeout(resolve, 1000));
       if (stopping) return;
-      current = await spawnDeliveryThread(store, config);
+      current = await spawnDeliveryThread(store, config, returnPathSecret);
       watch(current);
     });
   };
@@ -58,9 +59,9 @@ interface SpawnedThread extends DeliveryThread {
   died: Promise<string>;
 }
 
-async function spawnDeliveryThread(store: ThreadedQueueStore, config: HeraldConfig): Promise<SpawnedThread> {
+async function spawnDeliveryThread(store: ThreadedQueueStore, config: HeraldConfig, returnPathSecret: Buffer): Promise<SpawnedThread> {
   const storePort = store.connectPort();
-  const data: DeliveryThreadData = { role: 'delivery', config: toPortableConfig(config), storePort };
+  const data: DeliveryThreadData = { role: 'delivery', config: toPortableConfig(config), storePort, returnPathSecret };
   const worker = new Worker(threadEntry(import.meta.url, './delivery-thread'), { workerData: data, transferList: [storePort] });
   const next = (kind: FromThread['kind']) =>
     new Promise<void>((resolve, reject) => {
@@ -105,7 +106,9 @@ if (parentPort && data?.role === 'delivery') {
     const config = fromPortableConfig(data.config);
     const logger = createLogger(config).child({ room: 'deliver' });
     const store = await ThreadedQueueStore.attach(data.storePort);
-    const scheduler = createDelivery({ store, config, logger });
+    // Structured clone turns the Buffer into a Uint8Array; view it as a Buffer again.
+    const returnPathSecret = Buffer.from(data.returnPathSecret.buffer, data.returnPathSecret.byteOffset, data.returnPathSecret.byteLength);
+    const scheduler = createDelivery({ store, config, logger, returnPathSecret });
     await scheduler.start();
     port.on('message', (msg: ToThread) => {
       if (msg.kind !== 'stop') return;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import type { HeraldConfig } from './config/index.js';
 import { systemClock, type Clock, type Logger, type Resolver } from './core/index.js';
-import { openSqlite } from './storage/index.js';
+import { installationSecret, openSqlite } from './storage/index.js';
 import { startRetention, ThreadedQueueStore, type QueueStore } from './queue/index.js';
 import { AccountRateLimiter, SqliteAccountStore, SqliteCredentialStore, type CreatedApiKey } from './accounts/index.js';
 import { HandlebarsTemplateRenderer, SqliteTemplateStore } from './templates/index.js';
@@ -59,6 +59,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   const db = openSqlite(file);
   const store = await ThreadedQueueStore.open(file);
   const credentials = new SqliteCredentialStore(db);
+  const returnPathSecret = installationSecret(db, 'return-path');
   const events = new EventBus();
   store.onCommit((committed) => events.publish(committed));
   // Without its store Herald could only answer 451 to everyone.
@@ -104,11 +105,11 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     let delivery: DeliveryThread;
     if (deps.clock || deps.resolver) {
       // An injected clock or resolver cannot cross threads: deliver in this one.
-      const scheduler = createDelivery({ store, config, clock, resolver: deps.resolver, logger: deliverLog });
+      const scheduler = createDelivery({ store, config, clock, resolver: deps.resolver, logger: deliverLog, returnPathSecret });
       await scheduler.start();
       delivery = scheduler;
     } else {
-      delivery = await startDeliveryThread(store, config, deliverLog);
+      delivery = await startDeliveryThread(store, config, deliverLog, returnPathSecret);
     }
     stops.push(() => delivery.stop());
     const retention = startRetention(store, { retentionMs: config.retention, clock, logger: logger.child({ room: 'queue' }) });

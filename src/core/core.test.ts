@@ -14,6 +14,8 @@ import {
   parseDurationList,
   parseNetwork,
   parseReply,
+  parseReturnPath,
+  returnPathAddress,
 } from './index.js';
 
 test('message ids are valid, unique and sort by creation time', () => {
@@ -86,4 +88,18 @@ test('docs/troubleshooting.md lists every reply Herald gives, word for word', as
     if (!doc.includes('`' + shown + '`')) missing.push(`${name}: ${shown}`);
   }
   assert.deepEqual(missing, []);
+});
+
+test('return paths name the message and recipient, and only ours parse', () => {
+  const secret = Buffer.from('a secret of this installation');
+  const id = newMessageId();
+  const address = returnPathAddress(secret, 'bounces.example.com', id, 123456);
+  const [local, domain] = address.split('@');
+  assert.equal(domain, 'bounces.example.com');
+  assert.ok(Buffer.byteLength(local) <= 64, 'RFC 5321 local-part limit');
+  assert.deepEqual(parseReturnPath(secret, local), { messageId: id, recipientId: 123456 });
+  assert.deepEqual(parseReturnPath(secret, local.toUpperCase()), { messageId: id, recipientId: 123456 }, 'case-insensitive, as some MTAs fold it');
+  assert.equal(parseReturnPath(Buffer.from('another secret'), local), null);
+  assert.equal(parseReturnPath(secret, local.replace('.2n9c.', '.2n9d.')), null, 'another recipient id needs another tag');
+  assert.equal(parseReturnPath(secret, 'postmaster'), null);
 });

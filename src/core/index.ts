@@ -14,3 +14,4 @@ export * from './cidr.js';
 export * from './world.js';
 export * from './bytes.js';
 export * from './thread-entry.js';
+export * from './return-path.js';

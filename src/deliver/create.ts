@@ -6,9 +6,17 @@ import { DeliveryScheduler } from './scheduler.js';
 import { SmtpMxTransport } from './smtp-transport.js';
 
 /** Delivery as Herald runs it: the scheduler over the MX transport, DNS from config unless given. */
-export function createDelivery(options: { store: QueueStore; config: HeraldConfig; logger: Logger; clock?: Clock; resolver?: Resolver }): DeliveryScheduler {
+export function createDelivery(options: {
+  store: QueueStore;
+  config: HeraldConfig;
+  logger: Logger;
+  clock?: Clock;
+  resolver?: Resolver;
+  /** Signs per-recipient return paths (see SmtpMxTransportOptions.returnPathSecret). */
+  returnPathSecret?: Buffer;
+}): DeliveryScheduler {
   const { store, config, logger, clock } = options;
   const resolver = options.resolver ?? new NodeDnsResolver({ servers: config.dnsServers });
-  const transport = new SmtpMxTransport({ config, resolver, logger });
+  const transport = new SmtpMxTransport({ config, resolver, logger, returnPathSecret: options.returnPathSecret });
   return new DeliveryScheduler({ store, transport, config, clock, logger });
 }

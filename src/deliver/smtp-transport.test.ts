@@ -2,7 +2,7 @@
 // NodeDnsResolver queries, and smtp-server sinks on 127.0.0.x sharing one port (the outbound port).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { newMessageId, type RecipientOutcome } from '../core/index.js';
+import { newMessageId, parseReturnPath, type RecipientOutcome } from '../core/index.js';
 import type { DeliveryBatch } from '../queue/index.js';
 import { startDnsServer, type DnsServer } from '../../test/support/dns-server.js';
 import { startSmtpSink, type SmtpSink } from '../../test/support/smtp-sink.js';
@@ -349,4 +349,32 @@ test('router: lower preference first, equal preferences in random order', async 
     seen.add([...new Set(route.hosts.slice(2).map((h) => h.name))].join(','));
   }
   assert.deepEqual([...seen].sort(), ['a.shuffle.test,b.shuffle.test', 'b.shuffle.test,a.shuffle.test']);
+});
+
+test('a message with a bounce domain goes out once per recipient, each with its own signed return path', async () => {
+  const secret = Buffer.from('installation secret');
+  const t = new SmtpMxTransport({ config: config(), resolver: resolver(), returnPathSecret: secret });
+  try {
+    const before = primary.messages.length;
+    const b = batch('rcpt.test', ['one', 'two'], { meta: { returnPath: 'bounces.sender.test' } });
+    const result = await t.deliver(b, body('verp'));
+    assert.deepEqual([...result.outcomes.values()].map((o) => o.kind), ['delivered', 'delivered']);
+    const sent = primary.messages.slice(before);
+    assert.equal(sent.length, 2, 'one transaction per recipient');
+    for (const [i, r] of b.recipients.entries()) {
+      assert.deepEqual(sent[i].rcptTo, [r.address]);
+      const [local, domain] = sent[i].mailFrom.split('@');
+      assert.equal(domain, 'bounces.sender.test');
+      assert.deepEqual(parseReturnPath(secret, local), { messageId: b.messageId, recipientId: r.id });
+    }
+    assert.equal(sent[0].connection, sent[1].connection, 'both over one connection');
+
+    const plain = await t.deliver(batch('rcpt.test', ['three', 'four']), body('plain'));
+    assert.equal(plain.outcomes.size, 2);
+    const last = primary.messages.at(-1)!;
+    assert.equal(last.mailFrom, 'sender@herald.test', 'without a bounce domain the sender is unchanged');
+    assert.equal(last.rcptTo.length, 2);
+  } finally {
+    await t.close();
+  }
 });

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import type { HeraldConfig } from '../config/index.js';
-import { parseReply, silentLogger, type DeliveryFailure, type Logger, type RecipientOutcome, type Resolver, type SmtpReply } from '../core/index.js';
+import { parseReply, returnPathAddress, silentLogger, type DeliveryFailure, type Logger, type RecipientOutcome, type Resolver, type SmtpReply } from '../core/index.js';
 import type { BatchRecipient, DeliveryBatch } from '../queue/index.js';
 import { MxRouter, type RouteHost, type Router } from './router.js';
 
@@ -37,6 +37,12 @@ export interface SmtpMxTransportOptions {
    * connection a busy destination uses can wait for its next batch instead of being reopened.
    */
   maxIdlePerHost?: number;
+  /**
+   * Signs per-recipient return paths (VERP) for messages whose meta names a bounce domain: each
+   * recipient then gets its own transaction with `b+<message>.<recipient>.<tag>@<bounce domain>`
+   * as envelope sender, so a later bounce identifies it.
+   */
+  returnPathSecret?: Buffer;
   /** Messages sent over one connection before it is closed. */
   maxMessagesPerConnection?: number;
   /** Most addresses tried for one batch (Postfix: smtp_mx_address_limit = 5). */
@@ -198,13 +204,15 @@ export class SmtpMxTransport implements Transport {
       const onAbort = () => this.destroy(session);
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        const perTransaction = this.options.maxRecipientsPerTransaction ?? 100;
+        const returnPath = this.returnPathFor(batch);
+        const perTransaction = returnPath ? 1 : (this.options.maxRecipientsPerTransaction ?? 100);
         let reusable = true;
         for (let from = 0; from < batch.recipients.length && reusable && !signal?.aborted; from += perTransaction) {
           if (from > 0) reusable = await this.reset(session);
           if (!reusable) break;
           const recipients = batch.recipients.slice(from, from + perTransaction);
-          const result = await this.transaction(session, { ...batch, recipients }, body, needs, log);
+          const mailFrom = returnPath ? returnPath(recipients[0]) : batch.mailFrom;
+          const result = await this.transaction(session, { ...batch, recipients, mailFrom }, body, needs, log);
           for (const [id, outcome] of result.outcomes) outcomes.set(id, outcome);
           reusable = result.reusable;
         }
@@ -246,6 +254,14 @@ export class SmtpMxTransport implements Transport {
     }
     this.idle.clear();
     await Promise.all(ends);
+  }
+
+  /** The envelope sender per recipient when the message has a bounce domain (never for <> senders). */
+  private returnPathFor(batch: DeliveryBatch): ((r: BatchRecipient) => string) | null {
+    const domain = batch.meta.returnPath;
+    const secret = this.options.returnPathSecret;
+    if (!domain || !secret || batch.mailFrom === '') return null;
+    return (r) => returnPathAddress(secret, domain, batch.messageId, r.id);
   }
 
   /** Number of connections open now (pooled and busy); for tests and metrics. */

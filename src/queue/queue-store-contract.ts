@@ -626,6 +626,31 @@ export function runQueueStoreContract(name: string, open: () => Promise<QueueSto
         assert.deepEqual(await store.eventsOf(newMessageId(T0), 10), []);
       });
 
+      it('a late bounce turns a delivered recipient into bounced once, with an event and an attempt', async ({ store, openAnother }) => {
+        const msg = message({ recipients: ['x@a.example', 'y@a.example'] });
+        await store.enqueue(msg);
+        const batch = only(await claim(store, at(0)));
+        await store.recordAttempt({ batch, at: at(1000), results: batch.recipients.map((r) => delivered(r.id)) });
+        const calls = listen(store);
+        const x = batch.recipients.find((r) => r.address === 'x@a.example')!;
+
+        const got = await store.recordLateBounce({ messageId: msg.id, recipientId: x.id, at: at(60_000), reply: '550 5.1.1 User unknown', host: 'mx.a.example' });
+        assert.deepEqual(got, { accountId: msg.accountId, address: 'x@a.example' });
+        const events = calls.flat();
+        assert.deepEqual(events.map((e) => [e.type, e.recipient, e.data.late]), [['bounced', 'x@a.example', true]]);
+        assert.deepEqual(await states(await openAnother(), msg.id), { 'x@a.example': 'bounced', 'y@a.example': 'delivered' });
+        const detail = (await store.get(msg.id))!;
+        const xView = detail.recipients.find((r) => r.address === 'x@a.example')!;
+        assert.equal(xView.lastReply, '550 5.1.1 User unknown');
+        assert.deepEqual(xView.history.at(-1), { at: at(60_000), host: 'mx.a.example', state: 'bounced', reply: '550 5.1.1 User unknown' });
+
+        assert.equal(await store.recordLateBounce({ messageId: msg.id, recipientId: x.id, at: at(61_000), reply: 'again' }), null, 'a repeated report changes nothing');
+        assert.equal(await store.recordLateBounce({ messageId: msg.id, recipientId: 999_999, at: at(61_000), reply: 'x' }), null);
+        const other = message();
+        await store.enqueue(other);
+        assert.equal(await store.recordLateBounce({ messageId: other.id, recipientId: x.id, at: at(61_000), reply: 'x' }), null, 'the recipient must belong to the message');
+      });
+
       it('countByState has every state, zero when none', async ({ store }) => {
         assert.deepEqual(await store.countByState(), { queued: 0, deferred: 0, delivering: 0, held: 0, delivered: 0, bounced: 0, expired: 0 });
         await store.enqueue(message({ recipients: ['a@a.example', 'b@b.example', 'c@c.example'] }));

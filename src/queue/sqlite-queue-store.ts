@@ -7,6 +7,7 @@ import type {
   AttemptRecord,
   AttemptView,
   ClaimRequest,
+  LateBounce,
   DeliveryBatch,
   ListRequest,
   MessageDetail,
@@ -134,6 +135,12 @@ export class SqliteQueueStore implements QueueStore {
            lease_owner = NULL, lease_expires_at = NULL, updated_at = @at
          WHERE id = @id AND message_id = @messageId AND state = 'delivering' AND lease_owner = @owner AND lease_expires_at = @leaseExpiresAt
          RETURNING address, attempts`,
+      ),
+      // A late bounce: any state but a final failure (a held or leased recipient bounced too).
+      lateBounce: db.prepare(
+        `UPDATE recipients SET state = 'bounced', last_reply = @reply, next_attempt_at = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = @at
+         WHERE id = @id AND message_id = @messageId AND state NOT IN ('bounced', 'expired')
+         RETURNING address, (SELECT account_id FROM messages WHERE id = @messageId) AS account_id`,
       ),
       insertAttempt: db.prepare('INSERT INTO attempts (recipient_id, message_id, at, host, state, reply) VALUES (?, ?, ?, ?, ?, ?)'),
       reap: db.prepare(HOT_QUERIES.reap),
@@ -509,6 +516,30 @@ export class SqliteQueueStore implements QueueStore {
     const changes = this.writeTx(() => (id === 'all' ? this.s.retryAll.run(t, t) : this.s.retryOne.run(t, t, id)).changes);
     if (changes > 0) this.notify([]);
     return changes;
+  }
+
+  async recordLateBounce(report: LateBounce): Promise<{ accountId: string; address: string } | null> {
+    let result: { accountId: string; address: string } | null = null;
+    // Durable like an enqueue: the MX listener answers 250 to the report only after this commit.
+    await this.submit(0, true, () => {
+      const row = this.s.lateBounce.get({ at: report.at.getTime(), reply: report.reply, id: report.recipientId, messageId: report.messageId }) as
+        | { address: string; account_id: string }
+        | undefined;
+      if (!row) return [];
+      this.s.insertAttempt.run(report.recipientId, report.messageId, report.at.getTime(), report.host ?? null, 'bounced', report.reply);
+      result = { accountId: row.account_id, address: row.address };
+      return [
+        this.insertEvent({
+          type: 'bounced',
+          messageId: report.messageId,
+          accountId: row.account_id,
+          recipient: row.address,
+          at: report.at,
+          data: compact({ reply: report.reply, host: report.host, late: true }),
+        }),
+      ];
+    });
+    return result;
   }
 
   async hold(id: MessageId, now: Date): Promise<number> {

@@ -4,6 +4,7 @@ import type {
   AttemptRecord,
   ClaimRequest,
   DeliveryBatch,
+  LateBounce,
   ListRequest,
   MessageDetail,
   MessageSummary,
@@ -145,6 +146,9 @@ export class ThreadedQueueStore implements QueueStore {
   }
   readEvents(afterSeq: number, limit: number): Promise<MailEvent[]> {
     return this.call('readEvents', [afterSeq, limit]);
+  }
+  recordLateBounce(report: LateBounce): Promise<{ accountId: string; address: string } | null> {
+    return this.call('recordLateBounce', [report]);
   }
   eventsOf(id: MessageId, limit: number): Promise<MailEvent[]> {
     return this.call('eventsOf', [id, limit]);

@@ -39,6 +39,8 @@ export interface MessageMeta {
   template?: { id: string; version: number };
   /** First attempt not before this time (scheduled sending), as ISO text. */
   sendAt?: string;
+  /** The bounce domain of the sender's verified domain: delivery uses per-recipient return paths on it. */
+  returnPath?: string;
 }
 
 /** Every recipient state; the first four are pending (waiting for an attempt), the rest final. */
@@ -93,6 +95,16 @@ export interface AttemptRecord {
   results: RecipientResult[];
   /** DSNs to queue in the same transaction (RFC 3464 reports to the sender). */
   dsns?: NewMessage[];
+}
+
+export interface LateBounce {
+  messageId: MessageId;
+  recipientId: number;
+  at: Date;
+  /** The remote report as text ("550 5.1.1 User unknown"). */
+  reply: string;
+  /** The host that reported it (the DSN's Reporting-MTA), when known. */
+  host?: string;
 }
 
 export interface ClaimRequest {
@@ -195,6 +207,14 @@ export interface QueueStore {
    * with a pending recipient is never removed.
    */
   purgeFinished(olderThan: Date, limit: number): Promise<number>;
+  /**
+   * A bounce that arrived after the attempt (an asynchronous DSN to the message's return path):
+   * the recipient becomes 'bounced' — also when it was 'delivered', which only meant the next hop
+   * took it — with the report as its last reply and a 'bounced' event (`data.late: true`).
+   * Resolves once durable, with the recipient's address, or null when there is no such
+   * recipient or it is already bounced or expired (a repeated report changes nothing).
+   */
+  recordLateBounce(report: LateBounce): Promise<{ accountId: string; address: string } | null>;
   /** Outbox read: events with seq > afterSeq in order. */
   readEvents(afterSeq: number, limit: number): Promise<MailEvent[]>;
   /** One message's events in order (its timeline), at most `limit`. */

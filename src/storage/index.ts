@@ -3,4 +3,4 @@
  * Rooms own their tables and SQL; this module only owns the file, its pragmas and the
  * migration ledger. Durability: WAL with synchronous=FULL, so a commit is on disk when it returns.
  */
-export { openSqlite, migrate, type SqliteDatabase, type Migration } from './sqlite.js';
+export { openSqlite, migrate, installationSecret, type SqliteDatabase, type Migration } from './sqlite.js';

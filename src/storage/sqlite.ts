@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -38,4 +39,15 @@ export function migrate(db: SqliteDatabase, room: string, migrations: readonly M
       record.run(room, m.version, Date.now());
     }).immediate();
   }
+}
+
+/**
+ * A random secret of this installation, made on first use and kept in the database (so a
+ * restored backup keeps working): the return-path signing key, later webhook and tracking keys.
+ */
+export function installationSecret(db: SqliteDatabase, name: string): Buffer {
+  db.exec('CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL, created_at INTEGER NOT NULL)');
+  // INSERT OR IGNORE then SELECT: two processes starting together agree on one secret.
+  db.prepare('INSERT OR IGNORE INTO secrets (name, value, created_at) VALUES (?, ?, ?)').run(name, randomBytes(32), Date.now());
+  return (db.prepare('SELECT value FROM secrets WHERE name = ?').get(name) as { value: Buffer }).value;
 }
