@@ -28,4 +28,5 @@ export {
   type CredentialLookup,
   type ListenerCredential,
   type InboundRecipients,
+  type InboundMessage,
 } from './smtp-listeners.js';

@@ -20,16 +20,27 @@ export interface CredentialLookup {
   isActive(id: string): boolean;
 }
 
+/** A message for one of Herald's own addresses, as the MX listener received it. */
+export interface InboundMessage {
+  mailFrom: string;
+  recipients: string[];
+  body: Buffer;
+  receivedAt: Date;
+  clientIp: string;
+}
+
 /**
- * Herald's own inbound domains (none yet). The MX listener asks this for every recipient a
- * client without a network credential names: 'ours' is accepted, 'unknown-user' gets
- * 550 5.1.1, 'not-ours' is relaying and gets 550 5.7.1.
+ * Herald's own inbound addresses (the bounce domains' return paths). The MX listener asks this
+ * for every recipient first: 'ours' is accepted and handed to `receive` instead of the queue,
+ * 'unknown-user' gets 550 5.1.1, 'not-ours' is relaying — allowed only to network credentials,
+ * else 550 5.7.1. `receive` resolves once what the message means is recorded durably.
  */
 export interface InboundRecipients {
   lookup(address: string): Promise<'ours' | 'unknown-user' | 'not-ours'>;
+  receive(message: InboundMessage): Promise<void>;
 }
 
-const noInboundDomains: InboundRecipients = { lookup: async () => 'not-ours' };
+const noInboundDomains: InboundRecipients = { lookup: async () => 'not-ours', receive: async () => {} };
 
 export interface SmtpListenersOptions {
   config: HeraldConfig;
@@ -64,6 +75,8 @@ interface ConnectionState {
   listener: ListenerKind;
   networkCredential: ListenerCredential | null;
   counted: boolean;
+  /** This transaction's recipients that are Herald's own addresses (MX listener only). */
+  inbound: Set<string>;
   tls?: { protocol: string; cipher: string };
 }
 
@@ -134,7 +147,7 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
   function stateOf(session: SMTPServerSession, kind: ListenerKind): ConnectionState {
     let state = states.get(session);
     if (!state) {
-      state = { ip: session.remoteAddress, listener: kind, networkCredential: null, counted: false };
+      state = { ip: session.remoteAddress, listener: kind, networkCredential: null, counted: false, inbound: new Set() };
       states.set(session, state);
     }
     return state;
@@ -219,6 +232,7 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
 
       onMailFrom(_address: SMTPServerAddress, session, callback) {
         const state = stateOf(session, kind);
+        state.inbound.clear();
         // A revoke takes effect at the next transaction of a session that is already open.
         const user = session.user as SessionUser | undefined;
         try {
@@ -247,11 +261,16 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
           const key = address.address.toLowerCase();
           if (!rcptTo.some((r) => r.address.toLowerCase() === key)) return callback(toServerError(Replies.tooManyRecipients()));
         }
-        if (session.user || state.networkCredential) return callback();
+        // Only the MX port receives mail for Herald's own addresses; submitters relay.
+        if (kind !== 'mx') return callback();
         inbound.lookup(address.address).then(
           (verdict) => {
-            if (verdict === 'ours') return callback();
+            if (verdict === 'ours') {
+              state.inbound.add(address.address);
+              return callback();
+            }
             if (verdict === 'unknown-user') return callback(toServerError(Replies.userUnknown()));
+            if (session.user || state.networkCredential) return callback();
             log.info({ listener: kind, ip: state.ip }, 'relaying denied');
             callback(toServerError(Replies.relayDenied()));
           },
@@ -286,12 +305,30 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
           if (stream.sizeExceeded || size > limit) return callback(toServerError(Replies.tooBig(limit)));
           const user = session.user as SessionUser | undefined;
           const credential = user || state.networkCredential || undefined;
+          const body = Buffer.concat(chunks, size);
+          const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+          const recipients = session.envelope.rcptTo.map((r) => r.address);
+          const own = recipients.filter((r) => state.inbound.has(r));
+          const relayed = recipients.filter((r) => !state.inbound.has(r));
+          const received = own.length
+            ? inbound.receive({ mailFrom, recipients: own, body, receivedAt: clock.now(), clientIp: state.ip })
+            : Promise.resolve();
+          if (relayed.length === 0) {
+            received.then(
+              () => callback(null, '2.0.0 Ok: received'),
+              (err: unknown) => {
+                log.error({ listener: kind, ip: state.ip, err }, 'inbound message could not be recorded');
+                callback(toServerError(Replies.storeFailed()));
+              },
+            );
+            return;
+          }
           const submission: Submission = {
             source: 'smtp',
             accountId: credential?.accountId ?? 'default',
-            mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-            recipients: session.envelope.rcptTo.map((r) => r.address),
-            body: Buffer.concat(chunks, size),
+            mailFrom,
+            recipients: relayed,
+            body,
             receivedAt: clock.now(),
             smtp: {
               ip: state.ip,
@@ -304,8 +341,8 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
           };
           // The 250 is a promise (DESIGN §2): it goes out only once accept() resolved, which is
           // after the store's durable commit.
-          accept.accept(submission).then(
-            (accepted) => callback(null, `2.0.0 Ok: queued as ${accepted.id}`),
+          Promise.all([received, accept.accept(submission)]).then(
+            ([, accepted]) => callback(null, `2.0.0 Ok: queued as ${accepted.id}`),
             (err: unknown) => {
               if (err instanceof SmtpRejection) return callback(toServerError(err));
               log.error({ listener: kind, ip: state.ip, err }, 'accept failed');

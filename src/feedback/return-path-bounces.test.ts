@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { newMessageId, returnPathAddress, type Clock } from '../core/index.js';
+import { openSqlite } from '../storage/index.js';
+import { SqliteQueueStore } from '../queue/index.js';
+import { ReturnPathBounces } from './return-path-bounces.js';
+
+const NOW = new Date(Date.UTC(2030, 0, 1));
+const clock: Clock = { now: () => NOW };
+const secret = Buffer.from('installation secret');
+
+function dsn(recipient: string, action: string, status: string, diagnostic: string): Buffer {
+  return Buffer.from(
+    [
+      'From: MAILER-DAEMON@mx.a.example',
+      `To: ${recipient}`,
+      'Subject: Undelivered Mail Returned to Sender',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"',
+      '',
+      '--b1',
+      'Content-Type: text/plain',
+      '',
+      'Your message could not be delivered.',
+      '--b1',
+      'Content-Type: message/delivery-status',
+      '',
+      'Reporting-MTA: dns; mx.a.example',
+      '',
+      'Final-Recipient: rfc822; ann@a.example',
+      `Action: ${action}`,
+      `Status: ${status}`,
+      `Diagnostic-Code: smtp; ${diagnostic}`,
+      '--b1--',
+      '',
+    ].join('\r\n'),
+  );
+}
+
+async function delivered(t: { after(fn: () => unknown): void }) {
+  const db = openSqlite(':memory:');
+  const store = new SqliteQueueStore(db, { clock });
+  t.after(async () => {
+    await store.close();
+    db.close();
+  });
+  const id = newMessageId(NOW.getTime());
+  await store.enqueue({
+    id, accountId: 'acct', source: 'api', mailFrom: 'shop@s.example', recipients: ['ann@a.example', 'bob@a.example'],
+    body: Buffer.from('Subject: x\r\n\r\nx\r\n'), createdAt: NOW, expiresAt: new Date(NOW.getTime() + 86400_000), meta: { returnPath: 'bounces.s.example' },
+  });
+  const [batch] = await store.claimDue({ owner: 'w', now: NOW, limit: 10, leaseMs: 60_000 });
+  const ok = { code: 250, text: 'ok' };
+  await store.recordAttempt({ batch, at: NOW, results: batch.recipients.map((r) => ({ recipientId: r.id, state: 'delivered' as const, outcome: { kind: 'delivered' as const, host: 'mx.a.example', reply: ok } })) });
+  const ann = batch.recipients.find((r) => r.address === 'ann@a.example')!;
+  const bounces = new ReturnPathBounces({ store, secret, clock, isBounceDomain: (d) => d === 'bounces.s.example' });
+  return { store, id, ann, bounces, annPath: returnPathAddress(secret, 'bounces.s.example', id, ann.id) };
+}
+
+test('a DSN to a recipient’s return path bounces exactly that recipient', async (t) => {
+  const { store, id, bounces, annPath } = await delivered(t);
+  assert.equal(await bounces.lookup(annPath), 'ours');
+  await bounces.receive({ mailFrom: '', recipients: [annPath], body: dsn(annPath, 'failed', '5.1.1', '550 5.1.1 <ann@a.example>: User unknown'), receivedAt: NOW, clientIp: '192.0.2.9' });
+  const m = (await store.get(id))!;
+  const byAddress = Object.fromEntries(m.recipients.map((r) => [r.address, r]));
+  assert.equal(byAddress['ann@a.example'].state, 'bounced');
+  assert.equal(byAddress['ann@a.example'].lastReply, '550 5.1.1 <ann@a.example>: User unknown');
+  assert.equal(byAddress['ann@a.example'].history.at(-1)?.host, 'mx.a.example');
+  assert.equal(byAddress['bob@a.example'].state, 'delivered');
+});
+
+test('a "delayed" report changes nothing; a free-text bounce still bounces', async (t) => {
+  const { store, id, bounces, annPath } = await delivered(t);
+  await bounces.receive({ mailFrom: '', recipients: [annPath], body: dsn(annPath, 'delayed', '4.4.1', '451 4.4.1 try later'), receivedAt: NOW, clientIp: '192.0.2.9' });
+  assert.equal((await store.get(id))!.recipients.find((r) => r.address === 'ann@a.example')!.state, 'delivered');
+  await bounces.receive({ mailFrom: '', recipients: [annPath], body: Buffer.from('Subject: failure\r\n\r\nThe mailbox is gone.\r\n'), receivedAt: NOW, clientIp: '192.0.2.9' });
+  const ann = (await store.get(id))!.recipients.find((r) => r.address === 'ann@a.example')!;
+  assert.equal(ann.state, 'bounced');
+  assert.match(ann.lastReply ?? '', /without a delivery status report/);
+});
+
+test('lookup: a forged or altered return path is an unknown user; other domains are not ours', async (t) => {
+  const { bounces, annPath } = await delivered(t);
+  const [local, domain] = annPath.split('@');
+  assert.equal(await bounces.lookup(`${local.slice(0, -1)}x@${domain}`), 'unknown-user');
+  assert.equal(await bounces.lookup(`postmaster@${domain}`), 'unknown-user');
+  assert.equal(await bounces.lookup(`${local}@elsewhere.example`), 'not-ours');
+  assert.equal(await bounces.lookup(`${local}@BOUNCES.S.EXAMPLE`), 'ours');
+});
