@@ -4,6 +4,9 @@ import { newMessageId, returnPathAddress, type Clock } from '../core/index.js';
 import { openSqlite } from '../storage/index.js';
 import { SqliteQueueStore } from '../queue/index.js';
 import { ReturnPathBounces } from './return-path-bounces.js';
+import { checkAuthentication } from './authentication.js';
+import { NodeDnsResolver } from '../deliver/index.js';
+import { startDnsServer } from '../../test/support/dns-server.js';
 
 const NOW = new Date(Date.UTC(2030, 0, 1));
 const clock: Clock = { now: () => NOW };
@@ -86,4 +89,26 @@ test('lookup: a forged or altered return path is an unknown user; other domains 
   assert.equal(await bounces.lookup(`postmaster@${domain}`), 'unknown-user');
   assert.equal(await bounces.lookup(`${local}@elsewhere.example`), 'not-ours');
   assert.equal(await bounces.lookup(`${local}@BOUNCES.S.EXAMPLE`), 'ours');
+});
+
+test('reports are checked for SPF, DKIM and DMARC through Herald’s resolver; the verdicts go into the event', async (t) => {
+  const dns = await startDnsServer();
+  t.after(() => dns.close());
+  dns.setZone({
+    'a.example': { TXT: ['v=spf1 ip4:192.0.2.9 -all'] },
+    '_dmarc.a.example': { TXT: ['v=DMARC1; p=reject'] },
+  });
+  const resolver = new NodeDnsResolver({ servers: [dns.server], timeoutMs: 1000, tries: 1 });
+  const message = Buffer.concat([Buffer.from('From: MAILER-DAEMON@a.example\r\n'), dsn('x', 'failed', '5.1.1', '550 5.1.1 unknown').subarray('From: MAILER-DAEMON@mx.a.example\r\n'.length)]);
+  const good = await checkAuthentication(message, { ip: '192.0.2.9', helo: 'mx.a.example', mailFrom: 'bounce@a.example', hostname: 'herald.test', resolver });
+  assert.deepEqual([good.spf, good.dkim, good.dmarc], ['pass', 'none', 'pass']);
+  assert.match(good.header, /^Authentication-Results: herald\.test;/m);
+  const forged = await checkAuthentication(message, { ip: '198.51.100.7', helo: 'evil.example', mailFrom: 'bounce@a.example', hostname: 'herald.test', resolver });
+  assert.deepEqual([forged.spf, forged.dmarc], ['fail', 'fail']);
+
+  const { store, id, annPath } = await delivered(t);
+  const checking = new ReturnPathBounces({ store, secret, clock, isBounceDomain: (d) => d === 'bounces.s.example', authentication: { resolver, hostname: 'herald.test' } });
+  await checking.receive({ mailFrom: 'bounce@a.example', recipients: [annPath], body: message, receivedAt: NOW, clientIp: '192.0.2.9', helo: 'mx.a.example' });
+  const [event] = (await store.eventsOf(id, 10)).filter((e) => e.type === 'bounced');
+  assert.deepEqual(event.data.authentication, { spf: 'pass', dkim: 'none', dmarc: 'pass', arc: 'none' });
 });

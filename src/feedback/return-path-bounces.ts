@@ -1,4 +1,5 @@
-import { normalizeDomain, parseReturnPath, silentLogger, splitAddress, systemClock, type Clock, type Logger } from '../core/index.js';
+import { normalizeDomain, parseReturnPath, silentLogger, splitAddress, systemClock, type Clock, type Logger, type Resolver } from '../core/index.js';
+import { checkAuthentication } from './authentication.js';
 import type { QueueStore } from '../queue/index.js';
 import { readDeliveryReport, type RecipientStatus } from './delivery-status.js';
 
@@ -9,6 +10,8 @@ export interface InboundMessage {
   body: Buffer;
   receivedAt: Date;
   clientIp: string;
+  /** The client's EHLO name. */
+  helo?: string;
 }
 
 export interface ReturnPathBouncesOptions {
@@ -17,6 +20,8 @@ export interface ReturnPathBouncesOptions {
   secret: Buffer;
   /** True for a bounce domain of some sending domain. */
   isBounceDomain(domain: string): boolean;
+  /** With a resolver, each report's SPF, DKIM, DMARC and ARC verdicts go into its event. */
+  authentication?: { resolver: Resolver; hostname: string };
   clock?: Clock;
   logger?: Logger;
 }
@@ -51,6 +56,16 @@ export class ReturnPathBounces {
       this.log.info({ ip: message.clientIp, actions: report.recipients.map((r) => r.action) }, 'delivery report without a failure: nothing to record');
       return;
     }
+    const auth = this.options.authentication;
+    const verdicts = auth
+      ? await checkAuthentication(message.body, { ip: message.clientIp, helo: message.helo, mailFrom: message.mailFrom, ...auth }).then(
+          ({ header: _header, ...summary }) => summary,
+          (err: unknown) => {
+            this.log.warn({ err, ip: message.clientIp }, 'could not check the report’s authentication');
+            return undefined;
+          },
+        )
+      : undefined;
     for (const address of message.recipients) {
       const parts = splitAddress(address);
       const target = parts && parseReturnPath(this.options.secret, parts.local);
@@ -60,6 +75,7 @@ export class ReturnPathBounces {
         at: this.clock.now(),
         reply: replyText(failed),
         host: report?.reportingMta,
+        details: verdicts ? { authentication: verdicts } : undefined,
       });
       this.log.info({ messageId: target.messageId, recipient: recorded?.address, ip: message.clientIp, recorded: !!recorded }, 'late bounce received');
     }

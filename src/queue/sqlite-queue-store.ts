@@ -535,7 +535,7 @@ export class SqliteQueueStore implements QueueStore {
           accountId: row.account_id,
           recipient: row.address,
           at: report.at,
-          data: compact({ reply: report.reply, host: report.host, late: true }),
+          data: compact({ ...report.details, reply: report.reply, host: report.host, late: true }),
         }),
       ];
     });

@@ -105,6 +105,8 @@ export interface LateBounce {
   reply: string;
   /** The host that reported it (the DSN's Reporting-MTA), when known. */
   host?: string;
+  /** More facts for the event's data (e.g. the report's authentication verdicts). */
+  details?: Record<string, unknown>;
 }
 
 export interface ClaimRequest {

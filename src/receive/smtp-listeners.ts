@@ -27,6 +27,8 @@ export interface InboundMessage {
   body: Buffer;
   receivedAt: Date;
   clientIp: string;
+  /** The client's EHLO name. */
+  helo?: string;
 }
 
 /**
@@ -311,7 +313,7 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
           const own = recipients.filter((r) => state.inbound.has(r));
           const relayed = recipients.filter((r) => !state.inbound.has(r));
           const received = own.length
-            ? inbound.receive({ mailFrom, recipients: own, body, receivedAt: clock.now(), clientIp: state.ip })
+            ? inbound.receive({ mailFrom, recipients: own, body, receivedAt: clock.now(), clientIp: state.ip, helo: session.hostNameAppearsAs || undefined })
             : Promise.resolve();
           if (relayed.length === 0) {
             received.then(
