@@ -8,3 +8,4 @@
  */
 export { ReturnPathBounces, type InboundMessage, type ReturnPathBouncesOptions } from './return-path-bounces.js';
 export { readDeliveryReport, type DeliveryReport, type RecipientStatus } from './delivery-status.js';
+export { checkAuthentication, type AuthenticationSummary } from './authentication.js';
