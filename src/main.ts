@@ -12,7 +12,9 @@ import { AccountRateLimiter, SqliteAccountStore, SqliteCredentialStore, type Cre
 import { HandlebarsTemplateRenderer, SqliteTemplateStore } from './templates/index.js';
 import { createAcceptPipeline } from './accept/index.js';
 import { createSmtpListeners } from './receive/index.js';
-import { createDelivery } from './deliver/index.js';
+import { createDelivery, NodeDnsResolver } from './deliver/index.js';
+import { dnsContextOf, SqliteDomainStore, startDomainMonitor, verificationChangedEvent, type DomainMonitor } from './domains/index.js';
+import { ReturnPathBounces } from './feedback/index.js';
 import { startDeliveryThread, type DeliveryThread } from './delivery-thread.js';
 import { EventBus } from './notify/index.js';
 import { createHttpServer, SqliteIdempotencyStore, startIdempotencyJanitor } from './api/index.js';
@@ -46,6 +48,9 @@ export interface RunningHerald {
   credentials: SqliteCredentialStore;
   accounts: SqliteAccountStore;
   templates: SqliteTemplateStore;
+  domains: SqliteDomainStore;
+  /** Checks a domain's records now (what `verify` does), reporting changes as events. */
+  domainMonitor: DomainMonitor;
   events: EventBus;
   /** The default account's admin API key, made on the very first start (shown once). */
   bootstrapKey: CreatedApiKey | null;
@@ -72,10 +77,28 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   const templates = new SqliteTemplateStore(db, { clock });
   const renderer = new HandlebarsTemplateRenderer(templates);
   const idempotency = new SqliteIdempotencyStore(db, { clock });
+  const domains = new SqliteDomainStore(db, { clock });
+  const resolver = deps.resolver ?? new NodeDnsResolver({ servers: config.dnsServers });
+  const dnsContext = dnsContextOf(config);
+  const domainMonitor = startDomainMonitor(domains, {
+    resolver,
+    context: dnsContext,
+    clock,
+    logger: logger.child({ room: 'domains' }),
+    onChange: (change) => void store.recordEvent(verificationChangedEvent(change)).catch((err) => logger.error({ err }, 'could not record a domain change')),
+  });
+  const bounces = new ReturnPathBounces({
+    store,
+    secret: returnPathSecret,
+    isBounceDomain: (domain) => domains.returnPathOwner(domain) !== null,
+    authentication: { resolver, hostname: config.hostname },
+    clock,
+    logger: logger.child({ room: 'feedback' }),
+  });
 
   const tls = await loadTlsMaterial(config);
-  const accept = createAcceptPipeline({ store, config, clock, templates: renderer, logger: logger.child({ room: 'accept' }) });
-  const smtp = createSmtpListeners({ config, accept, credentials, tls, logger: logger.child({ room: 'receive' }) });
+  const accept = createAcceptPipeline({ store, config, clock, templates: renderer, senders: domains, logger: logger.child({ room: 'accept' }) });
+  const smtp = createSmtpListeners({ config, accept, credentials, tls, inbound: bounces, logger: logger.child({ room: 'receive' }) });
   const apiLogger = logger.child({ room: 'api' });
   const http = createHttpServer({
     config,
@@ -86,6 +109,10 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     templates,
     renderer,
     idempotency,
+    domains,
+    domainMonitor,
+    resolver,
+    dnsContext,
     clock,
     logger: apiLogger,
     version: VERSION,
@@ -114,6 +141,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     stops.push(() => delivery.stop());
     const retention = startRetention(store, { retentionMs: config.retention, clock, logger: logger.child({ room: 'queue' }) });
     stops.push(() => retention.stop());
+    stops.push(() => domainMonitor.stop());
     const janitor = startIdempotencyJanitor(idempotency, { clock, logger: apiLogger });
     stops.push(async () => janitor.stop());
     for (const l of await smtp.start()) endpoints.push({ name: `smtp-${l.kind}`, address: l.address, port: l.port });
@@ -139,6 +167,8 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     credentials,
     accounts,
     templates,
+    domains,
+    domainMonitor,
     events,
     bootstrapKey,
     stop() {

@@ -9,5 +9,6 @@
  * else (a store failure, our own bug) becomes 451 4.3.0 with the cause logged, never sent; no
  * bare CR or LF is ever stored (rejected, or rewritten to CRLF with bareLineEndings=normalize).
  */
-export type { Submission, SmtpClientInfo, ListenerKind, Accepted, AcceptPipeline, MessageContent, AttachmentInput, TemplateRef, MessageStream } from './types.js';
+export type { Submission, SmtpClientInfo, ListenerKind, Accepted, AcceptPipeline, MessageContent, AttachmentInput, TemplateRef, MessageStream, SenderDomains, SigningIdentity } from './types.js';
 export { createAcceptPipeline, type AcceptPipelineOptions } from './pipeline.js';
+export { dkimSign, SIGNED_HEADERS } from './dkim-sign.js';

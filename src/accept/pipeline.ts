@@ -1,4 +1,5 @@
 import {
+  domainOf,
   invalidContent,
   isValidEnvelopeAddress,
   newMessageId,
@@ -14,11 +15,13 @@ import {
 import type { HeraldConfig } from '../config/index.js';
 import type { MessageMeta, NewMessage, QueueStore } from '../queue/index.js';
 import type { TemplateRenderer } from '../templates/index.js';
+import addressparser from 'nodemailer/lib/addressparser/index.js';
 import { composeMessage } from './compose.js';
+import { dkimSign } from './dkim-sign.js';
 import { decodeEncodedWords, findHeaderBlock, formatReceived, formatRfc5322Date, readHeaderFields, takeHeaderFields } from './headers.js';
 import { checkLabels, labelsFromHeaders } from './labels.js';
 import { normalizeLineEndings, scanLines, type LineScan } from './line-endings.js';
-import type { Accepted, AcceptPipeline, MessageContent, Submission } from './types.js';
+import type { Accepted, AcceptPipeline, MessageContent, SenderDomains, Submission } from './types.js';
 
 export interface AcceptPipelineOptions {
   store: QueueStore;
@@ -28,6 +31,11 @@ export interface AcceptPipelineOptions {
   logger?: Logger;
   /** Renders stored templates for API messages that name one. */
   templates?: TemplateRenderer;
+  /**
+   * Which domains an account may send as, and their DKIM keys. Without it every sender is
+   * allowed and nothing is signed (tests of other steps).
+   */
+  senders?: SenderDomains;
 }
 
 /** What the steps pass along: the submission and the message being made from it. */
@@ -42,6 +50,8 @@ interface Work {
   content?: MessageContent;
   scan?: LineScan;
   meta: MessageMeta;
+  /** The domain of the From header's address (what DMARC checks and DKIM signs for). */
+  fromDomain?: string;
   message?: NewMessage;
 }
 
@@ -136,6 +146,22 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
     if (work.submission.lineTooLong || work.scan!.longestLine > config.maxLineLength) throw Replies.lineTooLong();
   };
 
+  // An account sends only as its verified domains (header From and envelope sender alike), so
+  // its mail can be DKIM-signed and DMARC-aligned; development mode relaxes this for testing.
+  const checkSender: Step = (work) => {
+    const block = findHeaderBlock(work.body);
+    const from = readHeaderFields(work.body, block, ['from']).get('from');
+    const addresses = from === undefined ? [] : addressparser(decodeEncodedWords(from), { flatten: true }).map((a) => a.address ?? '');
+    work.fromDomain = addresses.length ? domainOf(addresses[0]) : undefined;
+    const senders = options.senders;
+    if (!senders) return;
+    const accountId = work.submission.accountId;
+    const domains = [...addresses.map(domainOf), ...(work.mailFrom ? [domainOf(work.mailFrom)] : [])];
+    if (domains.length === 0 || domains.some((d) => !d || !senders.isSenderAllowed(accountId, d))) {
+      throw Replies.senderDomainNotVerified().about('from');
+    }
+  };
+
   const headers: Step = (work) => {
     const { submission, id, now } = work;
     const block = findHeaderBlock(work.body);
@@ -168,6 +194,17 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
     const header = fields.get('subject');
     const subject = work.content ? work.content.subject : header === undefined ? undefined : decodeEncodedWords(header);
     if (subject !== undefined) work.meta.subject = truncate(subject, SUBJECT_MAX);
+  };
+
+  // After every change Herald makes to headers and body: the signature covers what is sent.
+  const sign: Step = async (work) => {
+    const senders = options.senders;
+    if (!senders || !work.fromDomain) return;
+    const keys = senders.signingKeysFor(work.submission.accountId, work.fromDomain);
+    if (!keys || keys.length === 0) return;
+    const signature = await dkimSign(work.body, keys, { now: work.now });
+    work.body = Buffer.concat([Buffer.from(signature, 'utf8'), work.body]);
+    work.meta.returnPath = senders.returnPathFor(work.submission.accountId, work.fromDomain) ?? undefined;
   };
 
   const buildMessage: Step = (work) => {
@@ -209,8 +246,8 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
     }
   };
 
-  // The order is the policy. Later steps (suppress, track, DKIM-sign) go in this list.
-  const steps: readonly Step[] = [renderTemplate, compose, validateEnvelope, lineEndings, lineLength, labels, headers, buildMessage, enqueue];
+  // The order is the policy. Later steps (suppress, track) go in this list.
+  const steps: readonly Step[] = [renderTemplate, compose, validateEnvelope, lineEndings, lineLength, labels, checkSender, headers, sign, buildMessage, enqueue];
 
   return {
     async accept(submission: Submission): Promise<Accepted> {

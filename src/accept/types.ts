@@ -86,3 +86,22 @@ export interface Accepted {
 export interface AcceptPipeline {
   accept(submission: Submission): Promise<Accepted>;
 }
+
+/** A DKIM key to sign with (the sending domain's active keys). */
+export interface SigningIdentity {
+  domain: string;
+  selector: string;
+  algorithm: 'rsa-sha256' | 'ed25519-sha256';
+  /** PKCS#8 PEM. */
+  privateKey: string;
+}
+
+/** The sending-domain lookups the pipeline needs (the domains room answers them). */
+export interface SenderDomains {
+  /** The account may send as this domain (verified, a subdomain of one, or development mode). */
+  isSenderAllowed(accountId: string, domain: string): boolean;
+  /** The keys to sign mail from this domain with; null when the domain is not verified for the account. */
+  signingKeysFor(accountId: string, domain: string): SigningIdentity[] | null;
+  /** The bounce domain for mail from this domain; null when none. */
+  returnPathFor(accountId: string, domain: string): string | null;
+}

@@ -9,6 +9,7 @@ import { registerMessageRoutes } from './message-routes.js';
 import { registerTemplateRoutes, templateSchema } from './template-routes.js';
 import { registerPostmarkRoutes } from './postmark-routes.js';
 import { registerAccountRoutes } from './account-routes.js';
+import { domainSchema, registerDomainRoutes } from './domain-routes.js';
 import type { ApiDeps, ApiPrincipal } from './types.js';
 
 export interface HttpServer {
@@ -47,7 +48,7 @@ export function createHttpServer(deps: ApiDeps): HttpServer {
   // Response schemas document the API (OpenAPI); they do not filter what is sent.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  for (const schema of [errorSchema, messageSchema, rawMessageSchema, batchSchema, sendResultSchema, messageSummarySchema, eventSchema, messageDetailSchema, templateSchema]) {
+  for (const schema of [errorSchema, messageSchema, rawMessageSchema, batchSchema, sendResultSchema, messageSummarySchema, eventSchema, messageDetailSchema, templateSchema, domainSchema]) {
     app.addSchema(schema);
   }
 
@@ -100,6 +101,7 @@ export function createHttpServer(deps: ApiDeps): HttpServer {
     registerMessageRoutes(api, deps);
     registerTemplateRoutes(api, deps);
     registerAccountRoutes(api, deps);
+    registerDomainRoutes(api, deps);
   }, { prefix: '/api/v1' });
   void app.register(async (postmark) => registerPostmarkRoutes(postmark, deps));
 

@@ -1,6 +1,7 @@
 import type { AcceptPipeline } from '../accept/index.js';
 import type { HeraldConfig } from '../config/index.js';
-import type { Clock, Logger } from '../core/index.js';
+import type { Clock, Logger, Resolver } from '../core/index.js';
+import type { DnsContext, DomainMonitor, SqliteDomainStore } from '../domains/index.js';
 import type { QueueStore } from '../queue/index.js';
 import type { AccountRateLimiter, ApiKeyScope, SqliteAccountStore } from '../accounts/index.js';
 import type { SqliteTemplateStore, TemplateRenderer } from '../templates/index.js';
@@ -23,6 +24,11 @@ export interface ApiDeps {
   templates: SqliteTemplateStore;
   renderer: TemplateRenderer;
   idempotency: SqliteIdempotencyStore;
+  domains: SqliteDomainStore;
+  domainMonitor: DomainMonitor;
+  /** DNS for the domain record plans (HERALD_DNS_SERVERS). */
+  resolver: Resolver;
+  dnsContext: DnsContext;
   logger: Logger;
   clock: Clock;
   version: string;

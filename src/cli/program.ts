@@ -4,6 +4,7 @@ import { accountsCommand } from './commands/accounts.js';
 import { apiKeysCommand } from './commands/api-keys.js';
 import { configCommand } from './commands/config.js';
 import { credentialsCommand } from './commands/credentials.js';
+import { domainsCommand } from './commands/domains.js';
 import { queueCommand } from './commands/queue.js';
 import { startCommand } from './commands/start.js';
 
@@ -16,6 +17,6 @@ export function buildProgram(): Command {
     .option('--config <file>', 'JSON config file (default: HERALD_CONFIG)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', '\nDocs: README.md and docs/ (configuration, CLI, troubleshooting).');
-  for (const sub of [startCommand(), accountsCommand(), apiKeysCommand(), credentialsCommand(), queueCommand(), configCommand()]) program.addCommand(sub);
+  for (const sub of [startCommand(), accountsCommand(), apiKeysCommand(), credentialsCommand(), domainsCommand(), queueCommand(), configCommand()]) program.addCommand(sub);
   return program;
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { parseByteSize, parseDuration, parseDurationList, parseNetwork, type Network } from '../core/index.js';
 
@@ -35,6 +36,11 @@ const bounded = (parse: (t: string) => number, min: number, max: number, what: s
   return n;
 };
 const hostPorts = (text: string): string[] => text.split(',').map((s) => s.trim()).filter(Boolean);
+const ipAddresses = (text: string): string[] =>
+  hostPorts(text).map((ip) => {
+    if (!isIP(ip)) throw new Error(`"${ip}" is not an IPv4 or IPv6 address`);
+    return ip;
+  });
 const smartHost = (text: string): URL | undefined => {
   if (!text.trim()) return undefined;
   const url = new URL(text.trim());
@@ -69,7 +75,13 @@ export const SCHEMA = {
   blockedClients: { env: 'HERALD_BLOCKED_CLIENTS', default: '', parse: networks, describe: 'Client networks (CIDRs, comma-separated) refused with 550 5.7.1.' },
 
   smartHost: { env: 'HERALD_SMART_HOST', default: '', parse: smartHost, describe: 'Relay all mail through this host instead of MX routing: smtp://user:pass@host:port or smtps://.' },
-  dnsServers: { env: 'HERALD_DNS_SERVERS', default: '', parse: hostPorts, describe: 'DNS servers for MX lookups (host[:port], comma-separated); the system\'s when unset.' },
+  sendingIps: {
+    env: 'HERALD_SENDING_IPS',
+    default: '',
+    parse: ipAddresses,
+    describe: "The public addresses Herald sends from (comma-separated), for the SPF records it asks domains to publish; when unset, SPF names HERALD_HOSTNAME's A/AAAA records.",
+  },
+  dnsServers: { env: 'HERALD_DNS_SERVERS', default: '', parse: hostPorts, describe: 'DNS servers for MX lookups, domain verification and checks of inbound mail (host[:port], comma-separated); the system\'s when unset.' },
   outboundPort: { env: 'HERALD_OUTBOUND_PORT', default: '25', parse: int(1, 65535), describe: 'Port Herald connects to on remote MX hosts.' },
   retrySchedule: { env: 'HERALD_RETRY_SCHEDULE', default: '1m,5m,15m,30m,1h', parse: parseDurationList, describe: 'Waits between attempts, counted from the message\'s creation; the last one repeats.' },
   maxQueueAge: { env: 'HERALD_MAX_QUEUE_AGE', default: '5d', parse: bounded(parseDuration, 1000, 60 * 86_400_000, 'age'), describe: 'Give up and bounce (expire) a message this long after it was accepted.' },

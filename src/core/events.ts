@@ -2,13 +2,14 @@
  * Events are public API (webhooks, mail log, analytics read them): add names, never rename.
  * They are written in the same transaction as the state change they describe.
  */
-export const EVENT_TYPES = ['accepted', 'deferred', 'delivered', 'bounced', 'expired', 'held', 'released', 'deleted'] as const;
+export const EVENT_TYPES = ['accepted', 'deferred', 'delivered', 'bounced', 'expired', 'held', 'released', 'deleted', 'domain.verification_changed'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface MailEvent {
   /** Outbox sequence number, assigned by the store on commit. */
   seq?: number;
   type: EventType;
+  /** The message the event is about; '' for account-level events (domain.verification_changed). */
   messageId: string;
   accountId: string;
   /** The recipient the event concerns; absent for message-level events (accepted, held, ...). */

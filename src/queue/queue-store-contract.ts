@@ -651,6 +651,17 @@ export function runQueueStoreContract(name: string, open: () => Promise<QueueSto
         assert.equal(await store.recordLateBounce({ messageId: other.id, recipientId: x.id, at: at(61_000), reply: 'x' }), null, 'the recipient must belong to the message');
       });
 
+      it('recordEvent puts an account-level event in the outbox, heard by onCommit', async ({ store }) => {
+        const calls = listen(store);
+        const event: MailEvent = { type: 'domain.verification_changed', messageId: '', accountId: 'acct-1', at: at(5), data: { domain: 'example.com', after: 'verified' } };
+        await store.recordEvent(event);
+        const [heard] = calls.flat();
+        assert.equal(heard.type, 'domain.verification_changed');
+        assert.equal(typeof heard.seq, 'number');
+        const [read] = await store.readEvents(heard.seq! - 1, 10);
+        assert.deepEqual({ ...read, seq: undefined }, { ...event, seq: undefined });
+      });
+
       it('countByState has every state, zero when none', async ({ store }) => {
         assert.deepEqual(await store.countByState(), { queued: 0, deferred: 0, delivering: 0, held: 0, delivered: 0, bounced: 0, expired: 0 });
         await store.enqueue(message({ recipients: ['a@a.example', 'b@b.example', 'c@c.example'] }));

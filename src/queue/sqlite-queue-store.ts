@@ -542,6 +542,10 @@ export class SqliteQueueStore implements QueueStore {
     return result;
   }
 
+  recordEvent(event: MailEvent): Promise<void> {
+    return this.submit(0, true, () => [this.insertEvent(event)]);
+  }
+
   async hold(id: MessageId, now: Date): Promise<number> {
     return this.changeHeld(id, now, 'held');
   }

@@ -147,6 +147,9 @@ export class ThreadedQueueStore implements QueueStore {
   readEvents(afterSeq: number, limit: number): Promise<MailEvent[]> {
     return this.call('readEvents', [afterSeq, limit]);
   }
+  recordEvent(event: MailEvent): Promise<void> {
+    return this.call('recordEvent', [event]);
+  }
   recordLateBounce(report: LateBounce): Promise<{ accountId: string; address: string } | null> {
     return this.call('recordLateBounce', [report]);
   }

@@ -217,6 +217,8 @@ export interface QueueStore {
    * recipient or it is already bounced or expired (a repeated report changes nothing).
    */
   recordLateBounce(report: LateBounce): Promise<{ accountId: string; address: string } | null>;
+  /** Writes an event that goes with no queue change (e.g. a domain's verification changed) to the outbox; resolves once durable. */
+  recordEvent(event: MailEvent): Promise<void>;
   /** Outbox read: events with seq > afterSeq in order. */
   readEvents(afterSeq: number, limit: number): Promise<MailEvent[]>;
   /** One message's events in order (its timeline), at most `limit`. */

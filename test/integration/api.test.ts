@@ -182,6 +182,7 @@ describe('HTTP API', () => {
 
   test('an account never sees another account’s messages or templates', async () => {
     const other = w.herald.accounts.create({ name: 'other-team' });
+    w.herald.domains.setDevelopmentMode(other.id, true);
     const otherKey = w.herald.accounts.createApiKey({ accountId: other.id, name: 'admin', scope: 'admin' }).key;
     const mine = await send({ from: 'a@sender.test', to: 'mine@a.test', text: 'x', tags: ['isolation'] });
     assert.equal(mine.status, 202);
@@ -296,6 +297,7 @@ describe('HTTP API', () => {
 
   test('an account over its rate limit gets 429 with Retry-After, and sends nothing', async () => {
     const limited = w.herald.accounts.create({ name: 'limited', ratePerMinute: 2 });
+    w.herald.domains.setDevelopmentMode(limited.id, true);
     const key = w.herald.accounts.createApiKey({ accountId: limited.id, name: 'app', scope: 'send' }).key;
     const msg = { from: 'a@sender.test', to: 'rate@a.test', text: 'x' };
     assert.equal((await send(msg, key)).status, 202);

@@ -5,11 +5,13 @@ import { SqliteAccountStore } from '../../src/accounts/index.js';
 import { openSqlite } from '../../src/storage/index.js';
 import { tempDir } from '../support/herald.js';
 import { runCli } from '../support/processes.js';
+import { startDnsServer } from '../support/dns-server.js';
+import { zoneFor } from '../support/domain-zone.js';
 
 const env = () => ({ HERALD_DATA_DIR: tempDir('herald-cli-') });
 
 test('every command has --help', async () => {
-  for (const args of [[], ['start'], ['accounts'], ['accounts', 'create'], ['accounts', 'set-limits'], ['api-keys'], ['api-keys', 'create'], ['api-keys', 'revoke'], ['credentials'], ['credentials', 'create'], ['queue'], ['queue', 'show'], ['config', 'print']]) {
+  for (const args of [[], ['start'], ['accounts'], ['accounts', 'create'], ['accounts', 'set-limits'], ['api-keys'], ['api-keys', 'create'], ['api-keys', 'revoke'], ['credentials'], ['credentials', 'create'], ['domains'], ['domains', 'add'], ['domains', 'verify'], ['domains', 'development-mode'], ['queue'], ['queue', 'show'], ['config', 'print']]) {
     const r = await runCli([...args, '--help'], env());
     assert.equal(r.code, 0, `herald ${args.join(' ')} --help: ${r.stderr}`);
     assert.match(r.stdout, /Usage: herald/);
@@ -211,4 +213,46 @@ test('api-keys: an unknown account or scope is refused with a non-zero exit', as
   const empty = await runCli(['api-keys', 'list'], e);
   assert.equal(empty.code, 0, empty.stderr);
   assert.match(empty.stdout, /No API keys yet/);
+});
+
+test('domains: add prints the records, verify reports them against DNS, list, development mode, delete', async () => {
+  const dns = await startDnsServer();
+  try {
+    const e = { ...env(), HERALD_DNS_SERVERS: dns.server, HERALD_HOSTNAME: 'herald.test' };
+    const added = await runCli(['domains', 'add', 'example.test', '--json'], e);
+    assert.equal(added.code, 0, added.stderr);
+    const plan = added.json();
+    assert.equal(plan.domain.name, 'example.test');
+    const dkim = plan.records.find((r: { purpose: string }) => r.purpose === 'dkim');
+    assert.match(dkim.name, /^hd\d{6}\._domainkey\.example\.test$/);
+    assert.match(dkim.value, /^v=DKIM1; k=rsa; p=/);
+    const human = await runCli(['domains', 'show', 'example.test'], e);
+    assert.match(human.stdout, /Records to publish/);
+
+    const missing = await runCli(['domains', 'verify', 'example.test', '--json'], e);
+    assert.equal(missing.code, 0, missing.stderr);
+    assert.equal(missing.json().ok, false);
+    assert.ok(missing.json().records.some((r: { status: string; fix?: string }) => r.status === 'missing' && r.fix));
+
+    dns.setZone(zoneFor(plan.records, { 'herald.test': { A: ['127.0.0.1'] } }));
+    const ok = await runCli(['domains', 'verify', 'example.test'], e);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /example\.test: verified/);
+    const list = (await runCli(['domains', 'list', '--json'], e)).json();
+    assert.equal(list[0].status, 'verified');
+
+    const taken = await runCli(['domains', 'add', 'example.test', '--json'], e);
+    assert.equal(taken.code, 1);
+    assert.equal(taken.json().error.code, 'domain_taken');
+    const dev = await runCli(['domains', 'development-mode', 'maybe'], e);
+    assert.notEqual(dev.code, 0);
+    assert.equal((await runCli(['domains', 'development-mode', 'on', '--json'], e)).json().developmentMode, true);
+
+    assert.equal((await runCli(['domains', 'delete', 'example.test'], e)).code, 0);
+    const gone = await runCli(['domains', 'show', 'example.test', '--json'], e);
+    assert.equal(gone.code, 1);
+    assert.equal(gone.json().error.code, 'not_found');
+  } finally {
+    await dns.close();
+  }
 });

@@ -15,6 +15,17 @@ const PEERS: Record<string, () => boolean> = {
   swaks: () => onPath('swaks'),
   python3: () => onPath('python3'),
   root: () => process.getuid?.() === 0,
+  // Debian's python3-dkim (dkimpy) is installed for /usr/bin/python3, which need not be the
+  // python3 first on PATH (a pyenv shim, say).
+  'python3-dkim': () => {
+    try {
+      execFileSync('/usr/bin/python3', ['-c', 'import dkim'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  'opendkim-testmsg': () => existsSync('/usr/sbin/opendkim-testmsg') && onPath('unshare'),
 };
 
 function onPath(cmd: string): boolean {
@@ -30,7 +41,7 @@ function onPath(cmd: string): boolean {
 export function missingPeers(...names: (keyof typeof PEERS)[]): string | false {
   const missing = names.filter((n) => !PEERS[n]());
   if (missing.length === 0) return false;
-  const reason = `needs ${missing.join(', ')} (install: apt-get install postfix swaks python3)`;
+  const reason = `needs ${missing.join(', ')} (install: apt-get install postfix swaks python3 python3-dkim opendkim-tools)`;
   if (STRICT) throw new Error(`HERALD_TEST_STRICT=1 and a peer is missing: ${reason}`);
   console.log(`# skip: ${reason}`);
   return reason;

@@ -292,7 +292,11 @@ export async function startHerald(opts: HeraldOptions = {}): Promise<HeraldProce
   };
   try {
     await waitForSmtp(host, submissionPort, { timeoutMs: opts.timeoutMs ?? 60_000, alive: () => exited });
-    if (opts.network !== null) await cliOrThrow(dist, env, ['credentials', 'create', '--name', 'local', '--network', opts.network ?? '127.0.0.0/8', '--json']);
+    if (opts.network !== null) {
+      await cliOrThrow(dist, env, ['credentials', 'create', '--name', 'local', '--network', opts.network ?? '127.0.0.0/8', '--json']);
+      // Clients here send as made-up domains; development mode lets the default account do that.
+      await cliOrThrow(dist, env, ['domains', 'development-mode', 'on', '--json']);
+    }
   } catch (e) {
     const tail = log();
     await stop();

@@ -1,0 +1,58 @@
+import type { Migration } from '../storage/index.js';
+
+/**
+ * The domains room's tables in the embedded SQLite database, applied with
+ * `migrate(db, 'domains', MIGRATIONS)`: add new versions, never edit an applied one. Times are
+ * integer milliseconds since the epoch.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      -- A domain belongs to one account: the name is unique across all of them.
+      CREATE TABLE domains (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        name TEXT NOT NULL UNIQUE,
+        return_path TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        -- Verification state: verified_at is set while verified (or failing), failing_since while
+        -- failing; the status is derived from both and the grace period (see the room header).
+        verified_at INTEGER,
+        failing_since INTEGER,
+        checked_at INTEGER,
+        -- The last VerificationResult as JSON, and each record's last conclusive status
+        -- ({"<purpose> <name>": "ok" | "missing" | "wrong"}) for telling what changed.
+        last_result TEXT,
+        record_states TEXT NOT NULL DEFAULT '{}'
+      );
+      CREATE INDEX domains_by_account ON domains (account_id, name);
+      -- Inbound mail to a return-path domain (a bounce) is matched to its domain without an account.
+      CREATE INDEX domains_by_return_path ON domains (return_path);
+
+      -- The private key is PKCS#8 PEM, in the clear: whoever reads the database can sign mail as
+      -- the domain, so the data directory must be readable by Herald alone. Encryption at rest is
+      -- out of scope. A retired key keeps its row (with the private key removed) so its selector is
+      -- never reused while an old record may still be published.
+      CREATE TABLE dkim_keys (
+        domain_id TEXT NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
+        selector TEXT NOT NULL,
+        algorithm TEXT NOT NULL CHECK (algorithm IN ('rsa', 'ed25519')),
+        state TEXT NOT NULL CHECK (state IN ('pending', 'active', 'retiring', 'retired')),
+        public_key TEXT NOT NULL,
+        private_key TEXT,
+        created_at INTEGER NOT NULL,
+        activated_at INTEGER,
+        retire_at INTEGER,
+        retired_at INTEGER,
+        PRIMARY KEY (domain_id, selector)
+      );
+
+      -- Per-account settings of the room; no row means the defaults.
+      CREATE TABLE domain_settings (
+        account_id TEXT PRIMARY KEY,
+        development_mode INTEGER NOT NULL DEFAULT 0 CHECK (development_mode IN (0, 1))
+      );
+    `,
+  },
+];
