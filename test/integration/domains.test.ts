@@ -136,6 +136,44 @@ describe('sending domains', () => {
     mx.close();
   });
 
+  test('multipart mail with attachments (API) and SMTPUTF8 mail (SMTP) arrive with signatures dkimpy accepts', { skip: missingPeers('python3-dkim') || false }, async () => {
+    const shown = await admin('GET', '/domains/shop.test');
+    assert.equal(shown.body.status, 'verified', 'the previous test verified shop.test');
+    const keys: KeyRecords = {};
+    for (const r of shown.body.records.filter((x: { purpose: string }) => x.purpose === 'dkim')) keys[r.name] = r.value;
+
+    const multipart = await call(w.base, 'POST', '/api/v1/messages', {
+      key: sendKey,
+      body: {
+        from: 'Shop <orders@shop.test>',
+        to: 'multi@a.test',
+        subject: 'Invoice attached',
+        text: 'See the attachment.',
+        html: '<p>See the <b>attachment</b>.</p>',
+        attachments: [{ filename: 'invoice.pdf', content: Buffer.from('%PDF-1.4 not really').toString('base64'), content_type: 'application/pdf' }],
+      },
+    });
+    assert.equal(multipart.status, 202, JSON.stringify(multipart.body));
+    await w.events.finished(multipart.body.id, 1);
+
+    const cred = await w.herald.credentials.create({ name: 'utf8-sender' });
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1', port: w.herald.port('submission'), requireTLS: true, auth: { user: cred.username!, pass: cred.password! }, tls: { rejectUnauthorized: false },
+    });
+    const info = await transport.sendMail({ from: 'Zoë Ångström <zoë@shop.test>', to: 'jörg@a.test', subject: 'Grüße aus Köln', text: 'Schöne Grüße!' });
+    transport.close();
+    const utf8Id = /queued as ([0-9a-z]{26})/.exec(info.response)![1];
+    await w.events.finished(utf8Id, 1);
+
+    for (const rcpt of ['multi@a.test', 'jörg@a.test']) {
+      const m = w.a.messages.find((x) => x.rcptTo.includes(rcpt));
+      assert.ok(m, `${rcpt} got the message`);
+      const verdicts = await verifyWithDkimpy(m.raw, keys);
+      assert.deepEqual(verdicts.map((v) => v.result), ['pass', 'pass'], `${rcpt}: ${JSON.stringify(verdicts)}`);
+    }
+    assert.match(w.a.messages.find((x) => x.rcptTo.includes('multi@a.test'))!.raw.toString(), /multipart\/mixed/);
+  });
+
   test('the domain API is scoped to the account and checks its input', async () => {
     const other = w.herald.accounts.create({ name: 'other-domains' });
     const otherAdmin = w.herald.accounts.createApiKey({ accountId: other.id, name: 'admin', scope: 'admin' }).key;
