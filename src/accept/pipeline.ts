@@ -154,8 +154,8 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
     const addresses = from === undefined ? [] : addressparser(decodeEncodedWords(from), { flatten: true }).map((a) => a.address ?? '');
     work.fromDomain = addresses.length ? domainOf(addresses[0]) : undefined;
     const senders = options.senders;
-    if (!senders) return;
     const accountId = work.submission.accountId;
+    if (!senders || senders.developmentMode(accountId)) return;
     const domains = [...addresses.map(domainOf), ...(work.mailFrom ? [domainOf(work.mailFrom)] : [])];
     if (domains.length === 0 || domains.some((d) => !d || !senders.isSenderAllowed(accountId, d))) {
       throw Replies.senderDomainNotVerified().about('from');

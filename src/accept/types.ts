@@ -98,6 +98,8 @@ export interface SigningIdentity {
 
 /** The sending-domain lookups the pipeline needs (the domains room answers them). */
 export interface SenderDomains {
+  /** Development mode: the account may send as anything, even without a From (local testing only). */
+  developmentMode(accountId: string): boolean;
   /** The account may send as this domain (verified, a subdomain of one, or development mode). */
   isSenderAllowed(accountId: string, domain: string): boolean;
   /** The keys to sign mail from this domain with; null when the domain is not verified for the account. */
