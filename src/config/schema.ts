@@ -81,6 +81,12 @@ export const SCHEMA = {
     parse: ipAddresses,
     describe: "The public addresses Herald sends from (comma-separated), for the SPF records it asks domains to publish; when unset, SPF names HERALD_HOSTNAME's A/AAAA records.",
   },
+  webhookAllowPrivate: {
+    env: 'HERALD_WEBHOOK_ALLOW_PRIVATE',
+    default: 'false',
+    parse: oneOf('false', 'true'),
+    describe: 'true lets webhook URLs reach loopback, private and link-local addresses (tests, or receivers on your own network); off by default against SSRF.',
+  },
   dnsServers: { env: 'HERALD_DNS_SERVERS', default: '', parse: hostPorts, describe: 'DNS servers for MX lookups, domain verification and checks of inbound mail (host[:port], comma-separated); the system\'s when unset.' },
   outboundPort: { env: 'HERALD_OUTBOUND_PORT', default: '25', parse: int(1, 65535), describe: 'Port Herald connects to on remote MX hosts.' },
   retrySchedule: { env: 'HERALD_RETRY_SCHEDULE', default: '1m,5m,15m,30m,1h', parse: parseDurationList, describe: 'Waits between attempts, counted from the message\'s creation; the last one repeats.' },

@@ -2,7 +2,24 @@
  * Events are public API (webhooks, mail log, analytics read them): add names, never rename.
  * They are written in the same transaction as the state change they describe.
  */
-export const EVENT_TYPES = ['accepted', 'deferred', 'delivered', 'bounced', 'expired', 'held', 'released', 'deleted', 'domain.verification_changed'] as const;
+export const EVENT_TYPES = [
+  'accepted',
+  'deferred',
+  'delivered',
+  'bounced',
+  'expired',
+  'held',
+  'released',
+  'deleted',
+  'domain.verification_changed',
+  // Feedback: what recipients and their servers did after delivery.
+  'complained',
+  'opened',
+  'clicked',
+  'unsubscribed',
+  // Not sent to a recipient because the address is on the account's suppression list.
+  'suppressed',
+] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface MailEvent {

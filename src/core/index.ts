@@ -15,3 +15,4 @@ export * from './world.js';
 export * from './bytes.js';
 export * from './thread-entry.js';
 export * from './return-path.js';
+export * from './bounce-classifier.js';

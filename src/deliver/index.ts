@@ -3,7 +3,7 @@
  * overall and per destination, backoff after site failures), the router (MX by preference per
  * RFC 5321 §5.1, implicit MX, null MX per RFC 7505, or a smart host), the SMTP transport
  * (nodemailer's SMTPConnection with opportunistic STARTTLS, pipelining and our own per-host
- * connection reuse), the retry policy, the bounce classifier and DSN generation (RFC 3464).
+ * connection reuse), the retry policy and DSN generation (RFC 3464).
  *
  * Invariants:
  * - Every claimed recipient gets exactly one outcome per attempt; a remote 4xx/5xx is data, and
@@ -19,7 +19,6 @@
 export { NodeDnsResolver, toServerSpec, type NodeDnsResolverOptions } from './dns-resolver.js';
 export { MxRouter, type MxRouterOptions, type Route, type RouteHost, type Router } from './router.js';
 export { SmtpMxTransport, messageNeeds, type SmtpMxTransportOptions, type Transport, type TransportResult } from './smtp-transport.js';
-export { classifyBounce, classifyFailure } from './bounce-classifier.js';
 export { decideRetry, nextSlot, type RetryDecision, type RetryInput } from './retry-policy.js';
 export { buildDsn, dsnEligible, headerSection, type DsnInput, type DsnRecipient } from './dsn.js';
 export { DeliveryScheduler, type DeliverySchedulerOptions } from './scheduler.js';

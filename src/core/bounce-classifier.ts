@@ -1,4 +1,5 @@
-import type { BounceClass, DeliveryFailure, FailureScope, SmtpReply } from '../core/index.js';
+import type { BounceClass, DeliveryFailure, FailureScope } from './outcome.js';
+import type { SmtpReply } from './reply.js';
 
 /**
  * Hard bounces (the address is bad: suppress it) versus soft ones (this message, this moment, or

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseReply, type FailureScope } from '../core/index.js';
+import { parseReply, type FailureScope } from './index.js';
 import { classifyBounce } from './bounce-classifier.js';
 
 // Real-world replies (Gmail, Microsoft 365/Outlook, Yahoo, Postfix, Exim, Proofpoint, Mimecast …).
