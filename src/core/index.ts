@@ -16,3 +16,4 @@ export * from './bytes.js';
 export * from './thread-entry.js';
 export * from './return-path.js';
 export * from './bounce-classifier.js';
+export * from './inbound.js';

@@ -6,6 +6,6 @@
  * Invariants: only addresses signed with this installation's secret are ours; the MX listener
  * answers 250 only after the bounce is recorded durably; a repeated report changes nothing.
  */
-export { ReturnPathBounces, type InboundMessage, type ReturnPathBouncesOptions } from './return-path-bounces.js';
+export { ReturnPathBounces, type ReturnPathBouncesOptions } from './return-path-bounces.js';
 export { readDeliveryReport, type DeliveryReport, type RecipientStatus } from './delivery-status.js';
 export { checkAuthentication, type AuthenticationSummary } from './authentication.js';

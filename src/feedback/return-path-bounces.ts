@@ -1,18 +1,7 @@
-import { normalizeDomain, parseReturnPath, silentLogger, splitAddress, systemClock, type Clock, type Logger, type Resolver } from '../core/index.js';
+import { normalizeDomain, parseReturnPath, silentLogger, splitAddress, systemClock, type Clock, type InboundMessage, type Logger, type Resolver } from '../core/index.js';
 import { checkAuthentication } from './authentication.js';
 import type { QueueStore } from '../queue/index.js';
 import { readDeliveryReport, type RecipientStatus } from './delivery-status.js';
-
-/** A message the MX listener received for one of Herald's own addresses. */
-export interface InboundMessage {
-  mailFrom: string;
-  recipients: string[];
-  body: Buffer;
-  receivedAt: Date;
-  clientIp: string;
-  /** The client's EHLO name. */
-  helo?: string;
-}
 
 export interface ReturnPathBouncesOptions {
   store: Pick<QueueStore, 'recordLateBounce'>;

@@ -28,5 +28,4 @@ export {
   type CredentialLookup,
   type ListenerCredential,
   type InboundRecipients,
-  type InboundMessage,
 } from './smtp-listeners.js';

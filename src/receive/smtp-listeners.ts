@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
-import { anyNetworkContains, isValidEnvelopeAddress, Replies, SmtpRejection, systemClock, type Clock, type Logger } from '../core/index.js';
+import { anyNetworkContains, isValidEnvelopeAddress, Replies, SmtpRejection, systemClock, type Clock, type InboundMessage, type Logger } from '../core/index.js';
 import type { HeraldConfig } from '../config/index.js';
 import type { AcceptPipeline, ListenerKind, Submission } from '../accept/index.js';
 import { AuthLockout, ConnectionCounter } from './limits.js';
@@ -18,17 +18,6 @@ export interface CredentialLookup {
   verifyPassword(username: string, password: string): Promise<ListenerCredential | null>;
   matchNetwork(ip: string): ListenerCredential | null;
   isActive(id: string): boolean;
-}
-
-/** A message for one of Herald's own addresses, as the MX listener received it. */
-export interface InboundMessage {
-  mailFrom: string;
-  recipients: string[];
-  body: Buffer;
-  receivedAt: Date;
-  clientIp: string;
-  /** The client's EHLO name. */
-  helo?: string;
 }
 
 /**
