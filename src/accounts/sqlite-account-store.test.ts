@@ -1,30 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { migrate, openSqlite } from '../storage/index.js';
+import { migrate } from '../storage/index.js';
 import { scopeAllows } from './api-keys.js';
 import { SqliteAccountStore } from './sqlite-account-store.js';
 import { SqliteCredentialStore } from './sqlite-credential-store.js';
 import { MIGRATIONS } from './sqlite-schema.js';
+import { tempDatabase } from '../../test/support/sqlite.js';
 
-function tempDb(t: { after(fn: () => void): void }) {
-  const dir = mkdtempSync(join(tmpdir(), 'herald-accounts-'));
-  const file = join(dir, 'herald.db');
-  const opened: { close(): void }[] = [];
-  t.after(() => {
-    for (const db of opened) db.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const open = () => {
-    const db = openSqlite(file);
-    opened.push(db);
-    return db;
-  };
-  return Object.assign(open, { file });
-}
+const tempDb = (t: { after(fn: () => void): void }) => tempDatabase(t, 'herald-accounts-');
 
 function manualClock(start = Date.parse('2025-03-01T12:00:00Z')) {
   let now = start;

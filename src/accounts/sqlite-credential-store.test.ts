@@ -1,25 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openSqlite } from '../storage/index.js';
 import { SqliteCredentialStore } from './sqlite-credential-store.js';
+import { tempDatabase } from '../../test/support/sqlite.js';
 
-function tempDb(t: { after(fn: () => void): void }) {
-  const dir = mkdtempSync(join(tmpdir(), 'herald-accounts-'));
-  const file = join(dir, 'herald.db');
-  const opened: { close(): void }[] = [];
-  t.after(() => {
-    for (const db of opened) db.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return () => {
-    const db = openSqlite(file);
-    opened.push(db);
-    return db;
-  };
-}
+const tempDb = (t: { after(fn: () => void): void }) => tempDatabase(t, 'herald-accounts-');
 
 test('a password credential: shown once, stored as a salted scrypt hash, verified', async (t) => {
   const open = tempDb(t);

@@ -1,10 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openSqlite } from '../storage/index.js';
 import { isValidIdempotencyKey, SqliteIdempotencyStore, startIdempotencyJanitor } from './sqlite-idempotency-store.js';
+import { tempDatabase } from '../../test/support/sqlite.js';
 
 const T0 = Date.parse('2025-03-01T12:00:00Z');
 const at = (ms: number) => new Date(T0 + ms);
@@ -12,21 +9,10 @@ const MIN = 60_000;
 const HOUR = 3_600_000;
 
 function setup(t: { after(fn: () => void): void }) {
-  const dir = mkdtempSync(join(tmpdir(), 'herald-idem-'));
-  const file = join(dir, 'herald.db');
-  const opened: { close(): void }[] = [];
-  t.after(() => {
-    for (const db of opened) db.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const database = tempDatabase(t, 'herald-idem-');
   let now = T0;
   const clock = { now: () => new Date(now), set: (ms: number) => (now = T0 + ms) };
-  const open = () => {
-    const db = openSqlite(file);
-    opened.push(db);
-    return new SqliteIdempotencyStore(db, { clock });
-  };
-  return { open, clock };
+  return { open: () => new SqliteIdempotencyStore(database(), { clock }), clock };
 }
 
 test('a new key runs once; a retry with the same request gets the stored answer', (t) => {

@@ -95,6 +95,19 @@ export const SCHEMA = {
   deliveryConcurrency: { env: 'HERALD_DELIVERY_CONCURRENCY', default: '100', parse: int(1, 10_000), describe: 'Most delivery attempts in flight in all.' },
   destinationConcurrency: { env: 'HERALD_DESTINATION_CONCURRENCY', default: '10', parse: int(1, 1000), describe: 'Most connections to one destination domain at a time.' },
   connectTimeout: { env: 'HERALD_CONNECT_TIMEOUT', default: '30s', parse: parseDuration, describe: 'Timeout for connecting to a remote host and reading its greeting.' },
+
+  softBounceLimit: {
+    env: 'HERALD_SOFT_BOUNCE_LIMIT',
+    default: '5',
+    parse: int(0, 1000),
+    describe: 'Soft bounces and expiries of one address, with no delivery in between, within HERALD_SOFT_BOUNCE_WINDOW that put it on the suppression list (reason soft_bounces); 0 disables.',
+  },
+  softBounceWindow: {
+    env: 'HERALD_SOFT_BOUNCE_WINDOW',
+    default: '7d',
+    parse: bounded(parseDuration, 0, 365 * 86_400_000, 'window'),
+    describe: 'The window in which HERALD_SOFT_BOUNCE_LIMIT soft bounces are counted; 0 disables.',
+  },
 } satisfies Record<string, Setting<unknown>>;
 
 export type ConfigKey = keyof typeof SCHEMA;

@@ -5,6 +5,7 @@ import { openSqlite } from '../storage/index.js';
 import { HandlebarsTemplateRenderer, previewTemplate } from './handlebars-renderer.js';
 import { SqliteTemplateStore } from './sqlite-template-store.js';
 import type { TemplateInput, TemplateSource } from './types.js';
+import { rejectionOf } from '../../test/support/rejections.js';
 
 function setup(t: { after(fn: () => void): void }, options: { cacheSize?: number } = {}) {
   const db = openSqlite(':memory:');
@@ -33,15 +34,7 @@ async function rejected(promise: Promise<unknown>): Promise<SmtpRejection> {
   assert.fail('expected a rejection');
 }
 
-function thrown(fn: () => unknown): SmtpRejection {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof SmtpRejection, `expected an SmtpRejection, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
-}
+const thrown = rejectionOf;
 
 test('renders the latest version by id or alias; html escapes, subject and text do not', async (t) => {
   const { renderer, create, store } = setup(t);

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SmtpRejection } from '../core/index.js';
 import { openSqlite, type SqliteDatabase } from '../storage/index.js';
 import { SqliteTemplateStore } from './sqlite-template-store.js';
 import type { TemplateInput } from './types.js';
+import { rejectionOf } from '../../test/support/rejections.js';
 
 const T0 = Date.parse('2025-03-01T10:00:00Z');
 
@@ -16,15 +16,7 @@ function setup(t: { after(fn: () => void): void }, db: SqliteDatabase = openSqli
   return { store: new SqliteTemplateStore(db, { clock }), clock, db };
 }
 
-function thrown(fn: () => unknown): SmtpRejection & { line?: number; column?: number } {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof SmtpRejection, `expected an SmtpRejection, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
-}
+const thrown = rejectionOf;
 
 test('create, then get by id or by alias (any case)', (t) => {
   const { store } = setup(t);
