@@ -1,5 +1,6 @@
 // The processes a benchmark step talks to: the three servers under test (Herald, Postfix, the bare
-// discarding sink), Postfix's smtp-source as the load generator and smtp-sink as the relay target.
+// discarding sink), Postfix's smtp-source as the load generator and smtp-sink as the relay target;
+// for the API step, Herald with its HTTP listener and the bare Fastify route (bench/bare-api.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { startPostfix } from '../test/support/postfix.js';
 import { freePort, memoryOf, REPO_ROOT, startHerald, treeCpuSeconds, treeRss, waitForSmtp } from '../test/support/processes.js';
@@ -17,6 +18,8 @@ export interface Target {
   stop(): Promise<void>;
   /** Diagnostics for a failed step (log tail). */
   log(): string;
+  /** With `http`: the base URL of the HTTP API and an API key with the `send` scope. */
+  api?: { url: string; key: string };
 }
 
 export interface TargetOptions {
@@ -24,6 +27,10 @@ export interface TargetOptions {
   nextHop: string;
   heraldDist: boolean;
   heraldLogLevel: string;
+  /** Herald: also listen for HTTP on 127.0.0.1 and create an API key for sending. */
+  http?: boolean;
+  /** Herald: more environment (LD_PRELOAD for the run without fsync). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -46,6 +53,7 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
     return { name, host: pf.host, port: pf.port, pid: pf.masterPid, cpuSeconds: () => treeCpuSeconds(pf.masterPid), rss: () => treeRss(pf.masterPid), stop: pf.stop, log: () => pf.log().slice(-3000) };
   }
   if (name === 'herald') {
+    const httpPort = o.http ? await freePort() : 0;
     const h = await startHerald({
       dist: o.heraldDist,
       env: {
@@ -53,9 +61,24 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
         HERALD_RETRY_SCHEDULE: '5m',
         HERALD_LOG_LEVEL: o.heraldLogLevel,
         HERALD_MAX_CONNECTIONS_PER_IP: '10000',
+        HERALD_HTTP_PORT: String(httpPort),
+        HERALD_HTTP_BIND: '127.0.0.1',
+        ...o.env,
       },
     });
-    return { name, host: h.host, port: h.submissionPort, pid: h.pid, cpuSeconds: () => treeCpuSeconds(h.pid), rss: () => memoryOf(h.pid)?.rss ?? 0, stop: h.stop, log: h.log };
+    const target: Target = { name, host: h.host, port: h.submissionPort, pid: h.pid, cpuSeconds: () => treeCpuSeconds(h.pid), rss: () => memoryOf(h.pid)?.rss ?? 0, stop: h.stop, log: h.log };
+    if (!o.http) return target;
+    try {
+      const url = `http://127.0.0.1:${httpPort}`;
+      // The HTTP listener starts after the SMTP ones that startHerald waited for.
+      await waitForHttp(`${url}/healthz`, () => (h.child.exitCode !== null ? 'Herald exited' : null));
+      const created = JSON.parse(await h.cli(['api-keys', 'create', '--name', 'bench', '--scope', 'send', '--json'])) as { key: string };
+      return { ...target, api: { url, key: created.key } };
+    } catch (e) {
+      const tail = h.log();
+      await h.stop();
+      throw new Error(`${(e as Error).message}\n--- Herald output ---\n${tail}`);
+    }
   }
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bare-sink.ts', '127.0.0.1', String(port)], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -63,6 +86,43 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
   child.stderr!.on('data', (d) => (err = (err + d).slice(-3000)));
   await waitForSmtp('127.0.0.1', port, { timeoutMs: 20_000, alive: () => (child.exitCode !== null ? `bare sink exited: ${err}` : null) });
   return { name, host: '127.0.0.1', port, pid: child.pid!, cpuSeconds: () => treeCpuSeconds(child.pid!), rss: () => memoryOf(child.pid!)?.rss ?? 0, stop: () => stopChild(child), log: () => err };
+}
+
+/** The bare Fastify route (bench/bare-api.ts) in its own process, on 127.0.0.1. */
+export async function startBareApi(): Promise<Target> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bare-api.ts', '127.0.0.1', String(port)], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d) => (err = (err + d).slice(-3000)));
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttp(url, () => (child.exitCode !== null ? `bare-api exited: ${err}` : null));
+  } catch (e) {
+    await stopChild(child);
+    throw e;
+  }
+  const pid = child.pid!;
+  // Never checked; shaped like a real key so the requests are byte for byte the size of Herald's.
+  const key = `hk_${'0'.repeat(40)}`;
+  return { name: 'bare', host: '127.0.0.1', port, pid, cpuSeconds: () => treeCpuSeconds(pid), rss: () => memoryOf(pid)?.rss ?? 0, stop: () => stopChild(child), log: () => err, api: { url, key } };
+}
+
+/** Waits until `url` answers HTTP at all (any status: the bare route has no GET routes). */
+async function waitForHttp(url: string, alive: () => string | null, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    const dead = alive();
+    if (dead) throw new Error(dead);
+    try {
+      await (await fetch(url, { signal: AbortSignal.timeout(2000) })).arrayBuffer();
+      return;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url} did not answer in time (last: ${last})`);
 }
 
 export async function stopChild(child: ChildProcess): Promise<void> {

@@ -1,10 +1,12 @@
 // `npm run bench`: Herald against Postfix 3.7 (and a bare discarding Node smtp-server) on this
-// machine, in one run. Prints a table with ratios and pass/fail against issue 2's targets, writes
-// bench/results/<time>.json, and (on a full run) refreshes the generated part of docs/performance.md.
+// machine, in one run, and Herald's HTTP sending API against a bare Fastify route. Prints tables
+// with ratios and pass/fail against the targets, writes bench/results/<time>.json, and (unless
+// --quick or --no-docs) refreshes the generated blocks of docs/performance.md for what ran.
 //
-//   npm run bench                 full run (about 5–10 minutes)
-//   npm run bench -- --quick      a smaller run (about 2 minutes) for a quick look
-//   options: --only accept,conn,latency,relay,soak   --targets postfix,herald,bare
+//   npm run bench                 full run (about 10 minutes)
+//   npm run bench -- --quick      a smaller run (about 3 minutes) for a quick look
+//   npm run bench -- --only api   the API step alone (about 3 minutes)
+//   options: --only accept,conn,latency,relay,soak,api   --targets postfix,herald,bare
 //            --dist (run dist/cli/herald.js)   --docs / --no-docs   --herald-log-level info
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,9 +14,10 @@ import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort, heraldUnavailable, REPO_ROOT } from '../test/support/processes.js';
-import { sampleRss, smtpSource, startSink, startTarget, type Target, type TargetName } from './peers.js';
+import { measureApi, type ApiCellSpec } from './api-load.js';
+import { sampleRss, smtpSource, startBareApi, startSink, startTarget, type Target, type TargetName, type TargetOptions } from './peers.js';
 import { measureLatency, percentile } from './smtp-client.js';
-import { renderTable, updateDocs, type Results } from './report.js';
+import { renderApiTable, renderTable, updateDocs, type ApiResults, type ApiVariant, type Results } from './report.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -28,7 +31,8 @@ const { values: args } = parseArgs({
   },
 });
 const QUICK = args.quick!;
-const steps = new Set((args.only ?? 'accept,conn,latency,relay,soak').split(','));
+const SMTP_STEPS = ['accept', 'conn', 'latency', 'relay', 'soak'];
+const steps = new Set((args.only ?? [...SMTP_STEPS, 'api'].join(',')).split(','));
 const scale = QUICK ? 0.2 : 1;
 const n = (full: number) => Math.max(20, Math.round(full * scale));
 const progress = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -76,29 +80,36 @@ const results: Results = {
   errors: [],
 };
 
-const heraldRssSamples: { peak: number; hwm: number }[] = [];
+type Memory = { peak: number; hwm: number };
+const heraldRssSamples: Memory[] = [];
 
 /** Starts a target, runs `body`, always stops it; records Herald's memory while it ran. */
-async function withTarget<T>(name: TargetName, nextHop: string, body: (t: Target) => Promise<T>): Promise<T | { error: string }> {
+function withTarget<T>(name: TargetName, nextHop: string, body: (t: Target) => Promise<T>): Promise<T | { error: string }> {
+  const start = () => startTarget(name, { nextHop, heraldDist: args.dist!, heraldLogLevel: args['herald-log-level']! });
+  return withServer(name, start, body, results.errors, name === 'herald' ? (m) => heraldRssSamples.push(m) : null);
+}
+
+/** Starts a server, runs `body`, always stops it; failures go to `errors`, its RSS peak to `memory`. */
+async function withServer<T>(label: string, start: () => Promise<Target>, body: (t: Target) => Promise<T>, errors: string[], memory: ((m: Memory) => void) | null): Promise<T | { error: string }> {
   let t: Target | undefined;
   try {
-    t = await startTarget(name, { nextHop, heraldDist: args.dist!, heraldLogLevel: args['herald-log-level']! });
+    t = await start();
   } catch (e) {
-    const error = `${name} did not start: ${(e as Error).message.split('\n')[0]}`;
-    results.errors.push(`${error}\n${(e as Error).message}`);
+    const error = `${label} did not start: ${(e as Error).message.split('\n')[0]}`;
+    errors.push(`${error}\n${(e as Error).message}`);
     progress(error);
     return { error };
   }
-  const sampler = name === 'herald' ? sampleRss(t.pid) : null;
+  const sampler = memory ? sampleRss(t.pid) : null;
   try {
     return await body(t);
   } catch (e) {
-    const error = `${name}: ${(e as Error).message.split('\n')[0]}`;
-    results.errors.push(`${error}\n${t.log()}`);
+    const error = `${label}: ${(e as Error).message.split('\n')[0]}`;
+    errors.push(`${error}\n${t.log()}`);
     progress(error);
     return { error };
   } finally {
-    if (sampler) heraldRssSamples.push(sampler.stop());
+    if (sampler) memory!(sampler.stop());
     await t.stop();
   }
 }
@@ -209,14 +220,64 @@ if (steps.has('soak') && targets.includes('herald')) {
   }
 }
 
+// ---- 7: the HTTP sending API against a bare Fastify route --------------------------------------
+// Herald's next hop is a closed port, as in the accept runs. Each server is started once for all
+// cells; Herald a second time with fsync made a no-op (eatmydata), to show what the durable
+// commit's wait costs at each load.
+if (steps.has('api')) {
+  const cells: ApiCellSpec[] = [
+    { batch: 1, connections: 10, size: 1024 },
+    { batch: 1, connections: 50, size: 1024 },
+    // Four connections keep Herald busy between one batch's answer and the next without
+    // queueing thousands of messages (and seconds of latency) behind each other.
+    { batch: 100, connections: 4, size: 1024 },
+    { batch: 500, connections: 4, size: 1024 },
+  ];
+  const api: ApiResults = { seconds: QUICK ? 3 : 10, cells: cells.map((c) => ({ ...c, values: {} })), memory: {}, errors: [] };
+  results.api = api;
+  const herald = (env?: Record<string, string>) => async () => {
+    const down = `127.0.0.2:${await freePort('127.0.0.2')}`;
+    const o: TargetOptions = { nextHop: down, heraldDist: args.dist!, heraldLogLevel: args['herald-log-level']!, http: true, env };
+    return startTarget('herald', o);
+  };
+  const servers: { variant: ApiVariant; label: string; start: () => Promise<Target> }[] = [];
+  if (targets.includes('bare')) servers.push({ variant: 'bare', label: 'bare route', start: startBareApi });
+  if (targets.includes('herald')) {
+    servers.push({ variant: 'herald', label: 'herald', start: herald() });
+    const eatmydata = findLibrary('libeatmydata.so');
+    if (eatmydata) servers.push({ variant: 'heraldNoFsync', label: 'herald, fsync off', start: herald({ LD_PRELOAD: eatmydata }) });
+    else api.noFsyncSkipped = 'libeatmydata.so not found (Debian package eatmydata)';
+  }
+  for (const { variant, label, start } of servers) {
+    await withServer(label, start, async (t) => {
+      for (const cell of api.cells) {
+        const what = `api ${cell.batch === 1 ? 'single sends' : `batches of ${cell.batch}`} × ${cell.connections} connections, ${label}`;
+        try {
+          const m = await measureApi(t, cell, { seconds: api.seconds, warmupSeconds: QUICK ? 1 : 3 });
+          cell.values[variant] = m;
+          progress(`${what}: ${m.messagesPerSecond.toFixed(0)} msg/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, CPU ${m.cpuMsPerMessage.toFixed(3)} ms/msg (main thread ${m.mainCpuMsPerMessage.toFixed(3)}, busy ${(m.mainBusy * 100).toFixed(0)}%); load generator ${(m.clientBusy * 100).toFixed(0)}% of a core`);
+        } catch (e) {
+          const error = `${what}: ${(e as Error).message.split('\n')[0]}`;
+          cell.values[variant] = { error };
+          api.errors.push(`${error}\n${t.log()}`);
+          progress(error);
+        }
+      }
+    }, api.errors, (m) => (api.memory[variant] = m));
+  }
+}
+
 if (heraldRssSamples.length) {
   results.memory.peakRss = Math.max(...heraldRssSamples.map((s) => s.peak));
   results.memory.hwm = Math.max(...heraldRssSamples.map((s) => s.hwm));
 }
 results.finishedAt = new Date().toISOString();
 
-const table = renderTable(results);
-console.log(table);
+const tables = {
+  smtp: SMTP_STEPS.some((s) => steps.has(s)) ? renderTable(results) : undefined,
+  api: results.api ? renderApiTable(results.api) : undefined,
+};
+console.log([tables.smtp, tables.api].filter((t) => t !== undefined).join('\n\n'));
 const dir = join(REPO_ROOT, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `${results.startedAt.replace(/[:.]/g, '-')}${QUICK ? '-quick' : ''}.json`);
@@ -225,10 +286,17 @@ writeFileSync(join(dir, 'latest.json'), JSON.stringify(results, null, 2) + '\n')
 progress(`results written to ${file}`);
 if (!args['no-docs'] && (args.docs ?? !QUICK)) {
   const docs = join(REPO_ROOT, 'docs', 'performance.md');
-  updateDocs(docs, results, table, readFileSafe(docs));
+  updateDocs(docs, results, tables, readFileSafe(docs));
   progress(`docs/performance.md updated`);
 }
-if (results.errors.length) progress(`${results.errors.length} step(s) failed; details in the JSON file under "errors"`);
+const failed = results.errors.length + (results.api?.errors.length ?? 0);
+if (failed) progress(`${failed} step(s) failed; details in the JSON file under "errors" (and "api.errors")`);
+
+/** A shared library's path from the dynamic linker's cache, or null. */
+function findLibrary(name: string): string | null {
+  const line = sh('/sbin/ldconfig', ['-p']).split('\n').find((l) => l.trim().startsWith(`${name} `));
+  return line?.split(' => ')[1]?.trim() ?? null;
+}
 
 function readFileSafe(p: string): string {
   try {
