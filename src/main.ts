@@ -16,7 +16,7 @@ import { createDelivery, NodeDnsResolver } from './deliver/index.js';
 import { dnsContextOf, SqliteDomainStore, startDomainMonitor, verificationChangedEvent, type DomainMonitor } from './domains/index.js';
 import { ReturnPathBounces } from './feedback/index.js';
 import { startDeliveryThread, type DeliveryThread } from './delivery-thread.js';
-import { EventBus } from './notify/index.js';
+import { EventBus, SqliteWebhookStore, startWebhookDispatcher, type WebhookDispatcher } from './notify/index.js';
 import { createHttpServer, SqliteIdempotencyStore, startIdempotencyJanitor } from './api/index.js';
 import { createLogger, loadTlsMaterial, type TlsMaterial } from './runtime/index.js';
 
@@ -51,6 +51,7 @@ export interface RunningHerald {
   domains: SqliteDomainStore;
   /** Checks a domain's records now (what `verify` does), reporting changes as events. */
   domainMonitor: DomainMonitor;
+  webhooks: SqliteWebhookStore;
   events: EventBus;
   /** The default account's admin API key, made on the very first start (shown once). */
   bootstrapKey: CreatedApiKey | null;
@@ -87,6 +88,11 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     logger: logger.child({ room: 'domains' }),
     onChange: (change) => void store.recordEvent(verificationChangedEvent(change)).catch((err) => logger.error({ err }, 'could not record a domain change')),
   });
+  const webhooks = new SqliteWebhookStore(db, { clock });
+  const readEvents = (after: number, limit: number) => store.readEvents(after, limit);
+  const messageMeta = async (id: string) => (await store.get(id))?.meta ?? null;
+  // Started with the listeners; the routes only need a way to wake it.
+  let dispatcher: WebhookDispatcher | undefined;
   const bounces = new ReturnPathBounces({
     store,
     secret: returnPathSecret,
@@ -113,6 +119,10 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     domainMonitor,
     resolver,
     dnsContext,
+    webhooks,
+    readEvents,
+    messageMeta,
+    wakeWebhooks: () => dispatcher?.wake(),
     clock,
     logger: apiLogger,
     version: VERSION,
@@ -142,6 +152,13 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     const retention = startRetention(store, { retentionMs: config.retention, clock, logger: logger.child({ room: 'queue' }) });
     stops.push(() => retention.stop());
     stops.push(() => domainMonitor.stop());
+    // Webhooks read the durable outbox; commits are only a hint to look now.
+    const running = startWebhookDispatcher({ store: webhooks, readEvents, messageMeta, resolver, config, clock, logger: logger.child({ room: 'notify' }), recordEvent: (e) => store.recordEvent(e) });
+    dispatcher = running;
+    store.onCommit((committed) => {
+      if (committed.length) running.wake();
+    });
+    stops.push(() => running.stop());
     const janitor = startIdempotencyJanitor(idempotency, { clock, logger: apiLogger });
     stops.push(async () => janitor.stop());
     for (const l of await smtp.start()) endpoints.push({ name: `smtp-${l.kind}`, address: l.address, port: l.port });
@@ -169,6 +186,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     templates,
     domains,
     domainMonitor,
+    webhooks,
     events,
     bootstrapKey,
     stop() {

@@ -10,6 +10,8 @@ import { registerTemplateRoutes, templateSchema } from './template-routes.js';
 import { registerPostmarkRoutes } from './postmark-routes.js';
 import { registerAccountRoutes } from './account-routes.js';
 import { domainSchema, registerDomainRoutes } from './domain-routes.js';
+import { registerWebhookRoutes } from './webhook-routes.js';
+import { registerEventRoutes } from './event-routes.js';
 import type { ApiDeps, ApiPrincipal } from './types.js';
 
 export interface HttpServer {
@@ -102,6 +104,8 @@ export function createHttpServer(deps: ApiDeps): HttpServer {
     registerTemplateRoutes(api, deps);
     registerAccountRoutes(api, deps);
     registerDomainRoutes(api, deps);
+    registerWebhookRoutes(api, { ...deps, dispatcher: { wake: deps.wakeWebhooks } });
+    registerEventRoutes(api, { readEvents: deps.readEvents, messageMeta: deps.messageMeta, eventTag: deps.webhooks.eventTag });
   }, { prefix: '/api/v1' });
   void app.register(async (postmark) => registerPostmarkRoutes(postmark, deps));
 

@@ -7,6 +7,7 @@ import { credentialsCommand } from './commands/credentials.js';
 import { domainsCommand } from './commands/domains.js';
 import { queueCommand } from './commands/queue.js';
 import { startCommand } from './commands/start.js';
+import { webhooksCommand } from './commands/webhooks.js';
 
 export function buildProgram(): Command {
   const program = new Command('herald')
@@ -17,6 +18,6 @@ export function buildProgram(): Command {
     .option('--config <file>', 'JSON config file (default: HERALD_CONFIG)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', '\nDocs: README.md and docs/ (configuration, CLI, troubleshooting).');
-  for (const sub of [startCommand(), accountsCommand(), apiKeysCommand(), credentialsCommand(), domainsCommand(), queueCommand(), configCommand()]) program.addCommand(sub);
+  for (const sub of [startCommand(), accountsCommand(), apiKeysCommand(), credentialsCommand(), domainsCommand(), queueCommand(), webhooksCommand(), configCommand()]) program.addCommand(sub);
   return program;
 }

@@ -19,6 +19,8 @@ export const EVENT_TYPES = [
   'unsubscribed',
   // Not sent to a recipient because the address is on the account's suppression list.
   'suppressed',
+  // A webhook endpoint failed every retry and was disabled (account-level, messageId '').
+  'webhook.disabled',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
