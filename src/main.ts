@@ -15,6 +15,7 @@ import { createSmtpListeners } from './receive/index.js';
 import { createDelivery, NodeDnsResolver } from './deliver/index.js';
 import { dnsContextOf, SqliteDomainStore, startDomainMonitor, verificationChangedEvent, type DomainMonitor } from './domains/index.js';
 import { ReturnPathBounces } from './feedback/index.js';
+import { SqliteSuppressionStore, startSuppressionFeeder, SUPPRESSION_EVENT_TYPES, type SuppressionFeeder } from './suppression/index.js';
 import { startDeliveryThread, type DeliveryThread } from './delivery-thread.js';
 import { EventBus, SqliteWebhookStore, startWebhookDispatcher, type WebhookDispatcher } from './notify/index.js';
 import { createHttpServer, SqliteIdempotencyStore, startIdempotencyJanitor } from './api/index.js';
@@ -52,6 +53,9 @@ export interface RunningHerald {
   /** Checks a domain's records now (what `verify` does), reporting changes as events. */
   domainMonitor: DomainMonitor;
   webhooks: SqliteWebhookStore;
+  suppressions: SqliteSuppressionStore;
+  /** Reads new events into the suppression list now (tests await it instead of waiting). */
+  suppressionFeeder: Pick<SuppressionFeeder, 'runOnce'>;
   events: EventBus;
   /** The default account's admin API key, made on the very first start (shown once). */
   bootstrapKey: CreatedApiKey | null;
@@ -89,10 +93,12 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     onChange: (change) => void store.recordEvent(verificationChangedEvent(change)).catch((err) => logger.error({ err }, 'could not record a domain change')),
   });
   const webhooks = new SqliteWebhookStore(db, { clock });
+  const suppressions = new SqliteSuppressionStore(db, { clock });
   const readEvents = (after: number, limit: number) => store.readEvents(after, limit);
   const messageMeta = async (id: string) => (await store.get(id))?.meta ?? null;
   // Started with the listeners; the routes only need a way to wake it.
   let dispatcher: WebhookDispatcher | undefined;
+  let feeder: SuppressionFeeder | undefined;
   const bounces = new ReturnPathBounces({
     store,
     secret: returnPathSecret,
@@ -103,7 +109,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   });
 
   const tls = await loadTlsMaterial(config);
-  const accept = createAcceptPipeline({ store, config, clock, templates: renderer, senders: domains, logger: logger.child({ room: 'accept' }) });
+  const accept = createAcceptPipeline({ store, config, clock, templates: renderer, senders: domains, suppressions, logger: logger.child({ room: 'accept' }) });
   const smtp = createSmtpListeners({ config, accept, credentials, tls, inbound: bounces, logger: logger.child({ room: 'receive' }) });
   const apiLogger = logger.child({ room: 'api' });
   const http = createHttpServer({
@@ -120,6 +126,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     resolver,
     dnsContext,
     webhooks,
+    suppressions,
     readEvents,
     messageMeta,
     wakeWebhooks: () => dispatcher?.wake(),
@@ -159,6 +166,13 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
       if (committed.length) running.wake();
     });
     stops.push(() => running.stop());
+    // Hard bounces, complaints, unsubscribes and repeated soft bounces fill the suppression list.
+    feeder = startSuppressionFeeder({ store: suppressions, readEvents, config, clock, logger: logger.child({ room: 'suppression' }) });
+    store.onCommit((committed) => {
+      if (committed.some((e) => (SUPPRESSION_EVENT_TYPES as readonly string[]).includes(e.type))) feeder?.wake();
+    });
+    const started = feeder;
+    stops.push(() => started.stop());
     const janitor = startIdempotencyJanitor(idempotency, { clock, logger: apiLogger });
     stops.push(async () => janitor.stop());
     for (const l of await smtp.start()) endpoints.push({ name: `smtp-${l.kind}`, address: l.address, port: l.port });
@@ -187,6 +201,8 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     domains,
     domainMonitor,
     webhooks,
+    suppressions,
+    suppressionFeeder: { runOnce: () => feeder!.runOnce() },
     events,
     bootstrapKey,
     stop() {

@@ -21,7 +21,7 @@ import { dkimSign } from './dkim-sign.js';
 import { decodeEncodedWords, findHeaderBlock, formatReceived, formatRfc5322Date, readHeaderFields, takeHeaderFields } from './headers.js';
 import { checkLabels, labelsFromHeaders } from './labels.js';
 import { normalizeLineEndings, scanLines, type LineScan } from './line-endings.js';
-import type { Accepted, AcceptPipeline, MessageContent, SenderDomains, Submission } from './types.js';
+import type { Accepted, AcceptPipeline, MessageContent, MessageStream, SenderDomains, Submission, SuppressionCheck } from './types.js';
 
 export interface AcceptPipelineOptions {
   store: QueueStore;
@@ -36,6 +36,8 @@ export interface AcceptPipelineOptions {
    * allowed and nothing is signed (tests of other steps).
    */
   senders?: SenderDomains;
+  /** The account's suppression lists; suppressed recipients are left out (and reported). */
+  suppressions?: SuppressionCheck;
 }
 
 /** What the steps pass along: the submission and the message being made from it. */
@@ -52,6 +54,8 @@ interface Work {
   meta: MessageMeta;
   /** The domain of the From header's address (what DMARC checks and DKIM signs for). */
   fromDomain?: string;
+  stream: MessageStream;
+  suppressed: { address: string; reason: string }[];
   message?: NewMessage;
 }
 
@@ -128,6 +132,17 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
     if (checked.tags.length) work.meta.tags = checked.tags;
     if (Object.keys(checked.metadata).length) work.meta.metadata = checked.metadata;
     if (checked.stream !== 'transactional') work.meta.stream = checked.stream;
+    work.stream = checked.stream;
+  };
+
+  // A suppressed address never reaches the queue; the answer and a 'suppressed' event say why.
+  const suppress: Step = (work) => {
+    if (!options.suppressions) return;
+    const hits = options.suppressions.check(work.submission.accountId, work.stream, work.recipients);
+    if (hits.size === 0) return;
+    work.suppressed = work.recipients.filter((r) => hits.has(r)).map((address) => ({ address, reason: hits.get(address)!.reason }));
+    work.recipients = work.recipients.filter((r) => !hits.has(r));
+    if (work.recipients.length === 0) throw Replies.allSuppressed().about('to');
   };
 
   const lineEndings: Step = (work) => {
@@ -247,7 +262,18 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
   };
 
   // The order is the policy. Later steps (suppress, track) go in this list.
-  const steps: readonly Step[] = [renderTemplate, compose, validateEnvelope, lineEndings, lineLength, labels, checkSender, headers, sign, buildMessage, enqueue];
+  const steps: readonly Step[] = [renderTemplate, compose, validateEnvelope, lineEndings, lineLength, labels, suppress, checkSender, headers, sign, buildMessage, enqueue];
+
+  /** One 'suppressed' event per recipient left out (webhooks: message.suppressed). */
+  const recordSuppressed = async (work: Work): Promise<void> => {
+    if (work.suppressed.length === 0) return;
+    const { accountId } = work.submission;
+    await Promise.all(
+      work.suppressed.map(({ address, reason }) =>
+        store.recordEvent({ type: 'suppressed', messageId: work.id, accountId, recipient: address, at: work.now, data: { reason, stream: work.stream } }),
+      ),
+    ).catch((err: unknown) => log.error({ messageId: work.id, err }, 'could not record suppressed recipients'));
+  };
 
   return {
     async accept(submission: Submission): Promise<Accepted> {
@@ -261,10 +287,13 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
         body: submission.body,
         content: submission.content,
         meta: {},
+        stream: 'transactional',
+        suppressed: [],
       };
       try {
         for (const step of steps) await step(work);
       } catch (err) {
+        await recordSuppressed(work);
         if (!(err instanceof SmtpRejection)) {
           log.error({ messageId: work.id, err }, 'accept pipeline failed');
           throw Replies.storeFailed();
@@ -276,7 +305,8 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
         { messageId: work.id, source: submission.source, accountId: submission.accountId, size: work.body.length, recipients: work.recipients.length },
         'message accepted',
       );
-      return { id: work.id, recipients: work.recipients };
+      await recordSuppressed(work);
+      return { id: work.id, recipients: work.recipients, suppressed: work.suppressed };
     },
   };
 }

@@ -80,6 +80,8 @@ export interface Submission {
 export interface Accepted {
   id: MessageId;
   recipients: string[];
+  /** Recipients left out because they are on the account's suppression list for the stream. */
+  suppressed: { address: string; reason: string }[];
 }
 
 /** The accept pipeline: resolves once the message is durable, or rejects with an SmtpRejection. */
@@ -106,4 +108,9 @@ export interface SenderDomains {
   signingKeysFor(accountId: string, domain: string): SigningIdentity[] | null;
   /** The bounce domain for mail from this domain; null when none. */
   returnPathFor(accountId: string, domain: string): string | null;
+}
+
+/** The account's suppression list, as the pipeline consults it (the suppression room answers). */
+export interface SuppressionCheck {
+  check(accountId: string, stream: MessageStream, addresses: readonly string[]): Map<string, { reason: string }>;
 }

@@ -12,6 +12,7 @@ import { registerAccountRoutes } from './account-routes.js';
 import { domainSchema, registerDomainRoutes } from './domain-routes.js';
 import { registerWebhookRoutes } from './webhook-routes.js';
 import { registerEventRoutes } from './event-routes.js';
+import { registerSuppressionRoutes } from './suppression-routes.js';
 import type { ApiDeps, ApiPrincipal } from './types.js';
 
 export interface HttpServer {
@@ -105,6 +106,7 @@ export function createHttpServer(deps: ApiDeps): HttpServer {
     registerAccountRoutes(api, deps);
     registerDomainRoutes(api, deps);
     registerWebhookRoutes(api, { ...deps, dispatcher: { wake: deps.wakeWebhooks } });
+    registerSuppressionRoutes(api, deps);
     registerEventRoutes(api, { readEvents: deps.readEvents, messageMeta: deps.messageMeta, eventTag: deps.webhooks.eventTag });
   }, { prefix: '/api/v1' });
   void app.register(async (postmark) => registerPostmarkRoutes(postmark, deps));

@@ -30,6 +30,7 @@ const TIMELINE_MAX = 1000;
 function sendResult(outcome: Extract<SendOutcome, { ok: true }>) {
   const result: Record<string, unknown> = { id: outcome.id, status: outcome.sendAt ? 'scheduled' : 'queued', recipients: outcome.recipients };
   if (outcome.sendAt) result.send_at = outcome.sendAt.toISOString();
+  if (outcome.suppressed.length) result.suppressed = outcome.suppressed;
   return result;
 }
 

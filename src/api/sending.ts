@@ -7,7 +7,7 @@ import type { ApiDeps, ApiPrincipal } from './types.js';
 
 /** What sending one message produced: queued (durably), or refused with the reason. */
 export type SendOutcome =
-  | { ok: true; id: string; recipients: string[]; sendAt?: Date }
+  | { ok: true; id: string; recipients: string[]; suppressed: { address: string; reason: string }[]; sendAt?: Date }
   | { ok: false; error: ApiError };
 
 /**
@@ -28,7 +28,7 @@ export async function sendAll(deps: ApiDeps, principal: ApiPrincipal, items: (Su
       if (item instanceof ApiError) return { ok: false, error: item };
       try {
         const accepted = await deps.accept.accept(item);
-        return { ok: true, id: accepted.id, recipients: accepted.recipients, sendAt: item.sendAt && item.sendAt > item.receivedAt ? item.sendAt : undefined };
+        return { ok: true, id: accepted.id, recipients: accepted.recipients, suppressed: accepted.suppressed, sendAt: item.sendAt && item.sendAt > item.receivedAt ? item.sendAt : undefined };
       } catch (err) {
         if (err instanceof SmtpRejection) return { ok: false, error: fromRejection(err) };
         if (err instanceof ApiError) return { ok: false, error: err };

@@ -9,6 +9,7 @@ import type { SqliteIdempotencyStore } from './sqlite-idempotency-store.js';
 import type { MailEvent } from '../core/index.js';
 import type { MessageMeta } from '../queue/index.js';
 import type { SqliteWebhookStore } from '../notify/index.js';
+import type { SqliteSuppressionStore } from '../suppression/index.js';
 
 /** Who is calling: resolved from the API key on every request. */
 export interface ApiPrincipal {
@@ -33,6 +34,7 @@ export interface ApiDeps {
   resolver: Resolver;
   dnsContext: DnsContext;
   webhooks: SqliteWebhookStore;
+  suppressions: SqliteSuppressionStore;
   /** The event outbox, in order (pull API, new endpoints' starting point). */
   readEvents(after: number, limit: number): Promise<MailEvent[]>;
   /** A message's tags, metadata and stream, for event payloads. */

@@ -7,6 +7,7 @@ import { credentialsCommand } from './commands/credentials.js';
 import { domainsCommand } from './commands/domains.js';
 import { queueCommand } from './commands/queue.js';
 import { startCommand } from './commands/start.js';
+import { suppressionsCommand } from './commands/suppressions.js';
 import { webhooksCommand } from './commands/webhooks.js';
 
 export function buildProgram(): Command {
@@ -18,6 +19,6 @@ export function buildProgram(): Command {
     .option('--config <file>', 'JSON config file (default: HERALD_CONFIG)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', '\nDocs: README.md and docs/ (configuration, CLI, troubleshooting).');
-  for (const sub of [startCommand(), accountsCommand(), apiKeysCommand(), credentialsCommand(), domainsCommand(), queueCommand(), webhooksCommand(), configCommand()]) program.addCommand(sub);
+  for (const sub of [startCommand(), accountsCommand(), apiKeysCommand(), credentialsCommand(), domainsCommand(), queueCommand(), suppressionsCommand(), webhooksCommand(), configCommand()]) program.addCommand(sub);
   return program;
 }

@@ -79,6 +79,7 @@ export const Replies = {
   dataTimeout: () => new SmtpRejection(421, '4.4.2', 'Message transfer took too long, closing connection'),
   lineTooLong: () => new SmtpRejection(500, '5.5.2', 'Line too long'),
   bareLineEnding: () => new SmtpRejection(550, '5.6.0', 'Message contains a bare CR or LF; send lines ending in CRLF'),
+  allSuppressed: () => new SmtpRejection(550, '5.1.1', "Recipient address rejected: every recipient is on this account's suppression list"),
   senderDomainNotVerified: () => new SmtpRejection(550, '5.7.1', 'Sender address rejected: domain not verified for this account'),
   badSender: () => new SmtpRejection(553, '5.1.7', 'Sender address rejected: invalid address'),
   badRecipient: () => new SmtpRejection(553, '5.1.3', 'Recipient address rejected: invalid address'),

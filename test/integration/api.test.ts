@@ -382,3 +382,38 @@ describe('HTTP API', () => {
     assert.ok(res.body.components.schemas.Message, 'schemas are components');
   });
 });
+
+describe('HTTP API: suppression', () => {
+  let w: ApiWorld;
+  before(async () => {
+    w = await startApiWorld();
+  });
+  after(() => w.close());
+
+  test('a suppressed recipient is left out and reported; a hard bounce suppresses its address', async () => {
+    const add = await call(w.base, 'POST', '/api/v1/suppressions', { key: w.adminKey, body: { address: 'gone@a.test', reason: 'manual' } });
+    assert.equal(add.status, 200, JSON.stringify(add.body));
+    const suppressedEvent = w.events.waitFor((e) => e.type === 'suppressed' && e.recipient === 'gone@a.test');
+    const res = await call(w.base, 'POST', '/api/v1/messages', { key: w.adminKey, body: { from: 'a@sender.test', to: ['gone@a.test', 'here@a.test'], text: 'x' } });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    assert.deepEqual(res.body.recipients, ['here@a.test']);
+    assert.deepEqual(res.body.suppressed, [{ address: 'gone@a.test', reason: 'manual' }]);
+    assert.equal((await suppressedEvent).messageId, res.body.id);
+    const stored = await w.herald.store.get(res.body.id);
+    assert.deepEqual(stored?.recipients.map((r) => r.address), ['here@a.test'], 'the suppressed address never reached the queue');
+
+    const all = await call(w.base, 'POST', '/api/v1/messages', { key: w.adminKey, body: { from: 'a@sender.test', to: 'gone@a.test', text: 'x' } });
+    assert.equal(all.status, 422);
+    assert.equal(all.body.error.field, 'to');
+
+    // A hard bounce from the receiving server puts the address on the list by itself.
+    w.a.setRecipientReply('nobody@a.test', { code: 550, text: '5.1.1 User unknown' });
+    const first = await call(w.base, 'POST', '/api/v1/messages', { key: w.adminKey, body: { from: 'a@sender.test', to: 'nobody@a.test', text: 'x' } });
+    await w.events.finished(first.body.id, 1);
+    await w.herald.suppressionFeeder.runOnce();
+    const looked = await call(w.base, 'GET', '/api/v1/suppressions/nobody@a.test', { key: w.adminKey });
+    assert.equal(looked.status, 200, JSON.stringify(looked.body));
+    const again = await call(w.base, 'POST', '/api/v1/messages', { key: w.adminKey, body: { from: 'a@sender.test', to: 'nobody@a.test', text: 'x' } });
+    assert.equal(again.status, 422);
+  });
+});
