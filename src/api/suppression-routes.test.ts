@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SqliteAccountStore } from '../accounts/index.js';
-import { silentLogger } from '../core/index.js';
+import { silentLogger, systemClock } from '../core/index.js';
 import { openSqlite } from '../storage/index.js';
 import { SqliteSuppressionStore } from '../suppression/index.js';
 import { createHttpServer } from './http-server.js';
-import { registerSuppressionRoutes } from './suppression-routes.js';
 import type { ApiDeps } from './types.js';
 
 /** What the other rooms' routes are given here: anything read from it is itself, and calling it does nothing. */
@@ -20,10 +19,9 @@ async function setup(t: { after(fn: () => Promise<void> | void): void }) {
   const db = openSqlite(':memory:');
   const accounts = new SqliteAccountStore(db);
   const suppressions = new SqliteSuppressionStore(db);
-  const given: Record<string | symbol, unknown> = { config: { maxMessageSize: 1024 * 1024 }, accounts, logger: silentLogger, version: 'test' };
+  const given: Record<string | symbol, unknown> = { config: { maxMessageSize: 1024 * 1024 }, accounts, suppressions, clock: systemClock, logger: silentLogger, version: 'test' };
   const deps = new Proxy(given, { get: (target, key) => (key in target ? target[key] : inert) }) as unknown as ApiDeps;
   const server = createHttpServer(deps);
-  void server.app.register(async (api) => registerSuppressionRoutes(api, { suppressions }), { prefix: '/api/v1' });
   await server.app.ready();
   t.after(async () => {
     await server.stop();
