@@ -3,7 +3,6 @@
  * outside world (clock, DNS resolver, store, logger) is created or injected here.
  */
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import type { HeraldConfig } from './config/index.js';
 import { systemClock, type Clock, type Logger, type Resolver } from './core/index.js';
 import { installationSecret, openSqlite } from './storage/index.js';
@@ -19,9 +18,9 @@ import { SqliteSuppressionStore, startSuppressionFeeder, SUPPRESSION_EVENT_TYPES
 import { startDeliveryThread, type DeliveryThread } from './delivery-thread.js';
 import { EventBus, SqliteWebhookStore, startWebhookDispatcher, type WebhookDispatcher } from './notify/index.js';
 import { createHttpServer, SqliteIdempotencyStore, startIdempotencyJanitor } from './api/index.js';
-import { createLogger, loadTlsMaterial, type TlsMaterial } from './runtime/index.js';
+import { createLogger, loadTlsMaterial, VERSION, type TlsMaterial } from './runtime/index.js';
 
-export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+export { VERSION };
 
 export interface HeraldDeps {
   logger?: Logger;

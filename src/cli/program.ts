@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { VERSION } from '../main.js';
+import { VERSION } from '../runtime/version.js';
 import { accountsCommand } from './commands/accounts.js';
 import { apiKeysCommand } from './commands/api-keys.js';
 import { configCommand } from './commands/config.js';

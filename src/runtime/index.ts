@@ -6,3 +6,4 @@
  */
 export { createLogger } from './logger.js';
 export { loadTlsMaterial, type TlsMaterial } from './tls.js';
+export { VERSION } from './version.js';

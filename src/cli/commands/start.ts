@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { startHerald, VERSION } from '../../main.js';
+import { VERSION } from '../../runtime/version.js';
 import { resolveConfig, type GlobalOptions } from '../context.js';
 import { CliError, emit } from '../output.js';
 
@@ -10,6 +10,8 @@ export function startCommand(): Command {
     .action(async (opts: { logLevel?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const config = resolveConfig(g, opts.logLevel ? { logLevel: opts.logLevel } : {});
+      // Loaded only here: the other commands need none of the server's rooms.
+      const { startHerald } = await import('../../main.js');
       const herald = await startHerald(config).catch((err: NodeJS.ErrnoException & { port?: number }) => {
         throw explainStartError(err);
       });
