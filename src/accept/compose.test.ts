@@ -4,8 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import PostalMime, { decodeWords, type Email } from 'postal-mime';
+import { encode as qpEncodeReference, wrap as qpWrapReference } from 'nodemailer/lib/qp/index.js';
 import { SmtpRejection } from '../core/index.js';
-import { composeMessage, parseMailbox, type ComposeOptions } from './compose.js';
+import { composeMessage, composeMessageWithMailComposer, parseMailbox, type ComposeOptions } from './compose.js';
+import { qpSoftBreaks, writeMessage, type WriterMessage } from './mime-writer.js';
 import type { AttachmentInput, MessageContent } from './types.js';
 
 const DATE = new Date(Date.UTC(2024, 4, 7, 9, 5, 3));
@@ -444,4 +446,222 @@ test('parseMailbox: one mailbox per string, strict forms', () => {
     );
   }
   assert.throws(() => parseMailbox(7 as unknown as string, 'from'), (err) => err instanceof SmtpRejection && err.field === 'from');
+});
+
+// The writer against the MailComposer path it replaced: the same bytes, boundaries aside.
+
+/** A seeded generator (mulberry32), so a failure can be run again. */
+function random(seed: number) {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(state ^ (state >>> 15), state | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { next, pick: <T,>(list: readonly T[]): T => list[Math.floor(next() * list.length)]! };
+}
+
+/** The random part of the boundaries is the one difference allowed. */
+function withoutBoundaries(body: Buffer): string {
+  return body.toString('latin1').replace(/--_NmP-[0-9a-f]{16}-Part_/g, '--_NmP-<random>-Part_');
+}
+
+async function assertSameAsMailComposer(content: MessageContent, label: string, options: ComposeOptions = OPTIONS) {
+  const settle = <T,>(promise: Promise<T>) => promise.then((value) => ({ value }), (error: unknown) => ({ error: String(error) }));
+  const [first, second] = [await settle(composeMessage(content, options)), await settle(composeMessageWithMailComposer(content, options))];
+  if (!('value' in first) || !('value' in second)) {
+    assert.deepEqual(first, second, `${label}: both refuse alike`);
+    return;
+  }
+  const [written, reference] = [first.value, second.value];
+  const [a, b] = [withoutBoundaries(written.body), withoutBoundaries(reference.body)];
+  if (a !== b) {
+    const [x, y] = [a.split('\r\n'), b.split('\r\n')];
+    const line = x.findIndex((l, i) => l !== y[i]);
+    assert.fail(`${label}: line ${line + 1} differs\n writer:       ${JSON.stringify(x[line])}\n MailComposer: ${JSON.stringify(y[line])}\n${JSON.stringify(content).slice(0, 2000)}`);
+  }
+  assert.deepEqual([written.mailFrom, written.recipients], [reference.mailFrom, reference.recipients]);
+}
+
+const NAMES = ['', 'Ann', 'John Q. Public', '"Doe, John \\"JD\\""', 'Jörg Müller', '日本語の名前', 'Zoë', 'a_b c', "O'Brien", '"Ünïcødé, 日本"', `Émile ${'x'.repeat(80)} Zola`, 'Ann 👋', '"a\\\\b"', 'Ñ'.repeat(100), '=?utf-8?Q?x?=', '"quoted ; name"', 'word'.repeat(30)];
+const ADDRESSES = ['a@example.com', 'Other@Example.NET', 'jöran@exämple.com', 'plain@ÉXAMPLE.org', 'x+tag@sub.example.co.uk', "o'brien@example.ie", 'info@bücher.example', 'ü@bücher.example', '日本@日本.jp'];
+const WORDS = ['hello', 'world', 'Grüße', '日本語', '👋', '—', '"quoted"', '=?utf-8?Q?abc?=', '=?bad', 'a=b', '\t', '  ', 'x'.repeat(90), 'ü'.repeat(40), '\x01', '\x7f', '?=', 'foo=?x?Q?y?=bar', 'é'];
+const LINES = ['plain short line', '', '.', 'x'.repeat(76), 'y'.repeat(77), 'z'.repeat(300), 'trailing space ', 'trailing tab\t', 'ünïcødé text here', '日本語のテキストです。', 'a=b=c', '\x7fdel', 'ctl\x01x', '   ', `mixed Grüße and ${'more words '.repeat(8)}`, '—'.repeat(50), 'emoji 👋👋', 'tab\tin\tline', '=?utf-8?Q?x?=', '----_NmP-0123456789abcdef-Part_1'];
+const FILENAMES = ['report.pdf', 'résumé final.txt', 'a b.png', 'noext', 'x"y.bin', 'semi;colon.txt', '-dash.txt', "it's.doc", '日本語のファイル名.xlsx', `very ${'long '.repeat(40)}name.pdf`, `${'ü'.repeat(100)}.txt`, '=?utf-8?Q?a?=.txt', `${'x'.repeat(80)}.bin`, 'photo.JPG', 'forward.eml', 'emoji👋.png', 'paren(1).pdf', 'question?.txt', '[x].txt'];
+const CONTENT_TYPES = [undefined, undefined, 'application/pdf', 'image/png', 'text/plain', 'Application/X-Custom', 'message/rfc822', 'message/global', 'text/html'];
+const EMBEDDED = ['From: a@example.com\r\nSubject: inner\r\n\r\nInner body\r\n', 'Subject: ü\r\n\r\nGrüße\r\n', 'Subject: x\r\n\r\nno final line break', ''];
+const HEADERS: [string, (r: ReturnType<typeof random>) => string][] = [
+  ['X-Tag', (r) => `${r.pick(WORDS)} ${r.pick(WORDS)} end`],
+  ['x-long', (r) => Array.from({ length: 25 }, () => r.pick(WORDS)).join(' ').replace(/[ \t]{65,}/g, ' ').trim()],
+  ['In-Reply-To', (r) => r.pick(['<a@b>', 'a@b', '<ü@x>', 'a\x01b'])],
+  ['references', (r) => r.pick(['<a@b> <c@d>', 'a@b c@d', '< a @ b >  <c@d>', '<x@y'])],
+  ['List-Unsubscribe', () => '<https://example.com/u?x=1>, <mailto:u@example.com>'],
+  ['content-id', () => 'abc@def'],
+  ['OTP-Token', () => '"123"; origin="https://x"\x01'],
+  ['mime-foo', () => 'bar'],
+  ['x-smtpapi', () => '{"a":1}'],
+  ['content-features', () => 'x'],
+  ['x-a-id', () => 'z'],
+  ['Message-ID', () => '<given@example.com>'],
+];
+
+function randomMessage(r: ReturnType<typeof random>): MessageContent {
+  const mailbox = () => {
+    const name = r.pick(NAMES);
+    const address = r.pick(ADDRESSES);
+    return name ? `${name} <${address}>` : r.pick([address, `<${address}>`]);
+  };
+  const body = () => {
+    const lines = Array.from({ length: 1 + Math.floor(r.next() * 12) }, () => r.pick(LINES));
+    return lines.join(r.pick(['\n', '\r\n', '\r'])) + (r.next() < 0.2 ? r.pick(['\n', ' ', '\t', '\r\n\r\n']) : '');
+  };
+  const m: MessageContent = { from: mailbox(), to: Array.from({ length: 1 + Math.floor(r.next() * 3) }, mailbox) };
+  if (r.next() < 0.4) m.cc = [mailbox(), mailbox()];
+  if (r.next() < 0.3) m.bcc = [mailbox()];
+  if (r.next() < 0.3) m.replyTo = [mailbox()];
+  if (r.next() < 0.9) m.subject = Array.from({ length: 1 + Math.floor(r.next() * 20) }, () => r.pick(WORDS)).join(' ').replace(/[ \t]{65,}/g, ' ').trim() || 'x';
+  const kind = r.next();
+  if (kind < 0.4) m.text = body();
+  else if (kind < 0.6) m.html = body();
+  else [m.text, m.html] = [body(), body()];
+  if (r.next() < 0.5) {
+    m.headers = {};
+    for (let i = 0; i < 3; i++) {
+      const [name, value] = r.pick(HEADERS);
+      if (!Object.keys(m.headers).some((k) => k.toLowerCase() === name.toLowerCase())) m.headers[name] = value(r);
+    }
+  }
+  if (r.next() < 0.6) {
+    const ids = new Set<string>();
+    m.attachments = Array.from({ length: 1 + Math.floor(r.next() * 4) }, (): AttachmentInput => {
+      const contentType = r.pick(CONTENT_TYPES);
+      const filename = r.pick(FILENAMES);
+      const embedded = contentType?.startsWith('message/') || (!contentType && filename.endsWith('.eml'));
+      const bytes = embedded ? Buffer.from(r.pick(EMBEDDED)) : Buffer.from(Array.from({ length: r.pick([0, 1, 2, 3, 56, 57, 58, 1000, 5000]) }, () => Math.floor(r.next() * 256)));
+      const attachment: AttachmentInput = { filename, content: r.next() < 0.2 ? b64(bytes).replace(/.{76}/g, '$&\r\n') : b64(bytes) };
+      if (contentType) attachment.contentType = contentType;
+      const cid = r.pick(['logo@herald', 'terms', 'a.b@c', 'x'.repeat(100), '', '']);
+      if (cid && !ids.has(cid)) {
+        ids.add(cid);
+        attachment.contentId = cid;
+      }
+      return attachment;
+    });
+  }
+  return m;
+}
+
+test('the writer makes the bytes MailComposer made (boundaries aside), on 400 generated messages', async () => {
+  for (const seed of [1, 2, 3, 4]) {
+    const r = random(seed);
+    for (let i = 0; i < 100; i++) await assertSameAsMailComposer(randomMessage(r), `seed ${seed}, message ${i}`);
+  }
+});
+
+test('the writer matches MailComposer on large and awkward bodies', async () => {
+  const bodies: Record<string, string> = {
+    'long lines over several 64 KiB encoder slices': 'abc def ghi '.repeat(12000),
+    'non-ASCII lines': 'line of text ü\n'.repeat(5000),
+    'ASCII over 128 KiB': 'short\n'.repeat(23000),
+    'white space at the end': `x${' '.repeat(70000)}`,
+    'white space in the middle': `x${' '.repeat(70000)}y`,
+    'a space at a slice boundary': `${'a'.repeat(65535)} ${'b'.repeat(100)}`,
+    'a CRLF across a slice boundary': `${'a'.repeat(65535)}\n${'b'.repeat(100)}`,
+    'a space before a line break at a slice boundary': `${'a'.repeat(65534)} \n${'b'.repeat(100)}`,
+    'mostly non-Latin (base64)': '日本語のテキストです。'.repeat(4000),
+    'two-octet characters': 'é'.repeat(40000),
+    'equals signs': '='.repeat(200),
+    'mixed, ends in spaces': `${`Grüße, ${'x'.repeat(100)}\n`.repeat(1000)}   `,
+  };
+  // The encoder holds white space at the end back until it knows what follows: where the soft
+  // line breaks fall near the end depends on it.
+  for (let words = 8; words < 30; words += 3) {
+    for (const spaces of [1, 4, 9, 20, 33]) bodies[`${words} words, ${spaces} spaces at the end`] = `${'wörd '.repeat(words)}end${' '.repeat(spaces)}`;
+  }
+  const options = { ...OPTIONS, maxMessageSize: 10 * 1024 * 1024 };
+  for (const [label, body] of Object.entries(bodies)) {
+    await assertSameAsMailComposer(message({ text: body }), `${label} (text)`, options);
+    await assertSameAsMailComposer(message({ text: undefined, html: body }), `${label} (html)`, options);
+  }
+});
+
+test('quoted-printable soft line breaks fall where qp.wrap puts them', () => {
+  const r = random(9);
+  // Long lines of words of every length (each break rule decides somewhere), and short pieces
+  // with escapes, line breaks and white space anywhere.
+  const letters = ['x', 'x', 'x', 'Z', '0', '=', 'é', '日', '👋', '\x01', 'c'];
+  const breaks = [' ', ' ', ' ', '  ', '\t', '.', ',', '!', '?', '\r\n', ' \r\n', '-'];
+  const pieces = ['a', ' ', '  ', '\t', '.', '=', 'é', '日', '👋', '\r\n', ' \r\n', '\x01', 'abcdefghij', 'x'.repeat(70), 'é'.repeat(30), '=3D', 'A9', 'c3'];
+  for (let i = 0; i < 20000; i++) {
+    let text = '';
+    const n = Math.floor(r.next() * 40);
+    for (let w = 0; w < n; w++) {
+      text += i % 2 ? r.pick(pieces) : r.pick(letters).repeat(1 + Math.floor(r.next() * 40)) + r.pick(breaks);
+    }
+    let qp = qpEncodeReference(Buffer.from(text));
+    if (r.next() < 0.1) qp += '\r'; // an encoder slice can end between CR and LF
+    if (r.next() < 0.1) qp = qp.slice(0, Math.floor(r.next() * qp.length));
+    assert.equal(qpSoftBreaks(qp), qpWrapReference(qp, 76), JSON.stringify(qp));
+  }
+});
+
+test('strict base64 is decided as before: alphabet, padding, final bits, and bad base64 before size', async () => {
+  // The previous check: white space removed, the pattern, then a decode and encode round trip.
+  const reference = (content: string) => {
+    const clean = content.replace(/[ \t\r\n]+/g, '');
+    if (clean.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(clean)) return 'not base64';
+    return Buffer.from(clean, 'base64').toString('base64') === clean ? 'ok' : 'bits';
+  };
+  const outcome = async (content: string) => {
+    try {
+      await composeMessage(message({ attachments: [{ filename: 'x.bin', content }] }), OPTIONS);
+      return 'ok';
+    } catch (err) {
+      assert.ok(err instanceof SmtpRejection && err.field === 'attachments[0].content', String(err));
+      return /bits that do not decode/.test(err.reply.text) ? 'bits' : 'not base64';
+    }
+  };
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const cases: string[] = [];
+  for (const c of alphabet) cases.push(`QUJD${c}A==`, `QUJD${c}==`, `QUJ${c}=`, `QU${c}A`);
+  const r = random(5);
+  const junk = ['=', '=', '-', '_', ' ', '\n', '\r', '\r\n', '\t', '!', 'é', '日', '\0', '.', '\x7f', '%', '\u00a0', '\v'];
+  for (let i = 0; i < 2000; i++) {
+    let s = Array.from({ length: Math.floor(r.next() * 14) }, () => (r.next() < 0.85 ? r.pick([...alphabet]) : r.pick(junk))).join('');
+    if (r.next() < 0.3) s = s.slice(0, Math.max(0, s.length - 2)) + r.pick(['=', '==']);
+    cases.push(s);
+  }
+  for (const content of cases) assert.equal(await outcome(content), reference(content), JSON.stringify(content));
+
+  // Bad base64 is named as such even when it would also be too big; bad final bits come after
+  // the size, as before.
+  const small = { maxMessageSize: 1000 };
+  await rejects(compose({ attachments: [{ filename: 'a', content: '!!!!'.repeat(1000) }] }, small), 'attachments[0].content', 550);
+  await rejects(compose({ attachments: [{ filename: 'a', content: `${'AAAA'.repeat(1000)}QR==` }] }, small), 'attachments[0].content', 552);
+  await rejects(compose({ attachments: [{ filename: 'a', content: `${'AAAA'.repeat(100)}QR==` }] }), 'attachments[0].content', 550);
+});
+
+test('the boundary is never text the content holds: it is drawn again', () => {
+  const held = '0123456789abcdef';
+  const message: WriterMessage = {
+    headers: [],
+    from: { name: '', address: 'a@example.com' },
+    to: [{ name: '', address: 'b@example.net' }],
+    cc: [],
+    replyTo: [],
+    messageId: '<x@example.com>',
+    date: 'Tue, 7 May 2024 09:05:03 +0000',
+    text: `a line that looks like a delimiter:\r\n----_NmP-${held}-Part_1\r\n`,
+    html: '<p>x</p>',
+    attachments: [{ filename: 'fwd.eml', contentType: 'message/rfc822', raw: Buffer.from(`Subject: x\r\n\r\n--${held}\r\n`) }],
+  };
+  for (const where of ['text', 'raw'] as const) {
+    const draws = [held, 'fedcba9876543210'];
+    const m = where === 'text' ? { ...message, attachments: [] } : { ...message, text: 'plain\r\n' };
+    const body = writeMessage(m, () => draws.shift()!).toString();
+    assert.equal(draws.length, 0, where);
+    assert.ok(!body.includes(`boundary="--_NmP-${held}`), where);
+    assert.match(body, /boundary="--_NmP-fedcba9876543210-Part_1"/, where);
+  }
 });

@@ -9,21 +9,24 @@
  * LF in `text` and `html` are line breaks and are rewritten to CRLF (DESIGN §4: no bare CR or LF
  * leaves the box).
  *
- * MIME building is nodemailer's MailComposer (DESIGN §6), fed only strings and Buffers we built:
- * never its `path`, `href` or `raw` fields, and with file and URL access disabled on top, so no
- * API input can make it read a file or fetch a URL. Bcc is never handed to it at all.
+ * MIME is written by mime-writer.ts in one synchronous pass, from the checked values only: it
+ * reads no file and fetches no URL, whatever the input. Bcc is never handed to it at all. It
+ * writes what nodemailer's MailComposer (DESIGN §6) wrote for the same message, apart from the
+ * random boundaries; `composeMessageWithMailComposer` keeps that path as the reference the
+ * tests compare the writer against and the benchmark (bench/compose.ts) times it against.
  *
  * Header lines are kept within RFC 5322 §2.1.1 (998 octets) and free of lines made only of white
- * space (obsolete syntax some parsers take for the end of the header block): MailComposer folds
+ * space (obsolete syntax some parsers take for the end of the header block): the writer folds
  * at white space and RFC 2047-encodes any value with non-ASCII, so the limits below (field length,
  * runs of white space, trimmed ends) are what makes its folding always succeed.
  */
 import MailComposer, { type MailComposerAttachment, type MailComposerOptions } from 'nodemailer/lib/mail-composer/index.js';
 import addressparser from 'nodemailer/lib/addressparser/index.js';
 import { detectMimeType } from 'nodemailer/lib/mime-funcs/index.js';
-import { invalidContent, isValidEnvelopeAddress, normalizeAddress, Replies } from '../core/index.js';
+import { invalidContent, isValidEnvelopeAddress, normalizeAddress, Replies, type SmtpRejection } from '../core/index.js';
 import { formatRfc5322Date } from './headers.js';
 import { scanLines } from './line-endings.js';
+import { writeMessage, type WriterAddress } from './mime-writer.js';
 import type { AttachmentInput, MessageContent } from './types.js';
 
 export interface ComposeOptions {
@@ -71,6 +74,9 @@ const MSG_ID = /^<[!-;=?A-~]+@[!-;=?A-~]+>$/;
 // RFC 6838 §4.2 restricted-name, type "/" subtype, no parameters.
 const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/i;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** RFC 4648 §4 alphabet value of each character code (the BASE64 pattern has checked them). */
+const BASE64_VALUE = new Uint8Array(128);
+for (let i = 0; i < 64; i++) BASE64_VALUE['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(i)] = i;
 
 /** Header fields Herald sets itself, lowercase name → what the caller should do instead. */
 const RESERVED_HEADERS: ReadonlyMap<string, string> = new Map([
@@ -175,10 +181,10 @@ function checkList(value: unknown, field: string): string[] {
 }
 
 /**
- * A header value that MailComposer turns into one or more header lines: surrounding white
+ * A header value that the writer turns into one or more header lines: surrounding white
  * space trimmed (it would fold into a line of white space alone), CR/LF/NUL refused, long runs
  * of white space refused, `name: value` within the 998-octet line limit. Other control
- * characters and non-ASCII are RFC 2047-encoded by MailComposer.
+ * characters and non-ASCII are RFC 2047-encoded by the writer.
  */
 function checkHeaderText(value: string, field: string, name: string): string {
   if (LINE_BREAK_OR_NUL.test(value)) {
@@ -233,24 +239,41 @@ interface CheckedAttachment {
   filename: string;
   contentType: string;
   contentId?: string;
-  content: Buffer;
+  /** The content as canonical base64 without white space: what the message carries. */
+  base64: string;
+  /** Decoded size in octets. */
+  size: number;
+  /** The decoded bytes, for message/* only (they are carried as they are, not base64). */
+  bytes?: Buffer;
 }
 
 /**
- * Decodes strict base64: the standard alphabet (RFC 4648 §4), padded to a multiple of four,
- * with canonical padding bits, so that re-encoding gives back the input. ASCII white space
- * (space, tab, CR, LF) anywhere is ignored, because MIME-style line-wrapped base64 (RFC 2045
- * §6.8, 76 columns) is what many clients send. Anything else — base64url, missing padding, a
- * data: URL — is refused rather than guessed at. Returns the base64 without white space; the
- * round trip (canonical final bits) is checked once it is decoded.
+ * Strict base64: the standard alphabet (RFC 4648 §4), padded to a multiple of four, with
+ * canonical padding bits, so that re-encoding gives back the input. ASCII white space (space,
+ * tab, CR, LF) anywhere is ignored, because MIME-style line-wrapped base64 (RFC 2045 §6.8, 76
+ * columns) is what many clients send. Anything else — base64url, missing padding, a data: URL —
+ * is refused rather than guessed at.
+ *
+ * Checked in steps, so that nothing is decoded before the size is known to fit: the white
+ * space removed (`withoutWhiteSpace`), the shape (`base64Shape`), the size, then the alphabet
+ * (`decodeStrict`) and the final bits (`canonicalEnd`). The base64 without white space is what
+ * the message carries: the attachment is not encoded again.
  */
-function base64Payload(content: string, field: string): string {
-  const clean = content.replace(/[ \t\r\n]+/g, '');
-  if (clean.length % 4 !== 0 || !BASE64.test(clean)) {
-    const hint = /^data:/i.test(clean) ? ' (it is a data: URL; send only the base64 after the comma)' : '';
-    throw invalidContent(field, `${field}: is not valid base64 (standard alphabet, padded with "=" to a multiple of 4 characters)${hint}`);
-  }
-  return clean;
+function withoutWhiteSpace(content: string): string {
+  // Most clients send it unwrapped; four native scans are much cheaper than a regular expression.
+  const wrapped = content.indexOf('\n') >= 0 || content.indexOf('\r') >= 0 || content.indexOf(' ') >= 0 || content.indexOf('\t') >= 0;
+  return wrapped ? content.replace(/[ \t\r\n]+/g, '') : content;
+}
+
+/** Whole 4-character groups, at most two "=" at the end. */
+function base64Shape(clean: string): boolean {
+  const n = clean.length;
+  return n % 4 === 0 && !(n >= 3 && clean.charCodeAt(n - 3) === 0x3d && clean.charCodeAt(n - 2) === 0x3d && clean.charCodeAt(n - 1) === 0x3d);
+}
+
+function notBase64(field: string, clean: string): SmtpRejection {
+  const hint = /^data:/i.test(clean) ? ' (it is a data: URL; send only the base64 after the comma)' : '';
+  return invalidContent(field, `${field}: is not valid base64 (standard alphabet, padded with "=" to a multiple of 4 characters)${hint}`);
 }
 
 function decodedSize(clean: string): number {
@@ -258,7 +281,32 @@ function decodedSize(clean: string): number {
   return (clean.length / 4) * 3 - padding;
 }
 
-function checkAttachmentMeta(input: AttachmentInput, i: number, contentIds: Set<string>): Omit<CheckedAttachment, 'content'> {
+/**
+ * The bytes when `clean` (of base64Shape) is in the standard alphabet with "=" only at the end
+ * (the BASE64 pattern), else undefined. Node's decoder skips what is not in its alphabet, and
+ * every character skipped leaves at least one octet fewer than `decodedSize` counts; its
+ * alphabet also takes base64url's "-" and "_", which are looked for first. A native decode is
+ * several times faster than the pattern on a large attachment.
+ */
+function decodeStrict(clean: string): Buffer | undefined {
+  if (clean.indexOf('-') >= 0 || clean.indexOf('_') >= 0) return undefined;
+  const bytes = Buffer.from(clean, 'base64');
+  return bytes.length === decodedSize(clean) ? bytes : undefined;
+}
+
+/**
+ * Re-encoding the decoded bytes gives back `clean` exactly when the bits after the last whole
+ * octet are zero (RFC 4648 §3.5): the low 4 bits of the character before "==", the low 2
+ * before "=".
+ */
+function canonicalEnd(clean: string): boolean {
+  const n = clean.length;
+  if (n === 0 || clean.charCodeAt(n - 1) !== 0x3d) return true;
+  if (clean.charCodeAt(n - 2) === 0x3d) return (BASE64_VALUE[clean.charCodeAt(n - 3)]! & 0x0f) === 0;
+  return (BASE64_VALUE[clean.charCodeAt(n - 2)]! & 0x03) === 0;
+}
+
+function checkAttachmentMeta(input: AttachmentInput, i: number, contentIds: Set<string>): Pick<CheckedAttachment, 'filename' | 'contentType' | 'contentId'> {
   const at = `attachments[${i}]`;
   if (typeof input !== 'object' || input === null) throw invalidContent(at, `${at}: must be an object`);
 
@@ -282,8 +330,8 @@ function checkAttachmentMeta(input: AttachmentInput, i: number, contentIds: Set<
     }
     contentType = input.contentType.toLowerCase();
   }
-  // A multipart type would make MailComposer build an (empty) multipart node instead of
-  // carrying the bytes; message/external-body and message/partial point outside the message.
+  // A multipart type would need parts of its own, not bytes (MailComposer built an empty
+  // multipart node); message/external-body and message/partial point outside the message.
   if (contentType.startsWith('multipart/')) {
     throw invalidContent(tField, `${tField}: ${contentType} cannot be attached; send the bytes as application/octet-stream`);
   }
@@ -310,7 +358,7 @@ function checkAttachmentMeta(input: AttachmentInput, i: number, contentIds: Set<
 
 /**
  * message/rfc822 and message/global parts cannot be base64-encoded (RFC 2046 §5.2.1), so
- * MailComposer writes their bytes as they are: they must already be valid message lines.
+ * their bytes are written as they are: they must already be valid message lines.
  */
 function checkEmbeddedMessage(content: Buffer, field: string, contentType: string): void {
   const scan = scanLines(content);
@@ -324,7 +372,26 @@ function checkEmbeddedMessage(content: Buffer, field: string, contentType: strin
 
 /** Bare CR and bare LF become CRLF (DESIGN §4); the input's meaning (line breaks) is kept. */
 function crlf(text: string): string {
-  return text.replace(/\r\n|\r|\n/g, '\r\n');
+  // Without CR only LF can change, which a plain search-and-replace does faster.
+  return text.indexOf('\r') < 0 ? text.replace(/\n/g, '\r\n') : text.replace(/\r\n|\r|\n/g, '\r\n');
+}
+
+/** Everything the message is built from, checked. */
+interface CheckedMessage {
+  from: Mailbox;
+  to: Mailbox[];
+  cc: Mailbox[];
+  replyTo: Mailbox[];
+  subject?: string;
+  text?: string;
+  html?: string;
+  headers: { key: string; value: string }[];
+  /** With <>. */
+  messageId: string;
+  date: string;
+  attachments: CheckedAttachment[];
+  mailFrom: string;
+  recipients: string[];
 }
 
 /**
@@ -333,6 +400,71 @@ function crlf(text: string): string {
  * `content.template` is ignored: the template was rendered into subject/text/html before.
  */
 export async function composeMessage(content: MessageContent, options: ComposeOptions): Promise<Composed> {
+  const m = checkMessage(content, options);
+  const body = writeMessage({
+    headers: m.headers,
+    from: box(m.from),
+    to: m.to.map(box),
+    cc: m.cc.map(box),
+    replyTo: m.replyTo.map(box),
+    subject: m.subject,
+    messageId: m.messageId,
+    date: m.date,
+    text: m.text,
+    html: m.html,
+    attachments: m.attachments.map((a) => ({
+      filename: a.filename,
+      contentType: a.contentType,
+      ...(a.contentId ? { contentId: a.contentId } : {}),
+      ...(a.bytes ? { raw: a.bytes } : { base64: a.base64 }),
+    })),
+  });
+  return finish(m, body, options.maxMessageSize);
+}
+
+/**
+ * The same message built by nodemailer's MailComposer, as composeMessage did before the writer:
+ * the reference compose.test.ts holds the writer to and bench/compose.ts measures it against.
+ * Not used to send mail.
+ */
+export async function composeMessageWithMailComposer(content: MessageContent, options: ComposeOptions): Promise<Composed> {
+  const m = checkMessage(content, options);
+  // Only values built above reach MailComposer: strings, Buffers and {name, address} objects
+  // (objects, so it does not parse the addresses a second time). No path, href, raw, bcc,
+  // envelope, icalEvent, attachDataUrls or list.
+  const mail: MailComposerOptions = {
+    from: box(m.from),
+    to: m.to.length ? m.to.map(box) : undefined,
+    cc: m.cc.length ? m.cc.map(box) : undefined,
+    replyTo: m.replyTo.length ? m.replyTo.map(box) : undefined,
+    subject: m.subject,
+    text: m.text,
+    html: m.html,
+    headers: m.headers,
+    messageId: m.messageId,
+    date: m.date,
+    attachments: m.attachments.map(
+      (a): MailComposerAttachment => ({
+        filename: a.filename,
+        content: a.bytes ?? Buffer.from(a.base64, 'base64'),
+        contentType: a.contentType,
+        // With a content id the part is inline: MailComposer puts it in multipart/related
+        // beside the html (it would only mark images inline by itself).
+        contentDisposition: a.contentId ? 'inline' : 'attachment',
+        ...(a.contentId ? { cid: a.contentId } : {}),
+        // message/* parts are 7bit/8bit by RFC 2046 §5.2.1 (MailComposer picks which); every
+        // other attachment is base64, so its bytes travel unchanged whatever they are.
+        ...(a.contentType.startsWith('message/') ? {} : { contentTransferEncoding: 'base64' }),
+      }),
+    ),
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  };
+  const body = await new MailComposer(mail).compile().build();
+  return finish(m, body, options.maxMessageSize);
+}
+
+function checkMessage(content: MessageContent, options: ComposeOptions): CheckedMessage {
   if (!/^[!-;=?A-~]+@[!-;=?A-~]+$/.test(options.messageId)) throw new Error(`composeMessage: bad options.messageId ${show(options.messageId)}`);
 
   // Envelope and address fields. The count is checked before any address is parsed.
@@ -386,60 +518,52 @@ export async function composeMessage(content: MessageContent, options: ComposeOp
     const meta = checkAttachmentMeta(input, i, contentIds);
     const field = `attachments[${i}].content`;
     if (typeof input.content !== 'string') throw invalidContent(field, `${field}: must be a base64 string`);
-    const clean = base64Payload(input.content, field);
-    size += decodedSize(clean);
-    if (size > limit) throw Replies.tooBig(limit).about(field);
-    const bytes = Buffer.from(clean, 'base64');
-    if (bytes.toString('base64') !== clean) throw invalidContent(field, `${field}: is not valid base64 (its last character has bits that do not decode)`);
-    if (meta.contentType.startsWith('message/')) checkEmbeddedMessage(bytes, field, meta.contentType);
-    attachments.push({ ...meta, content: bytes });
+    const clean = withoutWhiteSpace(input.content);
+    if (!base64Shape(clean)) throw notBase64(field, clean);
+    const decoded = decodedSize(clean);
+    size += decoded;
+    if (size > limit) {
+      // Bad base64 is reported before the size, whatever the limit.
+      if (!BASE64.test(clean)) throw notBase64(field, clean);
+      throw Replies.tooBig(limit).about(field);
+    }
+    const bytes = decodeStrict(clean);
+    if (!bytes) throw notBase64(field, clean);
+    if (!canonicalEnd(clean)) throw invalidContent(field, `${field}: is not valid base64 (its last character has bits that do not decode)`);
+    const message = meta.contentType.startsWith('message/');
+    if (message) checkEmbeddedMessage(bytes, field, meta.contentType);
+    attachments.push({ ...meta, base64: clean, size: decoded, ...(message ? { bytes } : {}) });
   }
 
-  // Only values built above reach MailComposer: strings, Buffers and {name, address} objects
-  // (objects, so it does not parse the addresses a second time). No path, href, raw, bcc,
-  // envelope, icalEvent, attachDataUrls or list.
-  const mail: MailComposerOptions = {
-    from: box(from),
-    to: toBoxes.length ? toBoxes.map(box) : undefined,
-    cc: ccBoxes.length ? ccBoxes.map(box) : undefined,
-    replyTo: replyToBoxes.length ? replyToBoxes.map(box) : undefined,
+  return {
+    from,
+    to: toBoxes,
+    cc: ccBoxes,
+    replyTo: replyToBoxes,
     subject,
     text,
     html,
     headers: custom.list,
     messageId: custom.messageId ?? `<${options.messageId}>`,
     date: formatRfc5322Date(options.date),
-    attachments: attachments.map(
-      (a): MailComposerAttachment => ({
-        filename: a.filename,
-        content: a.content,
-        contentType: a.contentType,
-        // With a content id the part is inline: MailComposer puts it in multipart/related
-        // beside the html (it would only mark images inline by itself).
-        contentDisposition: a.contentId ? 'inline' : 'attachment',
-        ...(a.contentId ? { cid: a.contentId } : {}),
-        // message/* parts are 7bit/8bit by RFC 2046 §5.2.1 (MailComposer picks which); every
-        // other attachment is base64, so its bytes travel unchanged whatever they are.
-        ...(a.contentType.startsWith('message/') ? {} : { contentTransferEncoding: 'base64' }),
-      }),
-    ),
-    disableFileAccess: true,
-    disableUrlAccess: true,
+    attachments,
+    mailFrom: normalizeAddress(from.address),
+    recipients,
   };
-  const body = await new MailComposer(mail).compile().build();
+}
 
+function finish(m: CheckedMessage, body: Buffer, limit: number): Composed {
   // The inputs were made safe above; this is the proof, not a second line of input checks.
   const scan = scanLines(body);
   if (scan.bareCr > 0 || scan.bareLf > 0 || scan.longestLine > MAX_LINE + 2) {
     throw new Error(`composeMessage produced a bare CR/LF or a line over ${MAX_LINE} octets`);
   }
   // Encoding (base64 +37%, quoted-printable) can take a message that fits when decoded over it.
-  if (body.length > limit) throw Replies.tooBig(limit).about(largestPart(attachments, text, html));
-
-  return { body, mailFrom: normalizeAddress(from.address), recipients };
+  if (body.length > limit) throw Replies.tooBig(limit).about(largestPart(m.attachments, m.text, m.html));
+  return { body, mailFrom: m.mailFrom, recipients: m.recipients };
 }
 
-function box(mailbox: Mailbox): { name: string; address: string } {
+function box(mailbox: Mailbox): WriterAddress {
   return { name: mailbox.name ?? '', address: mailbox.address };
 }
 
@@ -448,8 +572,8 @@ function largestPart(attachments: CheckedAttachment[], text?: string, html?: str
   let field = html && (!text || html.length >= text.length) ? 'html' : 'text';
   let largest = 0;
   attachments.forEach((a, i) => {
-    if (a.content.length > largest) {
-      largest = a.content.length;
+    if (a.size > largest) {
+      largest = a.size;
       field = `attachments[${i}].content`;
     }
   });
