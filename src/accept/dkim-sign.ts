@@ -17,6 +17,25 @@ import type { SigningIdentity } from './types.js';
 
 export type { SigningIdentity };
 
+// Parsing a PEM key costs more than the signature itself (and OpenSSL sets up a fresh RSA key
+// on its first use): keep the parsed keys of the domains that send. A rotated or deleted key
+// just ages out.
+const KEY_CACHE_MAX = 256;
+const parsedKeys = new Map<string, KeyObject>();
+
+function privateKeyOf(pem: string): KeyObject {
+  let key = parsedKeys.get(pem);
+  if (key) {
+    // Map order is insertion order: re-inserting keeps the recently used keys at the end.
+    parsedKeys.delete(pem);
+  } else {
+    key = createPrivateKey({ key: pem, format: 'pem' });
+    if (parsedKeys.size >= KEY_CACHE_MAX) parsedKeys.delete(parsedKeys.keys().next().value!);
+  }
+  parsedKeys.set(pem, key);
+  return key;
+}
+
 /**
  * Header fields signed when present, in h= order. Field names are matched case-insensitively
  * (RFC 5322 §1.2.2); every instance present is signed.
@@ -105,7 +124,7 @@ function prepareIdentity(identity: SigningIdentity): PreparedIdentity {
   const selector = aLabels(identity.selector);
   if (!DNS_NAME.test(domain)) throw new Error(`dkimSign: invalid signing domain ${JSON.stringify(identity.domain)}`);
   if (!DNS_NAME.test(selector)) throw new Error(`dkimSign: invalid selector ${JSON.stringify(identity.selector)}`);
-  const key = createPrivateKey({ key: identity.privateKey, format: 'pem' });
+  const key = privateKeyOf(identity.privateKey);
   const where = `${selector}._domainkey.${domain}`;
   if (identity.algorithm === 'rsa-sha256') {
     if (key.asymmetricKeyType !== 'rsa') throw new Error(`dkimSign: ${where} is rsa-sha256 but its key is ${key.asymmetricKeyType}`);
