@@ -20,6 +20,8 @@ export interface Target {
   log(): string;
   /** With `http`: the base URL of the HTTP API and an API key with the `send` scope. */
   api?: { url: string; key: string };
+  /** Herald: runs its CLI on the server's data directory; resolves with stdout. */
+  cli?(args: string[]): Promise<string>;
 }
 
 export interface TargetOptions {
@@ -29,7 +31,7 @@ export interface TargetOptions {
   heraldLogLevel: string;
   /** Herald: also listen for HTTP on 127.0.0.1 and create an API key for sending. */
   http?: boolean;
-  /** Herald: more environment (LD_PRELOAD for the run without fsync). */
+  /** Herald: more environment (LD_PRELOAD for the run without fsync, DNS for the signing step). */
   env?: Record<string, string>;
 }
 
@@ -66,7 +68,7 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
         ...o.env,
       },
     });
-    const target: Target = { name, host: h.host, port: h.submissionPort, pid: h.pid, cpuSeconds: () => treeCpuSeconds(h.pid), rss: () => memoryOf(h.pid)?.rss ?? 0, stop: h.stop, log: h.log };
+    const target: Target = { name, host: h.host, port: h.submissionPort, pid: h.pid, cpuSeconds: () => treeCpuSeconds(h.pid), rss: () => memoryOf(h.pid)?.rss ?? 0, stop: h.stop, log: h.log, cli: h.cli };
     if (!o.http) return target;
     try {
       const url = `http://127.0.0.1:${httpPort}`;
@@ -140,12 +142,24 @@ export interface SourceRun {
   output: string;
 }
 
+export interface SourceOptions {
+  host: string;
+  port: number;
+  sessions: number;
+  count: number;
+  size: number;
+  reuse: boolean;
+  /** Envelope sender, which smtp-source also writes into the From header. */
+  from?: string;
+  timeoutMs?: number;
+}
+
 /**
  * Runs smtp-source. Without -d every message gets its own connection (smtp-source's default);
  * with -d each of the `sessions` connections carries message after message. -m is the total.
  */
-export function smtpSource(o: { host: string; port: number; sessions: number; count: number; size: number; reuse: boolean; timeoutMs?: number }): Promise<SourceRun> {
-  const argv = ['-s', String(o.sessions), '-m', String(o.count), '-l', String(o.size), '-f', 'bench@client.example', '-t', 'rcpt@dest.example', '-M', 'client.example'];
+export function smtpSource(o: SourceOptions): Promise<SourceRun> {
+  const argv = ['-s', String(o.sessions), '-m', String(o.count), '-l', String(o.size), '-f', o.from ?? 'bench@client.example', '-t', 'rcpt@dest.example', '-M', 'client.example'];
   if (o.reuse) argv.push('-d');
   argv.push(`${o.host}:${o.port}`);
   return new Promise((ok) => {
@@ -161,6 +175,31 @@ export function smtpSource(o: { host: string; port: number; sessions: number; co
       ok({ seconds, ok: code === 0, output: output.trim() + (signal ? ` (killed: ${signal})` : code ? ` (exit ${code})` : '') });
     });
   });
+}
+
+export interface TimedRun extends SourceRun {
+  /** The target's CPU time (every process and thread) during the timed run. */
+  cpuSeconds: number;
+  /** RSS of the target's root process before the timed run, and its peak during it. */
+  rssBefore: number;
+  peakRss: number;
+}
+
+/** How many untimed messages go before a timed run of `count`. */
+export const warmUpCount = (count: number) => Math.min(1000, Math.ceil(count / 5));
+
+/**
+ * An accept measurement: an untimed warm-up (caches, JIT, connection pools), then the timed
+ * smtp-source run, with the target's CPU time and memory over the timed part.
+ */
+export async function timedSource(t: Target, o: SourceOptions): Promise<TimedRun> {
+  await smtpSource({ ...o, count: warmUpCount(o.count) });
+  const cpu0 = t.cpuSeconds();
+  // Every 100 ms: at 10 sessions a 1 MB message is inside Herald for longer than that.
+  const rss = sampleRss(t.pid, 100);
+  const run = await smtpSource(o);
+  const memory = rss.stop();
+  return { ...run, cpuSeconds: t.cpuSeconds() - cpu0, rssBefore: memory.samples[0]?.[1] ?? 0, peakRss: memory.peak };
 }
 
 export interface Sink {

@@ -1,6 +1,6 @@
 // Turns benchmark results into the tables printed at the end of a run and kept in
-// docs/performance.md (SMTP against Postfix; the HTTP API against a bare Fastify route), with each
-// target marked pass or fail.
+// docs/performance.md (SMTP against Postfix; the HTTP API against a bare Fastify route; Herald
+// signing against not signing), with each target marked pass or fail.
 import { writeFileSync } from 'node:fs';
 import type { ApiCellSpec, ApiMeasure } from './api-load.js';
 import type { TargetName } from './peers.js';
@@ -25,6 +25,7 @@ export interface Results {
   };
   errors: string[];
   api?: ApiResults;
+  sign?: SignResults;
 }
 
 /** Herald as it runs; Herald with fsync turned into a no-op (eatmydata); the bare Fastify route. */
@@ -40,12 +41,38 @@ export interface ApiResults {
   errors: string[];
 }
 
+/** Mail Herald sends unsigned (development mode), signs with RSA 2048, and with RSA and Ed25519. */
+export type SignVariant = 'unsigned' | 'rsa' | 'rsaEd25519';
+
+export interface SignMeasure {
+  /** Over all of the variant's timed runs at this size. */
+  messages: number;
+  seconds: number;
+  messagesPerSecond: number;
+  /** Herald's CPU time, every thread, per message. */
+  cpuMsPerMessage: number;
+  /** The peak RSS sampled during each of those runs, averaged over them. */
+  peakRss: number;
+  runs: { seconds: number; cpuSeconds: number; rssBefore: number; peakRss: number }[];
+}
+
+export interface SignResults {
+  sessions: number;
+  /** Each round runs every variant once, in alternating order. */
+  rounds: number;
+  /** The DKIM-Signature fields the check's relayed messages carried, per variant. */
+  check?: Partial<Record<SignVariant, string>>;
+  cells: { size: number; count: number; values: Partial<Record<SignVariant, Maybe<SignMeasure>>> }[];
+  errors: string[];
+}
+
 const ok = <T>(v: Maybe<T> | undefined): v is T => v !== undefined && !(typeof v === 'object' && v !== null && 'error' in v);
 const fmt = (v: Maybe<number> | undefined, digits = 0) => (ok(v) ? v.toFixed(digits) : v ? 'failed' : '—');
 const ratio = (a: Maybe<number> | undefined, b: Maybe<number> | undefined) => (ok(a) && ok(b) && b > 0 ? a / b : undefined);
 const fmtRatio = (r: number | undefined) => (r === undefined ? '—' : `${r.toFixed(2)}×`);
 const verdict = (pass: boolean | undefined) => (pass === undefined ? 'n/a' : pass ? 'PASS' : 'FAIL');
 const mib = (b: number | undefined) => (b === undefined ? '—' : `${(b / 2 ** 20).toFixed(0)} MiB`);
+export const sizeLabel = (bytes: number) => (bytes >= 2 ** 20 ? `${bytes / 2 ** 20} MB` : `${bytes / 1024} KB`);
 
 function markdownTable(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
@@ -152,18 +179,56 @@ export function renderApiTable(a: ApiResults): string {
   return markdownTable(['measurement', 'Herald', 'Herald, fsync off', 'bare route', 'Herald ÷ fsync off', 'Herald ÷ bare', 'target', 'result'], rows);
 }
 
+/** How far a signed 1 MB run's peak RSS may rise above the unsigned run's: three copies of the 10 messages in flight. */
+export const SIGN_RSS_ALLOWANCE = 30 * 2 ** 20;
+
+/**
+ * The signing table: accept rate and CPU per message unsigned, signed with RSA and with RSA and
+ * Ed25519, each signed one as a ratio to unsigned; peak RSS during the 1 MB runs, held to at most
+ * SIGN_RSS_ALLOWANCE above unsigned (signing streams over the message and must not copy it whole).
+ */
+export function renderSignTable(s: SignResults): string {
+  const rows: string[][] = [];
+  const variants: SignVariant[] = ['unsigned', 'rsa', 'rsaEd25519'];
+  const signed: SignVariant[] = ['rsa', 'rsaEd25519'];
+  for (const c of s.cells) {
+    const pick = (v: SignVariant, k: 'messagesPerSecond' | 'cpuMsPerMessage' | 'peakRss'): Maybe<number> | undefined => {
+      const m = c.values[v];
+      return ok(m) ? m[k] : m;
+    };
+    const rate = (v: SignVariant) => pick(v, 'messagesPerSecond');
+    rows.push([`accept, ${sizeLabel(c.size)}, ${s.sessions} sessions (msg/s)`, ...variants.map((v) => fmt(rate(v))), ...signed.map((v) => fmtRatio(ratio(rate(v), rate('unsigned')))), '(informational)', '']);
+    const cpu = (v: SignVariant) => pick(v, 'cpuMsPerMessage');
+    const cpuCost = (v: SignVariant) => {
+      const r = ratio(cpu(v), cpu('unsigned'));
+      return r === undefined ? '—' : `${fmtRatio(r)} (+${((cpu(v) as number) - (cpu('unsigned') as number)).toFixed(3)} ms)`;
+    };
+    rows.push([`${sizeLabel(c.size)}: Herald CPU per message, all threads (ms)`, ...variants.map((v) => fmt(cpu(v), 3)), ...signed.map(cpuCost), '(informational)', '']);
+    if (c.size < 2 ** 20) continue;
+    const rss = (v: SignVariant) => pick(v, 'peakRss');
+    const above = signed.map((v) => (ok(rss(v)) && ok(rss('unsigned')) ? (rss(v) as number) - (rss('unsigned') as number) : undefined));
+    const rise = (d: number | undefined) => (d === undefined ? '—' : `${Math.round(d / 2 ** 20) < 0 ? '−' : '+'}${mib(Math.abs(d))}`);
+    const pass = above.every((d) => d !== undefined) ? above.every((d) => d! <= SIGN_RSS_ALLOWANCE) : undefined;
+    rows.push([`${sizeLabel(c.size)}: Herald peak RSS in a timed run, mean of the rounds`, ...variants.map((v) => (ok(rss(v)) ? mib(rss(v) as number) : fmt(rss(v)))), ...above.map(rise), `signed ≤ unsigned + ${mib(SIGN_RSS_ALLOWANCE)}`, verdict(pass)]);
+  }
+  if (s.check) rows.push(['DKIM-Signature on a relayed message of each size', ...variants.map((v) => s.check![v] ?? '—'), '—', '—', '(checked before timing)', '']);
+  return markdownTable(['measurement', 'unsigned', 'RSA', 'RSA + Ed25519', 'RSA ÷ unsigned', 'RSA + Ed25519 ÷ unsigned', 'target', 'result'], rows);
+}
+
 const BLOCKS = {
   smtp: { begin: '<!-- bench:begin (generated by npm run bench; edit outside these markers) -->', end: '<!-- bench:end -->' },
   api: { begin: '<!-- bench:api:begin (generated by npm run bench, or npm run bench -- --only api; edit outside these markers) -->', end: '<!-- bench:api:end -->' },
+  sign: { begin: '<!-- bench:sign:begin (generated by npm run bench, or npm run bench -- --only sign; edit outside these markers) -->', end: '<!-- bench:sign:end -->' },
 };
 
 /**
  * Replaces the generated blocks of docs/performance.md for the parts that ran, keeping the prose
- * around them and the other block as it was: an `--only api` run refreshes the API table and
- * leaves the SMTP one (with its own date and command) alone. A missing API block goes right
- * after the SMTP one; a missing SMTP block at the end.
+ * around them and the other blocks as they were: an `--only api` run refreshes the API table and
+ * leaves the others (each with its own date and command) alone. A missing API block goes right
+ * after the SMTP one, a missing signing block right after the API one; a missing SMTP block at
+ * the end.
  */
-export function updateDocs(path: string, r: Results, tables: { smtp?: string; api?: string }, current: string): void {
+export function updateDocs(path: string, r: Results, tables: { smtp?: string; api?: string; sign?: string }, current: string): void {
   const m = r.machine;
   const machine = (postfix: boolean) =>
     `Machine: ${m.nproc} × ${m.cpu}, ${m.memoryGiB} GiB memory, Linux ${m.kernel}, ${m.filesystem} file system for the queues; Node ${m.node};${postfix ? ` Postfix ${m.postfix};` : ''} Herald ${m.herald}.`;
@@ -186,6 +251,7 @@ export function updateDocs(path: string, r: Results, tables: { smtp?: string; ap
     const notes = r.api.noFsyncSkipped ? [`Herald with fsync off was not measured: ${r.api.noFsyncSkipped}.`] : [];
     next = replaceBlock(next, 'api', block('api', notes, tables.api, r.api.errors), BLOCKS.smtp.end);
   }
+  if (tables.sign !== undefined && r.sign) next = replaceBlock(next, 'sign', block('sign', [], tables.sign, r.sign.errors), BLOCKS.api.end);
   writeFileSync(path, next);
 }
 

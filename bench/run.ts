@@ -1,23 +1,27 @@
 // `npm run bench`: Herald against Postfix 3.7 (and a bare discarding Node smtp-server) on this
-// machine, in one run, and Herald's HTTP sending API against a bare Fastify route. Prints tables
+// machine, in one run, Herald's HTTP sending API against a bare Fastify route, and what DKIM
+// signing costs Herald's accept rate, CPU and memory. Prints tables
 // with ratios and pass/fail against the targets, writes bench/results/<time>.json, and (unless
 // --quick or --no-docs) refreshes the generated blocks of docs/performance.md for what ran.
 //
 //   npm run bench                 full run (about 10 minutes)
 //   npm run bench -- --quick      a smaller run (about 3 minutes) for a quick look
 //   npm run bench -- --only api   the API step alone (about 3 minutes)
-//   options: --only accept,conn,latency,relay,soak,api   --targets postfix,herald,bare
+//   npm run bench -- --only sign  the signing step alone (about 6 minutes)
+//   options: --only accept,conn,latency,relay,soak,api,sign   --targets postfix,herald,bare
 //            --dist (run dist/cli/herald.js)   --docs / --no-docs   --herald-log-level info
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { startDnsServer } from '../test/support/dns-server.js';
 import { freePort, heraldUnavailable, REPO_ROOT } from '../test/support/processes.js';
 import { measureApi, type ApiCellSpec } from './api-load.js';
-import { sampleRss, smtpSource, startBareApi, startSink, startTarget, type Target, type TargetName, type TargetOptions } from './peers.js';
+import { sampleRss, smtpSource, startBareApi, startSink, startTarget, timedSource, warmUpCount, type Target, type TargetName, type TargetOptions, type TimedRun } from './peers.js';
 import { measureLatency, percentile } from './smtp-client.js';
-import { renderApiTable, renderTable, updateDocs, type ApiResults, type ApiVariant, type Results } from './report.js';
+import { renderApiTable, renderSignTable, renderTable, sizeLabel, updateDocs, type ApiResults, type ApiVariant, type Results, type SignResults, type SignVariant } from './report.js';
+import { addSigningDomains, checkSigning, SIGN_HOSTNAME, SIGN_VARIANTS, summarise } from './sign.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -32,7 +36,7 @@ const { values: args } = parseArgs({
 });
 const QUICK = args.quick!;
 const SMTP_STEPS = ['accept', 'conn', 'latency', 'relay', 'soak'];
-const steps = new Set((args.only ?? [...SMTP_STEPS, 'api'].join(',')).split(','));
+const steps = new Set((args.only ?? [...SMTP_STEPS, 'api', 'sign'].join(',')).split(','));
 const scale = QUICK ? 0.2 : 1;
 const n = (full: number) => Math.max(20, Math.round(full * scale));
 const progress = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -132,9 +136,7 @@ for (const reuse of [true, false]) {
       const down = `127.0.0.2:${await freePort('127.0.0.2')}`;
       await withTarget(name, down, async (t) => {
         for (const cell of cells) {
-          // Warm-up: fills caches, JIT, connection pools; not timed.
-          await smtpSource({ host: t.host, port: t.port, sessions: cell.sessions, count: Math.min(1000, Math.ceil(cell.count / 5)), size, reuse });
-          const r = await smtpSource({ host: t.host, port: t.port, sessions: cell.sessions, count: cell.count, size, reuse });
+          const r = await timedSource(t, { host: t.host, port: t.port, sessions: cell.sessions, count: cell.count, size, reuse });
           cell.rates[name] = r.ok ? cell.count / r.seconds : { error: r.output.slice(-300) };
           progress(`${reuse ? 'accept' : 'accept, connection per message'} ${size / 1024} KB × ${cell.sessions} sessions, ${name}: ${r.ok ? `${(cell.count / r.seconds).toFixed(0)} msg/s` : `failed: ${r.output.slice(-200)}`}`);
         }
@@ -267,6 +269,62 @@ if (steps.has('api')) {
   }
 }
 
+// ---- 8: what DKIM signing costs ---------------------------------------------------------------
+// One Herald for every run: mail it sends unsigned (development mode), signs with RSA 2048, and
+// with RSA and Ed25519. As in the accept runs its next hop refuses connections, except while
+// the check before timing listens there. Rounds alternate the order (A B C, then C B A), so
+// drift over the run (a growing queue, memory given back) weighs on every variant alike when
+// the rounds are summed or averaged.
+if (steps.has('sign') && targets.includes('herald')) {
+  const sessions = 10;
+  const sizes = [1024, 1024 * 1024];
+  const sign: SignResults = { sessions, rounds: QUICK ? 1 : 2, cells: sizes.map((size) => ({ size, count: n(size <= 1024 ? 6000 : 500), values: {} })), errors: [] };
+  results.sign = sign;
+  const dns = await startDnsServer();
+  const nextHop = { host: '127.0.0.2', port: await freePort('127.0.0.2') };
+  const start = () =>
+    startTarget('herald', {
+      nextHop: `${nextHop.host}:${nextHop.port}`,
+      heraldDist: args.dist!,
+      heraldLogLevel: args['herald-log-level']!,
+      // Retries stay out of the runs: the step takes longer than the accept runs' 5 minutes.
+      env: { HERALD_DNS_SERVERS: dns.server, HERALD_HOSTNAME: SIGN_HOSTNAME, HERALD_RETRY_SCHEDULE: '1h' },
+    });
+  try {
+    await withServer('herald (signing)', start, async (t) => {
+      sign.check = await checkSigning(t, nextHop, sizes, await addSigningDomains(t, dns));
+      progress(`sign: relayed messages carry ${SIGN_VARIANTS.map((v) => `${v.variant}: ${sign.check![v.variant]}`).join('; ')}`);
+      for (const cell of sign.cells) {
+        const load = (from: string, count: number) => ({ host: t.host, port: t.port, sessions, count, size: cell.size, reuse: true, from });
+        // An untimed pass of every variant first, so that Herald's growing to this size's working
+        // set is not charged to whichever variant is timed first.
+        for (const { from } of SIGN_VARIANTS) {
+          const r = await smtpSource(load(from, warmUpCount(cell.count)));
+          if (!r.ok) throw new Error(`smtp-source failed: ${r.output.slice(-300)}`);
+        }
+        const runs = new Map<SignVariant, TimedRun[]>(SIGN_VARIANTS.map((v) => [v.variant, []]));
+        for (let round = 0; round < sign.rounds; round++) {
+          for (const { variant, from } of round % 2 ? [...SIGN_VARIANTS].reverse() : SIGN_VARIANTS) {
+            if (cell.values[variant] && 'error' in cell.values[variant]) continue;
+            const r = await timedSource(t, load(from, cell.count));
+            const what = `sign ${sizeLabel(cell.size)} × ${sessions} sessions, ${variant}, round ${round + 1}`;
+            if (!r.ok) {
+              cell.values[variant] = { error: r.output.slice(-300) };
+              progress(`${what}: failed: ${r.output.slice(-200)}`);
+              continue;
+            }
+            runs.get(variant)!.push(r);
+            cell.values[variant] = summarise(runs.get(variant)!, cell.count);
+            progress(`${what}: ${(cell.count / r.seconds).toFixed(0)} msg/s, ${((r.cpuSeconds * 1000) / cell.count).toFixed(3)} ms CPU per message, RSS ${(r.rssBefore / 2 ** 20).toFixed(0)} → peak ${(r.peakRss / 2 ** 20).toFixed(0)} MiB`);
+          }
+        }
+      }
+    }, sign.errors, null);
+  } finally {
+    await dns.close();
+  }
+}
+
 if (heraldRssSamples.length) {
   results.memory.peakRss = Math.max(...heraldRssSamples.map((s) => s.peak));
   results.memory.hwm = Math.max(...heraldRssSamples.map((s) => s.hwm));
@@ -276,8 +334,9 @@ results.finishedAt = new Date().toISOString();
 const tables = {
   smtp: SMTP_STEPS.some((s) => steps.has(s)) ? renderTable(results) : undefined,
   api: results.api ? renderApiTable(results.api) : undefined,
+  sign: results.sign ? renderSignTable(results.sign) : undefined,
 };
-console.log([tables.smtp, tables.api].filter((t) => t !== undefined).join('\n\n'));
+console.log([tables.smtp, tables.api, tables.sign].filter((t) => t !== undefined).join('\n\n'));
 const dir = join(REPO_ROOT, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `${results.startedAt.replace(/[:.]/g, '-')}${QUICK ? '-quick' : ''}.json`);
@@ -289,8 +348,8 @@ if (!args['no-docs'] && (args.docs ?? !QUICK)) {
   updateDocs(docs, results, tables, readFileSafe(docs));
   progress(`docs/performance.md updated`);
 }
-const failed = results.errors.length + (results.api?.errors.length ?? 0);
-if (failed) progress(`${failed} step(s) failed; details in the JSON file under "errors" (and "api.errors")`);
+const failed = results.errors.length + (results.api?.errors.length ?? 0) + (results.sign?.errors.length ?? 0);
+if (failed) progress(`${failed} step(s) failed; details in the JSON file under "errors" (and "api.errors", "sign.errors")`);
 
 /** A shared library's path from the dynamic linker's cache, or null. */
 function findLibrary(name: string): string | null {
