@@ -138,6 +138,8 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   const endpoints: Endpoint[] = [];
   const stops: (() => Promise<void>)[] = [];
   try {
+    // The monitor is already ticking: whatever fails below must stop it too.
+    stops.push(() => domainMonitor.stop());
     bootstrapKey = accounts.createBootstrapAdminKey();
     // One process owns an SQLite data directory, so at start-up every lease left in it belongs
     // to a process that died mid-attempt: return that work to the queue now rather than when
@@ -157,7 +159,6 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     stops.push(() => delivery.stop());
     const retention = startRetention(store, { retentionMs: config.retention, clock, logger: logger.child({ room: 'queue' }) });
     stops.push(() => retention.stop());
-    stops.push(() => domainMonitor.stop());
     // Webhooks read the durable outbox; commits are only a hint to look now.
     const running = startWebhookDispatcher({ store: webhooks, readEvents, messageMeta, resolver, config, clock, logger: logger.child({ room: 'notify' }), recordEvent: (e) => store.recordEvent(e) });
     dispatcher = running;
