@@ -34,7 +34,8 @@ export function startCommand(): Command {
               ]
             : []),
           '',
-          'Next: herald credentials create --name app   (SMTP username and password for your application)',
+          'Next: herald domains add example.com         (the domain you send as: DKIM key and DNS records, docs/domains.md)',
+          '      herald credentials create --name app   (SMTP username and password for your application)',
           '      herald api-keys create --name app --scope send   (a key for the HTTP API, docs/api.md)',
           'Stop with Ctrl-C.',
         ].join('\n'),
