@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Clock, Resolver } from '../core/index.js';
 import {
   createWebhook,
+  webhookEndpointView,
   PUBLIC_EVENT_TYPES,
   sendTestEvent,
   updateWebhook,
@@ -72,22 +73,7 @@ const inputProperties = {
 } as const;
 
 export function webhookView(w: WebhookEndpoint, eventId: (seq: number) => string) {
-  return {
-    id: w.id,
-    url: w.url,
-    events: w.events ?? ['*'],
-    description: w.description,
-    enabled: w.enabled,
-    status: !w.enabled ? 'disabled' : w.retry ? 'failing' : 'active',
-    disabled_reason: w.disabledReason,
-    disabled_at: iso(w.disabledAt),
-    retry: w.retry
-      ? { event_id: eventId(w.retry.seq), attempts: w.retry.attempts, next_attempt_at: w.retry.at.toISOString(), failing_since: w.retry.since.toISOString() }
-      : null,
-    cursor: String(w.cursor),
-    created_at: w.createdAt.toISOString(),
-    updated_at: w.updatedAt.toISOString(),
-  };
+  return webhookEndpointView(w, eventId);
 }
 
 export function attemptView(a: WebhookAttempt) {

@@ -70,3 +70,4 @@ export {
   type WebhookInput,
 } from './webhook-admin.js';
 export { readFeed, type FeedEvent, type FeedPage, type FeedRequest } from './event-feed.js';
+export { webhookEndpointView } from './endpoint-view.js';

@@ -4,6 +4,7 @@ import type { HeraldConfig } from '../../config/index.js';
 import { NodeDnsResolver } from '../../deliver/index.js';
 import {
   createWebhook,
+  webhookEndpointView,
   PUBLIC_EVENT_TYPES,
   sendTestEvent,
   SqliteWebhookStore,
@@ -80,23 +81,9 @@ function statusText(w: WebhookEndpoint): string {
   return 'active';
 }
 
-/** The JSON shape the API uses, so scripts read one format. */
+/** The JSON shape the API uses (and the account), so scripts read one format. */
 function json(w: WebhookEndpoint, store: SqliteWebhookStore) {
-  return {
-    id: w.id,
-    account: w.accountId,
-    url: w.url,
-    events: w.events ?? ['*'],
-    description: w.description,
-    enabled: w.enabled,
-    status: !w.enabled ? 'disabled' : w.retry ? 'failing' : 'active',
-    disabled_reason: w.disabledReason,
-    disabled_at: w.disabledAt,
-    retry: w.retry ? { event_id: store.eventId(w.retry.seq), attempts: w.retry.attempts, next_attempt_at: w.retry.at, failing_since: w.retry.since } : null,
-    cursor: String(w.cursor),
-    created_at: w.createdAt,
-    updated_at: w.updatedAt,
-  };
+  return { ...webhookEndpointView(w, (seq) => store.eventId(seq)), account: w.accountId };
 }
 
 function attemptsTable(attempts: WebhookAttempt[]): string {
