@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { AccountsError, API_KEY_SCOPES, type ApiKey, type ApiKeyScope } from '../accounts/index.js';
-import { ApiError, ApiErrors } from './errors.js';
+import { ApiError, ApiErrors, errorResponses } from './errors.js';
 import type { ApiDeps } from './types.js';
 
 /** The calling key's account, and the account's API keys (what the dashboard manages). */
 
-const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' }, 422: { $ref: 'Error#' } };
+const errors = errorResponses(400, 401, 403, 404, 409, 422);
 
 const apiKeySchema = {
   type: 'object',

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { addWithRecords, DomainsError, showDomain, type DkimAlgorithm, type DnsRecord, type DomainView, type RecordCheck } from '../domains/index.js';
-import { ApiError, ApiErrors } from './errors.js';
+import { ApiError, ApiErrors, errorResponses } from './errors.js';
 import type { ApiDeps } from './types.js';
 
 /** Sending domains: add (with the records to publish), show, verify, rotate the DKIM key, delete. */
 
-const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' }, 422: { $ref: 'Error#' } };
+const errors = errorResponses(400, 401, 403, 404, 409, 422);
 const nameParam = { type: 'object', properties: { name: { type: 'string', description: 'The domain, e.g. example.com.' } } } as const;
 
 const recordSchema = {

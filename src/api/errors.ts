@@ -71,3 +71,13 @@ export function fieldFromPointer(pointer: string, property?: string): string | u
   for (const part of parts) field += /^\d+$/.test(part) ? `[${part}]` : field ? `.${part}` : part;
   return field || undefined;
 }
+
+/** The `response` entries of a route's error statuses for OpenAPI: each is the shared Error schema. */
+export function errorResponses(...statuses: number[]): Record<number, { $ref: 'Error#' }> {
+  return Object.fromEntries(statuses.map((status) => [status, { $ref: 'Error#' as const }]));
+}
+
+/** Requests carrying many messages (batches) may be larger than a single message's limit. */
+export function batchBodyLimit(singleLimit: number | undefined): number {
+  return Math.max(50 * 1024 * 1024, singleLimit ?? 0);
+}

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { EventPresenter, isPublicEventType, PUBLIC_EVENT_TYPES, readFeed, type MessageLabelLookup, type PublicEventType, type ReadEvents } from '../notify/index.js';
-import { ApiErrors } from './errors.js';
+import { ApiErrors, errorResponses } from './errors.js';
 
 /** The pull API: an account's events in order from a cursor — the same events, ids and bodies webhooks send. */
 
@@ -13,7 +13,7 @@ export interface EventRouteDeps {
   eventTag: string;
 }
 
-const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' } };
+const errors = errorResponses(400, 401, 403);
 
 export function registerEventRoutes(api: FastifyInstance, deps: EventRouteDeps): void {
   const presenter = new EventPresenter({ eventTag: deps.eventTag, messageLabels: deps.messageMeta });

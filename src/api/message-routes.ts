@@ -1,22 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { isMessageId } from '../core/index.js';
 import { RECIPIENT_STATES, type RecipientState } from '../queue/index.js';
-import { ApiErrors } from './errors.js';
+import { ApiErrors, batchBodyLimit, errorResponses } from './errors.js';
 import { submissionFromMessage, submissionFromRaw, type MessageBody, type RawMessageBody } from './message-request.js';
 import { idempotent, sendAll, tryBuild, type SendOutcome } from './sending.js';
 import { messageDetailView, messageSummaryView } from './views.js';
 import type { ApiDeps } from './types.js';
 
-const errorResponses = {
-  400: { $ref: 'Error#' },
-  401: { $ref: 'Error#' },
-  403: { $ref: 'Error#' },
-  409: { $ref: 'Error#' },
-  413: { $ref: 'Error#' },
-  422: { $ref: 'Error#' },
-  429: { $ref: 'Error#' },
-  503: { $ref: 'Error#' },
-};
+const errors = errorResponses(400, 401, 403, 409, 413, 422, 429, 503);
 
 const idempotencyHeader = {
   type: 'object',
@@ -45,7 +36,7 @@ export function registerMessageRoutes(api: FastifyInstance, deps: ApiDeps): void
         tags: ['messages'],
         headers: idempotencyHeader,
         body: { $ref: 'Message#' },
-        response: { 202: { $ref: 'SendResult#' }, ...errorResponses },
+        response: { 202: { $ref: 'SendResult#' }, ...errors },
       },
     },
     (req, reply) =>
@@ -61,7 +52,7 @@ export function registerMessageRoutes(api: FastifyInstance, deps: ApiDeps): void
     '/messages/batch',
     {
       config: { scope: 'send' },
-      bodyLimit: Math.max(50 * 1024 * 1024, api.initialConfig.bodyLimit ?? 0),
+      bodyLimit: batchBodyLimit(api.initialConfig.bodyLimit),
       schema: {
         summary: 'Send up to 500 messages',
         description: 'Each message is judged on its own: the results list says, in order, which were queued and why the others were refused.',
@@ -89,7 +80,7 @@ export function registerMessageRoutes(api: FastifyInstance, deps: ApiDeps): void
               },
             },
           },
-          ...errorResponses,
+          ...errors,
         },
       },
     },
@@ -117,7 +108,7 @@ export function registerMessageRoutes(api: FastifyInstance, deps: ApiDeps): void
         tags: ['messages'],
         headers: idempotencyHeader,
         body: { $ref: 'RawMessage#' },
-        response: { 202: { $ref: 'SendResult#' }, ...errorResponses },
+        response: { 202: { $ref: 'SendResult#' }, ...errors },
       },
     },
     (req, reply) =>
@@ -175,7 +166,7 @@ export function registerMessageRoutes(api: FastifyInstance, deps: ApiDeps): void
             type: 'object',
             properties: { messages: { type: 'array', items: { $ref: 'MessageSummary#' } }, next_cursor: { type: ['string', 'null'] } },
           },
-          ...errorResponses,
+          ...errors,
         },
       },
     },

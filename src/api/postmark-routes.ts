@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import addressparser from 'nodemailer/lib/addressparser/index.js';
 import type { Submission } from '../accept/index.js';
 import { scopeAllows } from '../accounts/index.js';
-import { ApiError, ApiErrors } from './errors.js';
+import { ApiError, ApiErrors, batchBodyLimit } from './errors.js';
 import { BATCH_MAX, submissionFromMessage, type MessageBody } from './message-request.js';
 import { sendAll, tryBuild, type SendOutcome } from './sending.js';
 import type { ApiDeps, ApiPrincipal } from './types.js';
@@ -170,7 +170,7 @@ export function registerPostmarkRoutes(app: FastifyInstance, deps: ApiDeps): voi
   };
 
   const hide = { schema: { hide: true } };
-  const batchLimit = { ...hide, bodyLimit: Math.max(50 * 1024 * 1024, app.initialConfig.bodyLimit ?? 0) };
+  const batchLimit = { ...hide, bodyLimit: batchBodyLimit(app.initialConfig.bodyLimit) };
   app.post('/email', hide, single(false));
   app.post('/email/withTemplate', hide, single(true));
   app.post('/email/batch', batchLimit, batch(false));

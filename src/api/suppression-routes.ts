@@ -11,7 +11,7 @@ import {
   type SuppressionStream,
 } from '../suppression/index.js';
 import { SmtpRejection, systemClock, type Clock } from '../core/index.js';
-import { ApiErrors } from './errors.js';
+import { ApiErrors, errorResponses } from './errors.js';
 
 /** The suppression list: add (one or many), list and search, look an address up, remove it. */
 
@@ -24,7 +24,7 @@ export interface SuppressionRouteDeps {
 /** The most entries one POST adds. */
 export const MAX_SUPPRESSIONS_PER_REQUEST = 1000;
 
-const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 422: { $ref: 'Error#' } };
+const errors = errorResponses(400, 401, 403, 404, 422);
 
 const entrySchema = {
   type: 'object',

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { TemplateInput, TemplateView } from '../templates/index.js';
-import { ApiErrors } from './errors.js';
+import { ApiErrors, errorResponses } from './errors.js';
 import type { ApiDeps } from './types.js';
 
 /** Stored Handlebars templates: create, read, version, delete, and preview with sample data. */
@@ -40,7 +40,7 @@ const templateInput = {
   },
 } as const;
 
-const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 422: { $ref: 'Error#' } };
+const errors = errorResponses(400, 401, 403, 404, 422);
 const idParam = { type: 'object', properties: { id: { type: 'string', description: 'The template id or alias.' } } } as const;
 
 export function templateView(t: TemplateView) {

@@ -14,7 +14,7 @@ import {
   type WebhookEndpoint,
   type WebhookInput,
 } from '../notify/index.js';
-import { ApiError, ApiErrors } from './errors.js';
+import { ApiError, ApiErrors, errorResponses } from './errors.js';
 
 /** Webhook endpoints: create (the signing secret is shown then), list, change, delete, rotate the secret, attempts, test. */
 
@@ -30,7 +30,7 @@ export interface WebhookRouteDeps {
   dispatcher?: { wake(): void };
 }
 
-const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 409: { $ref: 'Error#' }, 422: { $ref: 'Error#' } };
+const errors = errorResponses(400, 401, 403, 404, 409, 422);
 const idParam = { type: 'object', properties: { id: { type: 'string', description: 'The endpoint id (wh_…).' } } } as const;
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+// Not runtime/index.js: that would load the logger and TLS code every command starts with.
 import { VERSION } from '../runtime/version.js';
 import { accountsCommand } from './commands/accounts.js';
 import { apiKeysCommand } from './commands/api-keys.js';
