@@ -11,3 +11,14 @@ export interface InboundMessage {
   /** The client's EHLO name. */
   helo?: string;
 }
+
+/**
+ * One kind of Herald's own inbound addresses (bounce return paths, unsubscribe mailtos, the
+ * feedback-loop address). `lookup` answers for an RCPT TO: 'ours', 'unknown-user' (our domain,
+ * no such address) or 'not-ours'; `receive` gets the recipients this mailbox said 'ours' to and
+ * resolves once what the message means is recorded durably.
+ */
+export interface InboundMailbox {
+  lookup(address: string): Promise<'ours' | 'unknown-user' | 'not-ours'>;
+  receive(message: InboundMessage): Promise<void>;
+}
