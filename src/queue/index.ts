@@ -13,12 +13,17 @@
  *   delivery, never a loss or a stale overwrite.
  * - The server runs SqliteQueueStore on a writer thread (ThreadedQueueStore), so SMTP parsing
  *   and SQLite use two cores; the CLI uses SqliteQueueStore in-thread. Both pass the contract.
- * - SqliteQueueStore (and later PostgresQueueStore) pass the same contract suite,
+ * - PostgresQueueStore (preview, not wired into the server yet) keeps the queue in PostgreSQL for
+ *   several nodes on one database: claims with FOR UPDATE SKIP LOCKED under the same leases,
+ *   event seq handed out at commit under a row lock so seq order is commit order across nodes,
+ *   migrations under an advisory lock. It loads the pg driver only when opened.
+ * - SqliteQueueStore, ThreadedQueueStore and PostgresQueueStore pass the same contract suite,
  *   `runQueueStoreContract` in queue-store-contract.ts (imported by tests directly, so the
  *   production import path never loads node:test).
  */
 export * from './types.js';
 export { SqliteQueueStore, type SqliteQueueStoreOptions } from './sqlite-queue-store.js';
 export { ThreadedQueueStore } from './threaded-queue-store.js';
+export { PostgresQueueStore, type PostgresQueueStoreOptions } from './postgres-queue-store.js';
 export { purgeAll, startRetention, type Retention, type RetentionOptions } from './retention.js';
 export { messageStatus } from './status.js';

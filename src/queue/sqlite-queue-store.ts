@@ -20,6 +20,7 @@ import type {
   RecipientState,
   RecipientView,
 } from './types.js';
+import { checkMessage, compact, isDue } from './store-rules.js';
 
 export interface SqliteQueueStoreOptions {
   clock?: Clock;
@@ -650,9 +651,6 @@ export class SqliteQueueStore implements QueueStore {
   }
 }
 
-function isDue(state: RecipientState): boolean {
-  return state === 'queued' || state === 'deferred';
-}
 
 function toSummary(m: MessageRow, states: RecipientState[], recipientCount: number, next: number | null): MessageSummary {
   return {
@@ -670,17 +668,6 @@ function toSummary(m: MessageRow, states: RecipientState[], recipientCount: numb
   };
 }
 
-/** Why a message cannot be queued, or null. Checked before it joins a group commit. */
-function checkMessage(msg: NewMessage): string | null {
-  if (msg.recipients.length === 0) return 'no recipients';
-  const seen = new Set<string>();
-  for (const address of msg.recipients) {
-    if (!domainOf(address)) return `recipient without a routable domain: ${address}`;
-    if (seen.has(address)) return `duplicate recipient: ${address}`;
-    seen.add(address);
-  }
-  return null;
-}
 
 function toEvent(e: EventRow): MailEvent {
   const event: MailEvent = {
@@ -695,8 +682,3 @@ function toEvent(e: EventRow): MailEvent {
   return event;
 }
 
-/** Drops undefined fields, so events read back from JSON equal the ones handed to listeners. */
-function compact<T extends Record<string, unknown>>(obj: T): T {
-  for (const key of Object.keys(obj)) if (obj[key] === undefined) delete obj[key];
-  return obj;
-}

@@ -1,0 +1,26 @@
+import { domainOf } from '../core/index.js';
+import type { NewMessage, RecipientState } from './types.js';
+
+/** The rules every QueueStore backend applies alike, so the contract has one source. */
+
+export function isDue(state: RecipientState): boolean {
+  return state === 'queued' || state === 'deferred';
+}
+
+/** Why a message cannot be queued, or null. Checked before it joins a group commit. */
+export function checkMessage(msg: NewMessage): string | null {
+  if (msg.recipients.length === 0) return 'no recipients';
+  const seen = new Set<string>();
+  for (const address of msg.recipients) {
+    if (!domainOf(address)) return `recipient without a routable domain: ${address}`;
+    if (seen.has(address)) return `duplicate recipient: ${address}`;
+    seen.add(address);
+  }
+  return null;
+}
+
+/** Drops undefined fields, so events read back from JSON equal the ones handed to listeners. */
+export function compact<T extends Record<string, unknown>>(obj: T): T {
+  for (const key of Object.keys(obj)) if (obj[key] === undefined) delete obj[key];
+  return obj;
+}
