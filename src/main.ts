@@ -7,17 +7,18 @@ import type { HeraldConfig } from './config/index.js';
 import { systemClock, type Clock, type Logger, type Resolver } from './core/index.js';
 import { installationSecret, openSqlite } from './storage/index.js';
 import { startRetention, ThreadedQueueStore, type QueueStore } from './queue/index.js';
-import { AccountRateLimiter, SqliteAccountStore, SqliteCredentialStore, type CreatedApiKey } from './accounts/index.js';
+import { AccountRateLimiter, SqliteAccountStore, SqliteCredentialStore, SqliteUserStore, type CreatedApiKey } from './accounts/index.js';
 import { HandlebarsTemplateRenderer, SqliteTemplateStore } from './templates/index.js';
 import { createAcceptPipeline } from './accept/index.js';
 import { createSmtpListeners } from './receive/index.js';
 import { createDelivery, NodeDnsResolver } from './deliver/index.js';
 import { dnsContextOf, SqliteDomainStore, startDomainMonitor, verificationChangedEvent, type DomainMonitor } from './domains/index.js';
-import { ReturnPathBounces } from './feedback/index.js';
+import { ArfComplaintMailbox, InboundMailboxes, loadBounceRules, ReturnPathBounces, SqliteInboundStore, startInboundJanitor, TrackingEndpoints, UnsubscribeMailbox } from './feedback/index.js';
 import { SqliteSuppressionStore, startSuppressionFeeder, SUPPRESSION_EVENT_TYPES, type SuppressionFeeder } from './suppression/index.js';
+import { COUNTED_EVENT_TYPES, SqliteStatsStore, startStatsFeeder, type StatsFeeder } from './stats/index.js';
 import { startDeliveryThread, type DeliveryThread } from './delivery-thread.js';
 import { EventBus, SqliteWebhookStore, startWebhookDispatcher, type WebhookDispatcher } from './notify/index.js';
-import { createHttpServer, SqliteIdempotencyStore, startIdempotencyJanitor } from './api/index.js';
+import { createHttpServer, defaultDashboardDir, SqliteIdempotencyStore, startIdempotencyJanitor } from './api/index.js';
 import { createLogger, loadTlsMaterial, VERSION, type TlsMaterial } from './runtime/index.js';
 
 export { VERSION };
@@ -47,6 +48,8 @@ export interface RunningHerald {
   store: QueueStore;
   credentials: SqliteCredentialStore;
   accounts: SqliteAccountStore;
+  /** Dashboard users and their sessions. */
+  users: SqliteUserStore;
   templates: SqliteTemplateStore;
   domains: SqliteDomainStore;
   /** Checks a domain's records now (what `verify` does), reporting changes as events. */
@@ -55,6 +58,9 @@ export interface RunningHerald {
   suppressions: SqliteSuppressionStore;
   /** Reads new events into the suppression list now (tests await it instead of waiting). */
   suppressionFeeder: Pick<SuppressionFeeder, 'runOnce'>;
+  stats: SqliteStatsStore;
+  /** Counts new events into the statistics now (tests await it instead of waiting). */
+  statsFeeder: Pick<StatsFeeder, 'runOnce'>;
   events: EventBus;
   /** The default account's admin API key, made on the very first start (shown once). */
   bootstrapKey: CreatedApiKey | null;
@@ -64,11 +70,15 @@ export interface RunningHerald {
 export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): Promise<RunningHerald> {
   const logger = deps.logger ?? createLogger(config);
   const clock = deps.clock ?? systemClock;
+  // Read before anything opens: a bad rule file is a start-up error naming the rule.
+  const bounceRules = loadBounceRules(config.bounceRules);
   const file = join(config.dataDir, 'herald.db');
   const db = openSqlite(file);
   const store = await ThreadedQueueStore.open(file);
   const credentials = new SqliteCredentialStore(db);
   const returnPathSecret = installationSecret(db, 'return-path');
+  // Signs open, click and unsubscribe links (and the unsubscribe mailto addresses).
+  const trackingSecret = installationSecret(db, 'tracking');
   const events = new EventBus();
   store.onCommit((committed) => events.publish(committed));
   // Without its store Herald could only answer 451 to everyone.
@@ -78,6 +88,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   });
 
   const accounts = new SqliteAccountStore(db, { clock });
+  const users = new SqliteUserStore(db, { clock, sessionIdleMs: config.sessionTimeout, maxFailures: config.loginMaxFailures, lockoutMs: config.loginLockout });
   const templates = new SqliteTemplateStore(db, { clock });
   const renderer = new HandlebarsTemplateRenderer(templates);
   const idempotency = new SqliteIdempotencyStore(db, { clock });
@@ -93,23 +104,61 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   });
   const webhooks = new SqliteWebhookStore(db, { clock });
   const suppressions = new SqliteSuppressionStore(db, { clock });
+  const stats = new SqliteStatsStore(db, { clock });
   const readEvents = (after: number, limit: number) => store.readEvents(after, limit);
   const messageMeta = async (id: string) => (await store.get(id))?.meta ?? null;
   // Started with the listeners; the routes only need a way to wake it.
   let dispatcher: WebhookDispatcher | undefined;
   let feeder: SuppressionFeeder | undefined;
+  let statsFeeder: StatsFeeder | undefined;
+  const feedbackLogger = logger.child({ room: 'feedback' });
+  const complaints = new ArfComplaintMailbox({
+    store,
+    secret: returnPathSecret,
+    bounceDomainOwner: (domain) => domains.returnPathOwner(domain),
+    clock,
+    logger: feedbackLogger,
+  });
   const bounces = new ReturnPathBounces({
     store,
     secret: returnPathSecret,
     isBounceDomain: (domain) => domains.returnPathOwner(domain) !== null,
-    authentication: { resolver, hostname: config.hostname },
+    rules: bounceRules,
+    complaints,
     clock,
-    logger: logger.child({ room: 'feedback' }),
+    logger: feedbackLogger,
   });
+  const unsubscribes = new UnsubscribeMailbox({
+    store,
+    secret: trackingSecret,
+    isBounceDomain: (domain) => domains.returnPathOwner(domain) !== null,
+    clock,
+    logger: feedbackLogger,
+  });
+  const inboundRecords = new SqliteInboundStore(db);
+  // Herald's own inbound addresses on the MX listener: the first mailbox that claims an address
+  // gets its mail. One mailbox per line.
+  const inbound = new InboundMailboxes(
+    [
+      complaints,
+      bounces,
+      unsubscribes,
+    ],
+    { records: inboundRecords, authentication: { resolver, hostname: config.hostname }, clock, logger: feedbackLogger },
+  );
 
   const tls = await loadTlsMaterial(config);
-  const accept = createAcceptPipeline({ store, config, clock, templates: renderer, senders: domains, suppressions, logger: logger.child({ room: 'accept' }) });
-  const smtp = createSmtpListeners({ config, accept, credentials, tls, inbound: bounces, logger: logger.child({ room: 'receive' }) });
+  const accept = createAcceptPipeline({
+    store,
+    config,
+    clock,
+    templates: renderer,
+    senders: domains,
+    suppressions,
+    tracking: { secret: trackingSecret, defaults: accounts },
+    logger: logger.child({ room: 'accept' }),
+  });
+  const smtp = createSmtpListeners({ config, accept, credentials, tls, inbound, logger: logger.child({ room: 'receive' }) });
   const apiLogger = logger.child({ room: 'api' });
   const http = createHttpServer({
     config,
@@ -126,9 +175,14 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     dnsContext,
     webhooks,
     suppressions,
+    stats,
+    inbound: inboundRecords,
     readEvents,
     messageMeta,
     wakeWebhooks: () => dispatcher?.wake(),
+    users,
+    dashboardDir: defaultDashboardDir(),
+    tracking: new TrackingEndpoints({ store, secret: trackingSecret, clock, logger: feedbackLogger }),
     clock,
     logger: apiLogger,
     version: VERSION,
@@ -173,8 +227,17 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     });
     const started = feeder;
     stops.push(() => started.stop());
+    // The statistics roll-ups count events from the outbox; commits are a hint, gathered for a second.
+    const counting = startStatsFeeder({ store: stats, readEvents, messageLabels: messageMeta, config, clock, logger: logger.child({ room: 'stats' }) });
+    statsFeeder = counting;
+    store.onCommit((committed) => {
+      if (committed.some((e) => (COUNTED_EVENT_TYPES as readonly string[]).includes(e.type))) counting.wake();
+    });
+    stops.push(() => counting.stop());
     const janitor = startIdempotencyJanitor(idempotency, { clock, logger: apiLogger });
     stops.push(async () => janitor.stop());
+    const inboundJanitor = startInboundJanitor(inboundRecords, { retentionMs: config.retention, clock, logger: feedbackLogger });
+    stops.push(async () => inboundJanitor.stop());
     for (const l of await smtp.start()) endpoints.push({ name: `smtp-${l.kind}`, address: l.address, port: l.port });
     stops.push(() => smtp.stop());
     if (config.httpPort !== 0) {
@@ -197,12 +260,15 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     store,
     credentials,
     accounts,
+    users,
     templates,
     domains,
     domainMonitor,
     webhooks,
     suppressions,
     suppressionFeeder: { runOnce: () => feeder!.runOnce() },
+    stats,
+    statsFeeder: { runOnce: () => statsFeeder!.runOnce() },
     events,
     bootstrapKey,
     stop() {

@@ -21,7 +21,8 @@ import { dkimSign } from './dkim-sign.js';
 import { decodeEncodedWords, findHeaderBlock, formatReceived, formatRfc5322Date, readHeaderFields, takeHeaderFields } from './headers.js';
 import { checkLabels, labelsFromHeaders } from './labels.js';
 import { normalizeLineEndings, scanLines, type LineScan } from './line-endings.js';
-import type { Accepted, AcceptPipeline, MessageContent, MessageStream, SenderDomains, Submission, SuppressionCheck } from './types.js';
+import { createMessageTracker, trackingBaseUrl, trackingFromHeaders, type TrackingRequest } from './tracking.js';
+import type { Accepted, AcceptPipeline, MessageContent, MessageStream, SenderDomains, Submission, SuppressionCheck, TrackingDefaults } from './types.js';
 
 export interface AcceptPipelineOptions {
   store: QueueStore;
@@ -38,6 +39,11 @@ export interface AcceptPipelineOptions {
   senders?: SenderDomains;
   /** The account's suppression lists; suppressed recipients are left out (and reported). */
   suppressions?: SuppressionCheck;
+  /**
+   * Open and click tracking and List-Unsubscribe: the installation's tracking secret and the
+   * accounts' defaults. Without it messages are neither tracked nor given List-Unsubscribe.
+   */
+  tracking?: { secret: Buffer; defaults?: TrackingDefaults };
 }
 
 /** What the steps pass along: the submission and the message being made from it. */
@@ -55,6 +61,8 @@ interface Work {
   /** The domain of the From header's address (what DMARC checks and DKIM signs for). */
   fromDomain?: string;
   stream: MessageStream;
+  /** Tracking the message asked for (API fields, or X-Herald-Track-* of SMTP mail). */
+  tracking: TrackingRequest;
   suppressed: { address: string; reason: string }[];
   message?: NewMessage;
 }
@@ -74,6 +82,9 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
   const { store, config } = options;
   const clock = options.clock ?? systemClock;
   const log = options.logger ?? silentLogger;
+  const tracker = options.tracking
+    ? createMessageTracker({ secret: options.tracking.secret, baseUrl: trackingBaseUrl(config), defaults: options.tracking.defaults, senders: options.senders, logger: log })
+    : undefined;
 
   const renderTemplate: Step = async (work) => {
     const content = work.content;
@@ -133,6 +144,7 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
     if (Object.keys(checked.metadata).length) work.meta.metadata = checked.metadata;
     if (checked.stream !== 'transactional') work.meta.stream = checked.stream;
     work.stream = checked.stream;
+    if (submission.source === 'smtp') work.tracking = trackingFromHeaders(taken.fields);
   };
 
   // A suppressed address never reaches the queue; the answer and a 'suppressed' event say why.
@@ -175,6 +187,24 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
     if (domains.length === 0 || domains.some((d) => !d || !senders.isSenderAllowed(accountId, d))) {
       throw Replies.senderDomainNotVerified().about('from');
     }
+  };
+
+  // Open pixel, click links and List-Unsubscribe, on the composed message: SMTP and API mail
+  // alike, after suppression (the recipients left decide whether a link can name one), before
+  // the headers and the signature (DKIM covers what tracking changed).
+  const track: Step = (work) => {
+    if (!tracker) return;
+    const tracked = tracker({
+      accountId: work.submission.accountId,
+      messageId: work.id,
+      body: work.body,
+      recipients: work.recipients,
+      stream: work.stream,
+      fromDomain: work.fromDomain,
+      request: work.tracking,
+    });
+    work.body = tracked.body;
+    if (tracked.meta) work.meta.tracking = tracked.meta;
   };
 
   const headers: Step = (work) => {
@@ -261,8 +291,8 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
     }
   };
 
-  // The order is the policy. Later steps (suppress, track) go in this list.
-  const steps: readonly Step[] = [renderTemplate, compose, validateEnvelope, lineEndings, lineLength, labels, suppress, checkSender, headers, sign, buildMessage, enqueue];
+  // The order is the policy.
+  const steps: readonly Step[] = [renderTemplate, compose, validateEnvelope, lineEndings, lineLength, labels, suppress, checkSender, track, headers, sign, buildMessage, enqueue];
 
   /** One 'suppressed' event per recipient left out (webhooks: message.suppressed). */
   const recordSuppressed = async (work: Work): Promise<void> => {
@@ -288,6 +318,7 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
         content: submission.content,
         meta: {},
         stream: 'transactional',
+        tracking: submission.tracking ?? {},
         suppressed: [],
       };
       try {

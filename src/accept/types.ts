@@ -71,6 +71,8 @@ export interface Submission {
   stream?: MessageStream;
   /** Scheduled sending: no delivery attempt before this time. */
   sendAt?: Date;
+  /** Open and click tracking chosen by the API request; what it leaves out comes from the account. */
+  tracking?: { opens?: boolean; links?: 'none' | 'html_only' | 'text_only' | 'html_and_text' };
   receivedAt: Date;
   smtp?: SmtpClientInfo;
   /** The SMTP DATA stream already reported a line longer than the limit. */
@@ -108,6 +110,13 @@ export interface SenderDomains {
   signingKeysFor(accountId: string, domain: string): SigningIdentity[] | null;
   /** The bounce domain for mail from this domain; null when none. */
   returnPathFor(accountId: string, domain: string): string | null;
+  /** The host for tracking links in mail from this domain (its verified `track.` CNAME); null when none. */
+  trackingHostFor(accountId: string, domain: string): string | null;
+}
+
+/** The account's tracking defaults, for messages that do not choose (the accounts room answers). */
+export interface TrackingDefaults {
+  trackingFor(accountId: string): { opens: boolean; links: boolean };
 }
 
 /** The account's suppression list, as the pipeline consults it (the suppression room answers). */

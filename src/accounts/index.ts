@@ -2,7 +2,8 @@
  * accounts — the records that say who may send: accounts (a `default` one always exists) with
  * their sending limits, their SMTP credentials — either a username and password (AUTH PLAIN/LOGIN
  * after TLS) or a list of client networks that may relay without AUTH (Postfix's mynetworks) —
- * and their API keys for the HTTP API.
+ * and their API keys for the HTTP API; and the people who sign in to the dashboard (users, their
+ * role per account, sessions, sign-in lock-out — `sqlite-user-store.ts`, its own ledger).
  *
  * Invariants: a password or API key is shown once, at creation; only a hash is stored (scrypt for
  * passwords, which people may choose; SHA-256 for API keys, which are random); listings never
@@ -23,6 +24,7 @@ export {
   MAX_RATE,
   type Account,
   type AccountLimits,
+  type AccountTracking,
   type CreateAccountRequest,
   type ApiKey,
   type CreatedApiKey,
@@ -32,3 +34,21 @@ export {
 export { API_KEY_SCOPES, API_KEY_PATTERN, isApiKeyScope, scopeAllows, type ApiKeyScope } from './api-keys.js';
 export { AccountRateLimiter, type RateLimitResult, type RateLimitWindow } from './rate-limiter.js';
 export { AccountsError, type AccountsErrorCode } from './names.js';
+export {
+  SqliteUserStore,
+  UsersError,
+  USER_ROLES,
+  MIN_PASSWORD_LENGTH,
+  SESSION_MAX_AGE_MS,
+  isUserRole,
+  csrfTokenFor,
+  csrfTokenMatches,
+  type User,
+  type UserRole,
+  type UserAccountRole,
+  type UserSession,
+  type StartedSession,
+  type SignInResult,
+  type CreateUserRequest,
+  type UsersErrorCode,
+} from './sqlite-user-store.js';

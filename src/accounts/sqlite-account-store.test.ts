@@ -18,7 +18,7 @@ function manualClock(start = Date.parse('2025-03-01T12:00:00Z')) {
 test('the default account exists; accounts are created, listed and found by id or name', (t) => {
   const store = new SqliteAccountStore(tempDb(t)());
   const [def] = store.list();
-  assert.deepEqual({ ...def, createdAt: undefined }, { id: 'default', name: 'default', ratePerMinute: null, ratePerDay: null, createdAt: undefined });
+  assert.deepEqual({ ...def, createdAt: undefined }, { id: 'default', name: 'default', ratePerMinute: null, ratePerDay: null, trackOpens: false, trackLinks: false, createdAt: undefined });
 
   const acme = store.create({ name: 'acme', ratePerMinute: 100 });
   assert.match(acme.id, /^acc_[a-z2-9]{12}$/);
@@ -52,6 +52,20 @@ test('setLimits changes the limits given, removes those set to null and keeps th
   const def = store.setLimits('default', { ratePerMinute: 60, ratePerDay: null });
   assert.equal(def.ratePerMinute, 60);
   assert.deepEqual(store.get('default'), def);
+});
+
+test('tracking defaults: off at first, set one at a time, read per message by id', (t) => {
+  const store = new SqliteAccountStore(tempDb(t)());
+  const a = store.create({ name: 'acme' });
+  assert.deepEqual([a.trackOpens, a.trackLinks], [false, false]);
+  assert.deepEqual(store.trackingFor(a.id), { opens: false, links: false });
+  assert.deepEqual(store.setTracking('acme', { trackOpens: true }), { ...a, trackOpens: true });
+  assert.deepEqual(store.setTracking(a.id, { trackLinks: true }), { ...a, trackOpens: true, trackLinks: true });
+  assert.deepEqual(store.trackingFor(a.id), { opens: true, links: true });
+  assert.deepEqual(store.setTracking('acme', { trackOpens: false }), { ...a, trackOpens: false, trackLinks: true });
+  assert.deepEqual(store.trackingFor('default'), { opens: false, links: false }, 'other accounts keep theirs');
+  assert.deepEqual(store.trackingFor('no-such-account'), { opens: false, links: false });
+  assert.throws(() => store.setTracking('nope', { trackOpens: true }), { code: 'unknown_account' });
 });
 
 test('an API key: shown once, stored as a SHA-256 with a short prefix, authenticated', (t) => {
@@ -251,7 +265,7 @@ test('one migration history: either store may open the database first, and an ol
   migrate(db, 'accounts', MIGRATIONS.filter((m) => m.version === 1));
   db.prepare("INSERT INTO accounts (id, name, created_at) VALUES ('acc_old', 'old', 1)").run();
   const upgraded = new SqliteAccountStore(old());
-  assert.deepEqual(upgraded.get('old'), { id: 'acc_old', name: 'old', ratePerMinute: null, ratePerDay: null, createdAt: new Date(1) });
+  assert.deepEqual(upgraded.get('old'), { id: 'acc_old', name: 'old', ratePerMinute: null, ratePerDay: null, trackOpens: false, trackLinks: false, createdAt: new Date(1) });
   assert.ok(upgraded.createApiKey({ accountId: 'old', name: 'k', scope: 'read' }));
   const versions = db.prepare("SELECT version FROM schema_migrations WHERE room = 'accounts' ORDER BY version").pluck().all();
   assert.deepEqual(versions, MIGRATIONS.map((m) => m.version));

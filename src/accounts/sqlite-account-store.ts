@@ -11,10 +11,18 @@ export interface AccountLimits {
   ratePerDay: number | null;
 }
 
-export interface Account extends AccountLimits {
+export interface Account extends AccountLimits, AccountTracking {
   id: string;
   name: string;
   createdAt: Date;
+}
+
+/** The account's tracking defaults, for messages that do not choose themselves (both off at first). */
+export interface AccountTracking {
+  /** Open tracking: a pixel in HTML parts. */
+  trackOpens: boolean;
+  /** Click tracking: links in HTML parts go through Herald. */
+  trackLinks: boolean;
 }
 
 export interface CreateAccountRequest {
@@ -78,6 +86,8 @@ interface AccountRow {
   name: string;
   rate_per_minute: number | null;
   rate_per_day: number | null;
+  track_opens: number;
+  track_links: number;
   created_at: number;
 }
 
@@ -101,7 +111,15 @@ interface ActiveKey {
 }
 
 function toAccount(row: AccountRow): Account {
-  return { id: row.id, name: row.name, ratePerMinute: row.rate_per_minute, ratePerDay: row.rate_per_day, createdAt: new Date(row.created_at) };
+  return {
+    id: row.id,
+    name: row.name,
+    ratePerMinute: row.rate_per_minute,
+    ratePerDay: row.rate_per_day,
+    trackOpens: row.track_opens === 1,
+    trackLinks: row.track_links === 1,
+    createdAt: new Date(row.created_at),
+  };
 }
 
 function toApiKey(row: KeyRow): ApiKey {
@@ -157,7 +175,7 @@ export class SqliteAccountStore {
     this.db = db;
     this.clock = options.clock ?? systemClock;
     migrate(db, 'accounts', MIGRATIONS);
-    const accountColumns = 'id, name, rate_per_minute, rate_per_day, created_at';
+    const accountColumns = 'id, name, rate_per_minute, rate_per_day, track_opens, track_links, created_at';
     const keyColumns = 'id, account_id, name, scope, prefix, created_at, last_used_at, revoked_at';
     this.stmts = {
       dataVersion: db.prepare('PRAGMA data_version').pluck(),
@@ -174,6 +192,13 @@ export class SqliteAccountStore {
            rate_per_day = CASE WHEN @setDay THEN @ratePerDay ELSE rate_per_day END
          WHERE id = @id`,
       ),
+      setTracking: db.prepare(
+        `UPDATE accounts SET
+           track_opens = CASE WHEN @setOpens THEN @opens ELSE track_opens END,
+           track_links = CASE WHEN @setLinks THEN @links ELSE track_links END
+         WHERE id = @id`,
+      ),
+      tracking: db.prepare('SELECT track_opens, track_links FROM accounts WHERE id = ?'),
       keys: db.prepare(`SELECT ${keyColumns} FROM api_keys WHERE revoked_at IS NULL ORDER BY created_at, id`),
       allKeys: db.prepare(`SELECT ${keyColumns} FROM api_keys ORDER BY created_at, id`),
       accountKeys: db.prepare(`SELECT ${keyColumns} FROM api_keys WHERE account_id = ? AND revoked_at IS NULL ORDER BY created_at, id`),
@@ -202,9 +227,17 @@ export class SqliteAccountStore {
     const name = checkName('account', req.name, ACCOUNT_ID_PREFIX);
     const ratePerMinute = checkRate('ratePerMinute', req.ratePerMinute);
     const ratePerDay = checkRate('ratePerDay', req.ratePerDay);
-    const account: Account = { id: ACCOUNT_ID_PREFIX + randomString(ID_ALPHABET, 12), name, ratePerMinute, ratePerDay, createdAt: this.clock.now() };
+    const account: Account = {
+      id: ACCOUNT_ID_PREFIX + randomString(ID_ALPHABET, 12),
+      name,
+      ratePerMinute,
+      ratePerDay,
+      trackOpens: false,
+      trackLinks: false,
+      createdAt: this.clock.now(),
+    };
     try {
-      this.stmts.insertAccount.run({ ...account, createdAt: account.createdAt.getTime() });
+      this.stmts.insertAccount.run({ id: account.id, name, ratePerMinute, ratePerDay, createdAt: account.createdAt.getTime() });
     } catch (err) {
       if (isUniqueViolation(err)) throw new AccountsError('name_taken', `an account named "${name}" already exists`);
       throw err;
@@ -235,6 +268,28 @@ export class SqliteAccountStore {
       ratePerDay,
     });
     return this.require(account.id);
+  }
+
+  /** Sets the tracking defaults given; one left out (undefined) keeps its value. */
+  setTracking(idOrName: string, tracking: Partial<AccountTracking>): Account {
+    const account = this.require(idOrName);
+    this.stmts.setTracking.run({
+      id: account.id,
+      setOpens: tracking.trackOpens === undefined ? 0 : 1,
+      opens: tracking.trackOpens ? 1 : 0,
+      setLinks: tracking.trackLinks === undefined ? 0 : 1,
+      links: tracking.trackLinks ? 1 : 0,
+    });
+    return this.require(account.id);
+  }
+
+  /**
+   * The account's tracking defaults by id, for the accept pipeline (one indexed read per message,
+   * so a change from the CLI applies at once); both off for an unknown account.
+   */
+  trackingFor(accountId: string): { opens: boolean; links: boolean } {
+    const row = this.stmts.tracking.get(accountId) as { track_opens: number; track_links: number } | undefined;
+    return { opens: row?.track_opens === 1, links: row?.track_links === 1 };
   }
 
   private require(idOrName: string): Account {

@@ -1,5 +1,6 @@
-import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
-import { anyNetworkContains, parseNetwork, randomToken, systemClock, type Clock, type Network } from '../core/index.js';
+import { createHash, randomBytes } from 'node:crypto';
+import { GENERATED_PASSWORD_COST, hashPasswordSync, verifyPassword } from './password-hash.js';
+import { anyNetworkContains, parseNetwork, systemClock, type Clock, type Network } from '../core/index.js';
 import { migrate, type SqliteDatabase } from '../storage/index.js';
 import { BASE62, ID_ALPHABET, NAME, randomString } from './names.js';
 import { MIGRATIONS } from './sqlite-schema.js';
@@ -35,10 +36,6 @@ export interface CreateCredentialRequest {
   networks?: string[];
 }
 
-// scrypt cost: N=2^14, r=8, p=1 (the parameters RFC 7914 §2 suggests for interactive logins) —
-// ~50 ms per check, paid once per client thanks to the verification cache below.
-const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 } as const;
-const SCRYPT_MAXMEM = 64 * 1024 * 1024;
 const CACHE_TTL_MS = 5 * 60_000;
 const CACHE_MAX = 10_000;
 // Lowercase without look-alikes, so a username read aloud or retyped survives.
@@ -67,32 +64,6 @@ function toCredential(row: Row): SmtpCredential {
   if (row.networks) c.networks = row.networks.split(',');
   if (row.revoked_at !== null) c.revokedAt = new Date(row.revoked_at);
   return c;
-}
-
-/** Encodes the hash with its parameters so they can change without breaking old hashes. */
-function hashPassword(password: string): string {
-  const salt = randomBytes(16);
-  const hash = scryptSync(password, salt, SCRYPT.keylen, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p, maxmem: SCRYPT_MAXMEM });
-  return `scrypt$N=${SCRYPT.N},r=${SCRYPT.r},p=${SCRYPT.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
-}
-
-function parseHash(encoded: string): { N: number; r: number; p: number; salt: Buffer; hash: Buffer } | null {
-  const m = /^scrypt\$N=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(encoded);
-  if (!m) return null;
-  return { N: Number(m[1]), r: Number(m[2]), p: Number(m[3]), salt: Buffer.from(m[4], 'base64'), hash: Buffer.from(m[5], 'base64') };
-}
-
-function scryptAsync(password: string, salt: Buffer, keylen: number, params: { N: number; r: number; p: number }): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(password, salt, keylen, { ...params, maxmem: SCRYPT_MAXMEM }, (err, key) => (err ? reject(err) : resolve(key)));
-  });
-}
-
-type ParsedHash = NonNullable<ReturnType<typeof parseHash>>;
-let dummyHash: ParsedHash | undefined;
-/** Checked against when the username is unknown, so a miss costs as much as a wrong password. */
-function getDummyHash(): ParsedHash {
-  return (dummyHash ??= parseHash(hashPassword(randomToken()))!);
 }
 
 /**
@@ -153,7 +124,7 @@ export class SqliteCredentialStore {
       // Letters and digits only (32 of 62: ~190 bits): a password starting with '-' is taken for
       // an option by command-line clients such as swaks, and '_'/'-' need care in some configs.
       const password = randomString(PASSWORD_ALPHABET, 32);
-      this.stmts.insert.run({ id, accountId, name, kind: 'password', username, hash: hashPassword(password), networks: null, createdAt });
+      this.stmts.insert.run({ id, accountId, name, kind: 'password', username, hash: hashPasswordSync(password, GENERATED_PASSWORD_COST), networks: null, createdAt });
       created = { id, accountId, name, username, password };
     }
     this.refresh('reload');
@@ -188,11 +159,7 @@ export class SqliteCredentialStore {
     }
 
     const row = this.stmts.hashByUsername.get(username) as { id: string; password_hash: string } | undefined;
-    const dummy = getDummyHash();
-    const stored = (row && parseHash(row.password_hash)) || dummy;
-    const computed = await scryptAsync(password, stored.salt, stored.hash.length, stored);
-    const ok = timingSafeEqual(computed, stored.hash);
-    if (!ok || !row || stored === dummy) return null;
+    if (!(await verifyPassword(password, row?.password_hash ?? null, GENERATED_PASSWORD_COST)) || !row) return null;
 
     // The credential may have been revoked while scrypt ran.
     this.refresh();

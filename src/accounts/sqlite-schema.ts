@@ -57,4 +57,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX api_keys_active_name ON api_keys (account_id, name) WHERE revoked_at IS NULL;
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- The account's default for open and click tracking, for messages that do not say (off, like Postmark).
+      ALTER TABLE accounts ADD COLUMN track_opens INTEGER NOT NULL DEFAULT 0 CHECK (track_opens IN (0, 1));
+      ALTER TABLE accounts ADD COLUMN track_links INTEGER NOT NULL DEFAULT 0 CHECK (track_links IN (0, 1));
+    `,
+  },
 ];

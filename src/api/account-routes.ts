@@ -48,6 +48,8 @@ export function registerAccountRoutes(api: FastifyInstance, deps: ApiDeps): void
               name: { type: 'string' },
               rate_per_minute: { type: ['integer', 'null'] },
               rate_per_day: { type: ['integer', 'null'] },
+              track_opens: { type: 'boolean', description: 'Default open tracking for messages that do not choose (herald accounts set-tracking).' },
+              track_links: { type: 'boolean', description: 'Default click tracking (HTML links) for messages that do not choose.' },
               key: { type: 'object', properties: { id: { type: 'string' }, scope: { type: 'string' } } },
             },
           },
@@ -64,6 +66,8 @@ export function registerAccountRoutes(api: FastifyInstance, deps: ApiDeps): void
         name: account.name,
         rate_per_minute: account.ratePerMinute,
         rate_per_day: account.ratePerDay,
+        track_opens: account.trackOpens,
+        track_links: account.trackLinks,
         key: { id: p.keyId, scope: p.scope },
       };
     },

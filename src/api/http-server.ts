@@ -13,6 +13,12 @@ import { domainSchema, registerDomainRoutes } from './domain-routes.js';
 import { registerWebhookRoutes } from './webhook-routes.js';
 import { registerEventRoutes } from './event-routes.js';
 import { registerSuppressionRoutes } from './suppression-routes.js';
+import { registerTrackingRoutes } from './tracking-routes.js';
+import { inboundRecordSchema, registerInboundRoutes } from './inbound-routes.js';
+import { registerStatsRoutes } from './stats-routes.js';
+import { registerSessionRoutes, sessionPrincipal } from './session-routes.js';
+import { registerMessageContentRoutes } from './message-content-routes.js';
+import { registerDashboardRoutes } from './dashboard-routes.js';
 import type { ApiDeps, ApiPrincipal } from './types.js';
 
 export interface HttpServer {
@@ -51,7 +57,7 @@ export function createHttpServer(deps: ApiDeps): HttpServer {
   // Response schemas document the API (OpenAPI); they do not filter what is sent.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  for (const schema of [errorSchema, messageSchema, rawMessageSchema, batchSchema, sendResultSchema, messageSummarySchema, eventSchema, messageDetailSchema, templateSchema, domainSchema]) {
+  for (const schema of [errorSchema, messageSchema, rawMessageSchema, batchSchema, sendResultSchema, messageSummarySchema, eventSchema, messageDetailSchema, templateSchema, domainSchema, inboundRecordSchema]) {
     app.addSchema(schema);
   }
 
@@ -107,9 +113,17 @@ export function createHttpServer(deps: ApiDeps): HttpServer {
     registerDomainRoutes(api, deps);
     registerWebhookRoutes(api, { ...deps, dispatcher: { wake: deps.wakeWebhooks } });
     registerSuppressionRoutes(api, deps);
+    registerStatsRoutes(api, deps);
     registerEventRoutes(api, { readEvents: deps.readEvents, messageMeta: deps.messageMeta, eventTag: deps.webhooks.eventTag });
+    registerInboundRoutes(api, deps);
+    registerMessageContentRoutes(api, deps);
+    if (deps.users) registerSessionRoutes(api, { users: deps.users, accounts: deps.accounts, config: deps.config });
   }, { prefix: '/api/v1' });
   void app.register(async (postmark) => registerPostmarkRoutes(postmark, deps));
+  // Public: recipients' mail clients follow these links (no API key).
+  if (deps.tracking) registerTrackingRoutes(app, deps.tracking);
+  // The dashboard's single-page app at / (every path the routes above leave).
+  if (deps.dashboardDir) registerDashboardRoutes(app, { dir: deps.dashboardDir });
 
   return {
     app,
@@ -127,7 +141,12 @@ export function createHttpServer(deps: ApiDeps): HttpServer {
 
 async function authenticate(req: FastifyRequest, deps: ApiDeps): Promise<ApiPrincipal> {
   const header = req.headers.authorization;
-  if (!header) throw ApiErrors.unauthorized();
+  if (!header) {
+    // The dashboard: its session cookie stands in for a key (an Authorization header always wins).
+    const session = deps.users ? sessionPrincipal(req, deps.users) : null;
+    if (session) return session;
+    throw ApiErrors.unauthorized();
+  }
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match) throw ApiErrors.unauthorized();
   const principal = await deps.accounts.authenticate(match[1]);

@@ -1,6 +1,7 @@
 /**
  * api — the HTTP edge: the sending API (/api/v1/messages, batch, raw), message search and
- * timelines, templates, the Postmark-compatible endpoints, /healthz and /openapi.json. Every
+ * timelines, templates, the Postmark-compatible endpoints, /healthz and /openapi.json, dashboard
+ * sign-in (session cookie with a CSRF token) and the dashboard's built files at `/`. Every
  * send goes through the same accept pipeline as SMTP; management calls go to the rooms' index.ts.
  *
  * Invariants: 202 only after the durable commit; every error is `{ "error": { "code",
@@ -9,5 +10,6 @@
  * read a local file or fetch a URL.
  */
 export { createHttpServer, bodyLimitFor, type HttpServer } from './http-server.js';
+export { defaultDashboardDir, DASHBOARD_CSP } from './dashboard-routes.js';
 export { SqliteIdempotencyStore, startIdempotencyJanitor } from './sqlite-idempotency-store.js';
 export type { ApiDeps, ApiPrincipal } from './types.js';

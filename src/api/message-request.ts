@@ -1,4 +1,5 @@
-import type { MessageContent, MessageStream, Submission } from '../accept/index.js';
+import { parseLinkTracking, type MessageContent, type MessageStream, type Submission } from '../accept/index.js';
+import { SmtpRejection } from '../core/index.js';
 import { ApiErrors } from './errors.js';
 
 /**
@@ -25,6 +26,12 @@ const labels = {
   },
   stream: { type: 'string', enum: ['transactional', 'broadcast'], default: 'transactional' },
   send_at: { type: 'string', format: 'date-time', description: 'Scheduled sending: no attempt before this time (at most 30 days ahead).' },
+  track_opens: { type: 'boolean', description: "Open tracking (a 1×1 pixel in HTML parts); the account's default when left out." },
+  track_links: {
+    anyOf: [{ type: 'boolean' }, { type: 'string' }],
+    description:
+      'Click tracking: true (links in HTML parts), false, or "html_only", "text_only", "html_and_text", "none"; the account\'s default when left out.',
+  },
 } as const;
 
 export const messageSchema = {
@@ -107,6 +114,8 @@ export interface MessageBody {
   metadata?: Record<string, string>;
   stream?: MessageStream;
   send_at?: string;
+  track_opens?: boolean;
+  track_links?: boolean | string;
 }
 
 export interface RawMessageBody {
@@ -118,9 +127,24 @@ export interface RawMessageBody {
   metadata?: Record<string, string>;
   stream?: MessageStream;
   send_at?: string;
+  track_opens?: boolean;
+  track_links?: boolean | string;
 }
 
 const list = (v: string | string[] | undefined): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
+
+/** The request's tracking choice; a field left out is the account's default. */
+function tracking(body: { track_opens?: boolean; track_links?: boolean | string }): Submission['tracking'] {
+  if (body.track_opens === undefined && body.track_links === undefined) return undefined;
+  let links: ReturnType<typeof parseLinkTracking> | undefined;
+  try {
+    links = body.track_links === undefined ? undefined : parseLinkTracking(body.track_links, 'track_links');
+  } catch (err) {
+    if (err instanceof SmtpRejection) throw ApiErrors.invalid('track_links', err.reply.text);
+    throw err;
+  }
+  return { opens: body.track_opens, links };
+}
 
 function sendAt(value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
@@ -154,6 +178,7 @@ export function submissionFromMessage(accountId: string, body: MessageBody, rece
     metadata: body.metadata,
     stream: body.stream,
     sendAt: sendAt(body.send_at),
+    tracking: tracking(body),
     receivedAt,
   };
 }
@@ -181,6 +206,7 @@ export function submissionFromRaw(accountId: string, body: RawMessageBody, recei
     metadata: body.metadata,
     stream: body.stream,
     sendAt: sendAt(body.send_at),
+    tracking: tracking(body),
     receivedAt,
   };
 }

@@ -11,7 +11,8 @@ import type { ApiDeps, ApiPrincipal } from './types.js';
  * A drop-in for applications written against Postmark's sending API: the same paths, request
  * bodies, `X-Postmark-Server-Token` header (a Herald API key with the send scope) and response
  * shapes, so switching is a change of base URL. Messages go through the same pipeline as
- * /api/v1. Postmark's tracking, inline CSS and server features have no equivalent here yet.
+ * /api/v1, TrackOpens and TrackLinks included (docs/tracking.md). Postmark's inline CSS and
+ * server features have no equivalent here yet.
  */
 
 interface PostmarkMessage {
@@ -31,7 +32,12 @@ interface PostmarkMessage {
   TemplateId?: number | string;
   TemplateAlias?: string;
   TemplateModel?: Record<string, unknown>;
+  TrackOpens?: boolean;
+  TrackLinks?: string;
 }
+
+/** Postmark's TrackLinks values, as the sending API spells them. */
+const TRACK_LINKS: Record<string, string> = { None: 'none', HtmlAndText: 'html_and_text', HtmlOnly: 'html_only', TextOnly: 'text_only' };
 
 // Postmark's documented error codes that Herald's refusals correspond to.
 const CODES = { badToken: 10, invalidRequest: 300, invalidJson: 402, rateLimited: 429, templateNotFound: 1101 } as const;
@@ -60,6 +66,7 @@ function postmarkField(field: string): string {
   const map: Record<string, string> = {
     from: 'From', to: 'To', cc: 'Cc', bcc: 'Bcc', reply_to: 'ReplyTo', subject: 'Subject', text: 'TextBody', html: 'HtmlBody',
     headers: 'Headers', attachments: 'Attachments', tags: 'Tag', metadata: 'Metadata', stream: 'MessageStream', template: 'TemplateId',
+    track_opens: 'TrackOpens', track_links: 'TrackLinks',
   };
   const head = /^[a-z_]+/.exec(field)?.[0] ?? field;
   return (map[head] ?? head) + field.slice(head.length);
@@ -90,6 +97,15 @@ function toMessageBody(m: PostmarkMessage, withTemplate: boolean): MessageBody {
     metadata: m.Metadata,
     stream: m.MessageStream === 'broadcast' ? 'broadcast' : 'transactional',
   };
+  if (m.TrackOpens !== undefined) {
+    if (typeof m.TrackOpens !== 'boolean') throw ApiErrors.invalid('track_opens', 'TrackOpens must be true or false');
+    body.track_opens = m.TrackOpens;
+  }
+  if (m.TrackLinks !== undefined) {
+    const links = typeof m.TrackLinks === 'string' ? TRACK_LINKS[m.TrackLinks] : undefined;
+    if (!links) throw ApiErrors.invalid('track_links', 'TrackLinks must be None, HtmlAndText, HtmlOnly or TextOnly');
+    body.track_links = links;
+  }
   if (m.Headers?.length) {
     body.headers = {};
     m.Headers.forEach((h, i) => {

@@ -1,31 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SqliteAccountStore } from '../accounts/index.js';
-import { silentLogger, systemClock } from '../core/index.js';
-import { openSqlite } from '../storage/index.js';
 import { SqliteSuppressionStore } from '../suppression/index.js';
-import { createHttpServer } from './http-server.js';
-import type { ApiDeps } from './types.js';
+import { startApiEdge } from '../../test/support/api-edge.js';
 
-/** What the other rooms' routes are given here: anything read from it is itself, and calling it does nothing. */
-const inert: unknown = new Proxy(function inert() {}, { get: (_target, key) => (key === 'then' ? undefined : inert), apply: () => inert });
-
-/**
- * The suppression routes behind Herald's real HTTP edge (authentication, scopes, validation,
- * the error shape), on an in-memory database. The edge gets real accounts; the other rooms'
- * routes, which these tests never call, get an inert stand-in.
- */
+/** The suppression routes behind Herald's real HTTP edge, on an in-memory database. */
 async function setup(t: { after(fn: () => Promise<void> | void): void }) {
-  const db = openSqlite(':memory:');
-  const accounts = new SqliteAccountStore(db);
-  const suppressions = new SqliteSuppressionStore(db);
-  const given: Record<string | symbol, unknown> = { config: { maxMessageSize: 1024 * 1024 }, accounts, suppressions, clock: systemClock, logger: silentLogger, version: 'test' };
-  const deps = new Proxy(given, { get: (target, key) => (key in target ? target[key] : inert) }) as unknown as ApiDeps;
-  const server = createHttpServer(deps);
-  await server.app.ready();
-  t.after(async () => {
-    await server.stop();
-    db.close();
+  let suppressions!: SqliteSuppressionStore;
+  const { server, accounts } = await startApiEdge(t, (db) => {
+    suppressions = new SqliteSuppressionStore(db);
+    return { suppressions };
   });
   const key = (scope: 'admin' | 'read' | 'send', accountId = 'default') => accounts.createApiKey({ accountId, name: `${scope}-${accountId}`, scope }).key;
   const admin = key('admin');

@@ -3,19 +3,43 @@ import type { HeraldConfig } from '../config/index.js';
 import type { Clock, Logger, Resolver } from '../core/index.js';
 import type { DnsContext, DomainMonitor, SqliteDomainStore } from '../domains/index.js';
 import type { QueueStore } from '../queue/index.js';
-import type { AccountRateLimiter, ApiKeyScope, SqliteAccountStore } from '../accounts/index.js';
+import type { AccountRateLimiter, ApiKeyScope, SqliteAccountStore, SqliteUserStore } from '../accounts/index.js';
 import type { SqliteTemplateStore, TemplateRenderer } from '../templates/index.js';
 import type { SqliteIdempotencyStore } from './sqlite-idempotency-store.js';
 import type { MailEvent } from '../core/index.js';
 import type { MessageMeta } from '../queue/index.js';
 import type { SqliteWebhookStore } from '../notify/index.js';
 import type { SqliteSuppressionStore } from '../suppression/index.js';
+import type { SqliteInboundStore } from '../feedback/index.js';
+import type { SqliteStatsStore } from '../stats/index.js';
 
 /** Who is calling: resolved from the API key on every request. */
 export interface ApiPrincipal {
   accountId: string;
   keyId: string;
   scope: ApiKeyScope;
+  /** Set when a dashboard session (cookie) made the request: the signed-in user's id. */
+  userId?: string;
+}
+
+/** A hit on a public tracking URL, and the answer to send as it is (the feedback room answers). */
+export interface TrackingEndpoints {
+  open(token: string, hit: TrackingHitInfo): Promise<TrackingAnswer>;
+  click(token: string, hit: TrackingHitInfo): Promise<TrackingAnswer>;
+  unsubscribePage(token: string): TrackingAnswer;
+  unsubscribe(token: string, hit: TrackingHitInfo, body: string): Promise<TrackingAnswer>;
+}
+
+export interface TrackingHitInfo {
+  method: string;
+  ip: string;
+  userAgent: string;
+}
+
+export interface TrackingAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer | string;
 }
 
 /** What the HTTP edge is given by the composition root. */
@@ -35,12 +59,22 @@ export interface ApiDeps {
   dnsContext: DnsContext;
   webhooks: SqliteWebhookStore;
   suppressions: SqliteSuppressionStore;
+  /** Inbound mail for Herald's own addresses (bounces, complaints), read-only. */
+  inbound: Pick<SqliteInboundStore, 'get' | 'getRaw' | 'list'>;
+  /** The statistics roll-ups (GET /api/v1/stats). */
+  stats: SqliteStatsStore;
   /** The event outbox, in order (pull API, new endpoints' starting point). */
   readEvents(after: number, limit: number): Promise<MailEvent[]>;
   /** A message's tags, metadata and stream, for event payloads. */
   messageMeta(id: string): Promise<MessageMeta | null>;
   /** Tells the webhook dispatcher to look at the endpoints now (after a change). */
   wakeWebhooks(): void;
+  /** Dashboard users and sessions (POST /api/v1/session, the herald_session cookie); no sign-in without it. */
+  users?: SqliteUserStore;
+  /** The built dashboard's directory, served at `/`; not served without it. */
+  dashboardDir?: string;
+  /** The public open, click and unsubscribe URLs (/t/…); not served without it. */
+  tracking?: TrackingEndpoints;
   logger: Logger;
   clock: Clock;
   version: string;

@@ -41,6 +41,7 @@ export function messageDetailView(m: MessageDetail, events: MailEvent[]) {
       last_reply: r.lastReply,
       history: r.history.map((a) => ({ at: iso(a.at), host: a.host ?? null, state: a.state, reply: a.reply })),
     })),
+    tracking: m.meta.tracking ?? null,
     events: events.map(eventView),
   };
 }
@@ -102,6 +103,11 @@ export const messageDetailSchema = {
           },
         },
       },
+    },
+    tracking: {
+      type: ['object', 'null'],
+      description: 'Open and click tracking as decided for the message (null: both off); skipped says why it went out untracked after all.',
+      properties: { opens: { type: 'boolean' }, links: { type: 'string' }, skipped: { type: 'string' } },
     },
     events: { type: 'array', items: { $ref: 'Event#' } },
   },

@@ -6,10 +6,13 @@ import { apiKeysCommand } from './commands/api-keys.js';
 import { configCommand } from './commands/config.js';
 import { credentialsCommand } from './commands/credentials.js';
 import { domainsCommand } from './commands/domains.js';
+import { inboundCommand } from './commands/inbound.js';
 import { queueCommand } from './commands/queue.js';
 import { startCommand } from './commands/start.js';
+import { statsCommand } from './commands/stats.js';
 import { suppressionsCommand } from './commands/suppressions.js';
 import { webhooksCommand } from './commands/webhooks.js';
+import { usersCommand } from './commands/users.js';
 
 export function buildProgram(): Command {
   const program = new Command('herald')
@@ -20,6 +23,6 @@ export function buildProgram(): Command {
     .option('--config <file>', 'JSON config file (default: HERALD_CONFIG)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', '\nDocs: README.md and docs/ (configuration, CLI, troubleshooting).');
-  for (const sub of [startCommand(), accountsCommand(), apiKeysCommand(), credentialsCommand(), domainsCommand(), queueCommand(), suppressionsCommand(), webhooksCommand(), configCommand()]) program.addCommand(sub);
+  for (const sub of [startCommand(), accountsCommand(), apiKeysCommand(), credentialsCommand(), domainsCommand(), queueCommand(), inboundCommand(), suppressionsCommand(), statsCommand(), webhooksCommand(), usersCommand(), configCommand()]) program.addCommand(sub);
   return program;
 }

@@ -41,6 +41,14 @@ const ipAddresses = (text: string): string[] =>
     if (!isIP(ip)) throw new Error(`"${ip}" is not an IPv4 or IPv6 address`);
     return ip;
   });
+// Kept as text, not a URL object: the config crosses to the delivery thread by structured clone.
+const publicUrl = (text: string): string | undefined => {
+  if (!text.trim()) return undefined;
+  const url = new URL(text.trim());
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('use http://host[:port] or https://host[:port], optionally with a path');
+  if (url.search || url.hash || url.username || url.password) throw new Error('the public URL takes no query, fragment or user name');
+  return url.href.replace(/\/+$/, '');
+};
 const smartHost = (text: string): URL | undefined => {
   if (!text.trim()) return undefined;
   const url = new URL(text.trim());
@@ -61,6 +69,21 @@ export const SCHEMA = {
   smtpMxPort: { env: 'HERALD_SMTP_MX_PORT', default: '25', parse: port, describe: 'MX port: mail for our own domains and from network credentials; 0 disables.' },
   httpPort: { env: 'HERALD_HTTP_PORT', default: '8080', parse: port, describe: 'HTTP port for the API, dashboard and /healthz; 0 disables.' },
   httpBind: { env: 'HERALD_HTTP_BIND', default: '', parse: optional, describe: 'Address the HTTP listener binds to (empty: all addresses).' },
+  publicUrl: {
+    env: 'HERALD_PUBLIC_URL',
+    default: '',
+    parse: publicUrl,
+    describe: "The URL at which recipients' mail clients reach Herald's HTTP listener, for open, click and unsubscribe links (https behind a proxy in production); http://HERALD_HOSTNAME:HERALD_HTTP_PORT when unset.",
+  },
+
+  sessionTimeout: {
+    env: 'HERALD_SESSION_TIMEOUT',
+    default: '12h',
+    parse: bounded(parseDuration, 60_000, 7 * 86_400_000, 'timeout'),
+    describe: 'A dashboard session unused this long ends (each use renews it; none lasts more than 7 days after sign-in).',
+  },
+  loginMaxFailures: { env: 'HERALD_LOGIN_MAX_FAILURES', default: '5', parse: int(1, 1000), describe: 'Failed dashboard sign-ins in a row for one e-mail address before it is locked out.' },
+  loginLockout: { env: 'HERALD_LOGIN_LOCKOUT', default: '15m', parse: bounded(parseDuration, 1000, 86_400_000, 'lock-out'), describe: 'How long an e-mail address stays locked out of the dashboard after too many failed sign-ins.' },
 
   maxMessageSize: { env: 'HERALD_MAX_MESSAGE_SIZE', default: '25MB', parse: bounded(parseByteSize, 1024, 1024 ** 3, 'size'), describe: 'Largest message accepted (advertised with SIZE).' },
   maxRecipients: { env: 'HERALD_MAX_RECIPIENTS', default: '1000', parse: int(1, 100_000), describe: 'Most recipients in one SMTP transaction; more get 452 4.5.3.' },
@@ -92,6 +115,12 @@ export const SCHEMA = {
   retrySchedule: { env: 'HERALD_RETRY_SCHEDULE', default: '1m,5m,15m,30m,1h', parse: parseDurationList, describe: 'Waits between attempts, counted from the message\'s creation; the last one repeats.' },
   maxQueueAge: { env: 'HERALD_MAX_QUEUE_AGE', default: '5d', parse: bounded(parseDuration, 1000, 60 * 86_400_000, 'age'), describe: 'Give up and bounce (expire) a message this long after it was accepted.' },
   retention: { env: 'HERALD_RETENTION', default: '30d', parse: bounded(parseDuration, 3_600_000, 3650 * 86_400_000, 'retention'), describe: 'How long finished messages (delivered, bounced, expired) and events are kept before they are removed.' },
+  statsRetention: {
+    env: 'HERALD_STATS_RETENTION',
+    default: '400d',
+    parse: bounded(parseDuration, 86_400_000, 3650 * 86_400_000, 'retention'),
+    describe: 'How long the hourly statistics roll-ups (GET /api/v1/stats, herald stats) are kept; they outlive the messages and events they count.',
+  },
   deliveryConcurrency: { env: 'HERALD_DELIVERY_CONCURRENCY', default: '100', parse: int(1, 10_000), describe: 'Most delivery attempts in flight in all.' },
   destinationConcurrency: { env: 'HERALD_DESTINATION_CONCURRENCY', default: '10', parse: int(1, 1000), describe: 'Most connections to one destination domain at a time.' },
   connectTimeout: { env: 'HERALD_CONNECT_TIMEOUT', default: '30s', parse: parseDuration, describe: 'Timeout for connecting to a remote host and reading its greeting.' },
@@ -107,6 +136,12 @@ export const SCHEMA = {
     default: '7d',
     parse: bounded(parseDuration, 0, 365 * 86_400_000, 'window'),
     describe: 'The window in which HERALD_SOFT_BOUNCE_LIMIT soft bounces are counted; 0 disables.',
+  },
+  bounceRules: {
+    env: 'HERALD_BOUNCE_RULES',
+    default: '',
+    parse: optional,
+    describe: 'A JSON file of your own bounce rules for bounces without a delivery status report, tried before the rules Herald ships (see docs/feedback.md).',
   },
 } satisfies Record<string, Setting<unknown>>;
 

@@ -1,5 +1,5 @@
 import type { BounceClass, DeliveryFailure, FailureScope } from './outcome.js';
-import type { SmtpReply } from './reply.js';
+import { parseReply, type SmtpReply } from './reply.js';
 
 /**
  * Hard bounces (the address is bad: suppress it) versus soft ones (this message, this moment, or
@@ -81,4 +81,36 @@ function byReplyText(text: string): BounceClass | undefined {
   if (SOFT_TEXTS.some((re) => re.test(text))) return 'soft';
   if (HARD_TEXTS.some((re) => re.test(text))) return 'hard';
   return undefined;
+}
+
+/**
+ * The reply an outbox event carries: `{ code, enhanced, text }` from an attempt, or text from a
+ * late report ("550 5.1.1 User unknown", "smtp; 550 …"); code 0 when that text has none.
+ */
+export function replyOfEvent(value: unknown): SmtpReply | undefined {
+  if (value && typeof value === 'object') {
+    const r = value as { code?: unknown; enhanced?: unknown; text?: unknown };
+    if (typeof r.code === 'number') return { code: r.code, enhanced: typeof r.enhanced === 'string' ? r.enhanced : undefined, text: typeof r.text === 'string' ? r.text : '' };
+  }
+  if (typeof value === 'string' && value.trim()) {
+    const text = value.trim().replace(/^smtp;\s*/i, '');
+    const parsed = parseReply(text);
+    return parsed.code >= 200 && parsed.code < 600 ? parsed : { code: 0, text };
+  }
+  return undefined;
+}
+
+const EVENT_SCOPES: readonly FailureScope[] = ['connection', 'site', 'message', 'recipient'];
+
+/**
+ * Hard or soft for a `bounced` event's data — the one rule suppression, statistics and webhooks
+ * (`bounce.type`) share. A late report carries no scope (it is about its recipient), and its text
+ * may have no code at all: a bounce is permanent, so such a text is read as a 5xx.
+ */
+export function classifyBounceEvent(data: Record<string, unknown>): BounceClass {
+  const reply = replyOfEvent(data.reply);
+  const reason = typeof data.reason === 'string' ? data.reason : '';
+  const scope = EVENT_SCOPES.includes(data.scope as FailureScope) ? (data.scope as FailureScope) : 'recipient';
+  const forClass = reply && reply.code === 0 ? { ...reply, code: 550 } : reply;
+  return classifyBounce(forClass ?? { code: 550, text: reason }, scope, reason);
 }

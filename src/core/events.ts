@@ -36,3 +36,15 @@ export interface MailEvent {
   at: Date;
   data: Record<string, unknown>;
 }
+
+/**
+ * Whether a `complained` event is a complaint. Feedback reports of type "not-spam" (RFC 5965
+ * §7.3: the recipient took the message out of the junk folder) and "auth-failure" (RFC 6591: it
+ * failed authentication somewhere) are recorded, but they are no reason to stop mailing the
+ * address, and statistics do not count them.
+ */
+export function isComplaint(event: Pick<MailEvent, 'type' | 'data'>): boolean {
+  if (event.type !== 'complained') return false;
+  const type = event.data?.feedbackType;
+  return !(typeof type === 'string' && ['not-spam', 'auth-failure'].includes(type.toLowerCase()));
+}

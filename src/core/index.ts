@@ -1,6 +1,7 @@
 /**
  * core — Herald's shared vocabulary: ids, addresses, SMTP replies, outcomes, events, durations,
- * network ranges and the injected-world interfaces (clock, DNS resolver, logger).
+ * network ranges, signed return paths and tracking tokens, and the injected-world interfaces
+ * (clock, DNS resolver, logger).
  *
  * Invariants: pure types and functions only. No I/O, no imports from any other room.
  */
@@ -17,3 +18,4 @@ export * from './thread-entry.js';
 export * from './return-path.js';
 export * from './bounce-classifier.js';
 export * from './inbound.js';
+export * from './tracking-token.js';

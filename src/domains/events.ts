@@ -18,6 +18,11 @@ export function verificationChangedEvent(change: DomainChange): MailEvent {
 }
 
 /** What Herald tells domains about itself, from its settings. */
-export function dnsContextOf(config: { hostname: string; sendingIps: readonly string[] }): DnsContext {
-  return { heraldHostname: config.hostname, sendingIps: config.sendingIps.length ? [...config.sendingIps] : undefined };
+export function dnsContextOf(config: { hostname: string; sendingIps: readonly string[]; publicUrl?: string }): DnsContext {
+  return {
+    heraldHostname: config.hostname,
+    sendingIps: config.sendingIps.length ? [...config.sendingIps] : undefined,
+    // Tracking CNAMEs point where recipients' clients reach Herald's HTTP listener.
+    trackingHost: config.publicUrl ? new URL(config.publicUrl).hostname : undefined,
+  };
 }

@@ -358,6 +358,25 @@ test('changed records: reported between conclusive statuses, not on the first ch
   assert.deepEqual(spf.changed.map((r) => [r.purpose, r.status]), [['spf', 'wrong']]);
 });
 
+test('tracking host: track.<domain> once its CNAME checks out, for the domain and its subdomains; a lookup error keeps it', async (t) => {
+  const { store, clock } = setup(t);
+  const domain = await store.add('acme', 'shop.example');
+  store.recordVerification('acme', 'shop.example', checked(domain, clock.now(), { tracking: 'missing' }));
+  assert.equal(store.trackingHostFor('acme', 'shop.example'), null, 'verified, but no CNAME yet');
+  clock.advance(HOUR);
+  store.recordVerification('acme', 'shop.example', checked(domain, clock.now()));
+  assert.equal(store.trackingHostFor('acme', 'shop.example'), 'track.shop.example');
+  assert.equal(store.trackingHostFor('acme', 'News.Shop.Example'), 'track.shop.example');
+  assert.equal(store.trackingHostFor('other', 'shop.example'), null, 'another account');
+  assert.equal(store.trackingHostFor('acme', 'elsewhere.example'), null);
+  clock.advance(HOUR);
+  store.recordVerification('acme', 'shop.example', checked(domain, clock.now(), { tracking: 'error' }));
+  assert.equal(store.trackingHostFor('acme', 'shop.example'), 'track.shop.example');
+  clock.advance(HOUR);
+  store.recordVerification('acme', 'shop.example', checked(domain, clock.now(), { tracking: 'wrong' }));
+  assert.equal(store.trackingHostFor('acme', 'shop.example'), null);
+});
+
 test('development mode: per account, lets any sender through, signs nothing that is not verified', async (t) => {
   const { store } = setup(t);
   assert.equal(store.developmentMode('acme'), false);

@@ -4,6 +4,7 @@ import { migrate, type SqliteDatabase } from '../storage/index.js';
 import { chooseSelector, DKIM_ALGORITHMS, dkimRecordName, dkimRecordValue, generateDkimKey, isDkimAlgorithm, signingAlgorithm } from './dkim-keys.js';
 import { checkAccountId, checkReturnPath, DomainsError, normalizeSendingDomain, parentDomains } from './names.js';
 import { MIGRATIONS } from './sqlite-schema.js';
+import { TRACKING_LABEL } from './records.js';
 import type {
   AddDomainOptions,
   DkimAlgorithm,
@@ -357,6 +358,19 @@ export class SqliteDomainStore {
   /** The return-path (bounce) domain for mail from `domain`, by the signing rule above; null when none. */
   returnPathFor(accountId: string, domain: string): string | null {
     return this.sendingDomain(accountId, domain)?.return_path ?? null;
+  }
+
+  /**
+   * The host for open and click tracking links in mail from `domain` (by the signing rule above):
+   * `track.<domain>` once a check has seen its CNAME pointing at Herald; null until then. The
+   * last conclusive check counts, so a passing DNS failure does not switch links back and forth.
+   */
+  trackingHostFor(accountId: string, domain: string): string | null {
+    const row = this.sendingDomain(accountId, domain);
+    if (!row) return null;
+    const host = `${TRACKING_LABEL}.${row.name}`;
+    const states = JSON.parse(row.record_states) as Record<string, RecordStatus>;
+    return states[`tracking ${host}`] === 'ok' ? host : null;
   }
 
   /**

@@ -1,4 +1,3 @@
-import { authenticate } from 'mailauth';
 import type { Resolver } from '../core/index.js';
 
 /** The verdicts of one inbound message, as recorded in its event. */
@@ -20,6 +19,8 @@ export async function checkAuthentication(
   message: Buffer,
   context: { ip: string; helo?: string; mailFrom: string; hostname: string; resolver: Resolver },
 ): Promise<AuthenticationSummary> {
+  // Loaded on first use: the CLI reads this room's records without needing mailauth.
+  const { authenticate } = await import('mailauth');
   const result = await authenticate(message, {
     ip: context.ip,
     helo: context.helo,

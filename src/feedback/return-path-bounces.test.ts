@@ -1,10 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newMessageId, returnPathAddress, type Clock } from '../core/index.js';
+import { newMessageId, returnPathAddress, type Clock, type InboundOutcome } from '../core/index.js';
 import { openSqlite } from '../storage/index.js';
 import { SqliteQueueStore } from '../queue/index.js';
 import { ReturnPathBounces } from './return-path-bounces.js';
 import { checkAuthentication } from './authentication.js';
+import { InboundMailboxes } from './inbound-mailboxes.js';
+import { loadBounceRules } from './bounce-rules.js';
+import type { NewInboundRecord } from './sqlite-inbound-store.js';
 import { NodeDnsResolver } from '../deliver/index.js';
 import { startDnsServer } from '../../test/support/dns-server.js';
 
@@ -91,7 +94,7 @@ test('lookup: a forged or altered return path is an unknown user; other domains 
   assert.equal(await bounces.lookup(`${local}@BOUNCES.S.EXAMPLE`), 'ours');
 });
 
-test('reports are checked for SPF, DKIM and DMARC through Herald’s resolver; the verdicts go into the event', async (t) => {
+test('reports are checked for SPF, DKIM and DMARC through Herald’s resolver; the verdicts go into the event and the record', async (t) => {
   const dns = await startDnsServer();
   t.after(() => dns.close());
   dns.setZone({
@@ -106,9 +109,33 @@ test('reports are checked for SPF, DKIM and DMARC through Herald’s resolver; t
   const forged = await checkAuthentication(message, { ip: '198.51.100.7', helo: 'evil.example', mailFrom: 'bounce@a.example', hostname: 'herald.test', resolver });
   assert.deepEqual([forged.spf, forged.dmarc], ['fail', 'fail']);
 
-  const { store, id, annPath } = await delivered(t);
-  const checking = new ReturnPathBounces({ store, secret, clock, isBounceDomain: (d) => d === 'bounces.s.example', authentication: { resolver, hostname: 'herald.test' } });
-  await checking.receive({ mailFrom: 'bounce@a.example', recipients: [annPath], body: message, receivedAt: NOW, clientIp: '192.0.2.9', helo: 'mx.a.example' });
+  // The inbound router checks once and hands the verdicts and its record's id to the mailbox.
+  const { store, id, bounces, annPath } = await delivered(t);
+  const kept: NewInboundRecord[] = [];
+  const inbound = new InboundMailboxes([bounces], { records: { add: (r) => kept.push(r) }, authentication: { resolver, hostname: 'herald.test' }, clock });
+  await inbound.receive({ mailFrom: 'bounce@a.example', recipients: [annPath], body: message, receivedAt: NOW, clientIp: '192.0.2.9', helo: 'mx.a.example' });
   const [event] = (await store.eventsOf(id, 10)).filter((e) => e.type === 'bounced');
   assert.deepEqual(event.data.authentication, { spf: 'pass', dkim: 'none', dmarc: 'pass', arc: 'none' });
+  assert.equal(event.data.inbound_id, kept[0].id);
+  assert.equal(kept[0].kind, 'dsn');
+  assert.match(kept[0].raw.toString(), /^Received-SPF: pass[\s\S]*Authentication-Results: herald\.test;[\s\S]*\r\nFrom: MAILER-DAEMON@a\.example\r\n/);
+});
+
+test('a free-text bounce is read with the rule table: the rule’s status becomes the reply and the event names it', async (t) => {
+  const { store, id, annPath } = await delivered(t);
+  const bounces = new ReturnPathBounces({ store, secret, clock, isBounceDomain: (d) => d === 'bounces.s.example', rules: loadBounceRules() });
+  const freeText = (subject: string, text: string) =>
+    Buffer.from(`From: postmaster@a.example\r\nSubject: ${subject}\r\n\r\n${text}\r\n\r\n------ This is a copy of the message, including all the headers. ------\r\nX-Spam-Status: No\r\nSubject: x\r\n`);
+  const outOfOffice = await bounces.receive({ mailFrom: '', recipients: [annPath], body: freeText('Automatic reply: your order', 'I am away until Monday.'), receivedAt: NOW, clientIp: '192.0.2.9', inboundId: 'in1' });
+  assert.equal((outOfOffice as InboundOutcome).kind, 'other');
+  assert.equal((await store.get(id))!.recipients.find((r) => r.address === 'ann@a.example')!.state, 'delivered', 'an auto-reply is no bounce');
+
+  const outcome = await bounces.receive({ mailFrom: '', recipients: [annPath], body: freeText('Mail delivery failed', 'ann@a.example: mailbox is full, try again later'), receivedAt: NOW, clientIp: '192.0.2.9', inboundId: 'in2' });
+  assert.deepEqual(outcome, { kind: 'free_text_bounce', messageId: id, accountId: 'acct', recipient: 'ann@a.example' });
+  const ann = (await store.get(id))!.recipients.find((r) => r.address === 'ann@a.example')!;
+  assert.equal(ann.state, 'bounced');
+  assert.equal(ann.lastReply, "550 5.2.2 The recipient's mailbox is full");
+  const [event] = (await store.eventsOf(id, 10)).filter((e) => e.type === 'bounced');
+  assert.deepEqual(event.data.rule, { name: 'mailbox-full', class: 'mailbox_full', matched: 'ann@a.example: mailbox is full, try again later' });
+  assert.equal(event.data.inbound_id, 'in2');
 });

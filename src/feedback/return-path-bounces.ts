@@ -1,7 +1,21 @@
-import { normalizeDomain, parseReturnPath, silentLogger, splitAddress, systemClock, type Clock, type InboundMessage, type Logger, type Resolver } from '../core/index.js';
-import { checkAuthentication } from './authentication.js';
+import PostalMime from 'postal-mime';
+import {
+  normalizeDomain,
+  parseReturnPath,
+  silentLogger,
+  splitAddress,
+  systemClock,
+  type Clock,
+  type InboundKind,
+  type InboundMessage,
+  type InboundOutcome,
+  type Logger,
+  type MessageId,
+} from '../core/index.js';
 import type { QueueStore } from '../queue/index.js';
 import { readDeliveryReport, type RecipientStatus } from './delivery-status.js';
+import { readFeedbackReport, type FeedbackReport } from './arf.js';
+import type { BounceRuleMatch, BounceRules } from './bounce-rules.js';
 
 export interface ReturnPathBouncesOptions {
   store: Pick<QueueStore, 'recordLateBounce'>;
@@ -9,8 +23,12 @@ export interface ReturnPathBouncesOptions {
   secret: Buffer;
   /** True for a bounce domain of some sending domain. */
   isBounceDomain(domain: string): boolean;
-  /** With a resolver, each report's SPF, DKIM, DMARC and ARC verdicts go into its event. */
-  authentication?: { resolver: Resolver; hostname: string };
+  /** The bounce rule table that reads bounces without a delivery status report. */
+  rules?: BounceRules;
+  /** Where a complaint (ARF report) sent to a return path goes; without it, it is read as a bounce. */
+  complaints?: {
+    receiveAtReturnPath(report: FeedbackReport, target: { messageId: MessageId; recipientId: number }, message: InboundMessage): Promise<InboundOutcome>;
+  };
   clock?: Clock;
   logger?: Logger;
 }
@@ -18,8 +36,10 @@ export interface ReturnPathBouncesOptions {
 /**
  * Bounces that come back to a per-recipient return path (`b+<message>.<recipient>.<tag>@<bounce
  * domain>`) after the remote server first accepted the message. The address itself says which
- * message and recipient failed; the report (RFC 3464, when there is one) says why. A report
- * that only says "delayed" or "delivered" changes nothing.
+ * message and recipient failed; the report (RFC 3464, when there is one) says why, and a free-text
+ * bounce is read with the bounce rule table. A report that only says "delayed" or "delivered",
+ * and an auto-reply, change nothing. A complaint (ARF) that comes to a return path — some
+ * feedback loops send to the envelope sender — goes to the complaints mailbox.
  */
 export class ReturnPathBounces {
   private readonly clock: Clock;
@@ -38,36 +58,66 @@ export class ReturnPathBounces {
   }
 
   /** Records the bounce on each addressed recipient; resolves once that is durable. */
-  async receive(message: InboundMessage): Promise<void> {
-    const report = await readDeliveryReport(message.body).catch(() => null);
-    const failed = report ? report.recipients.find((r) => r.action === 'failed' || r.status?.startsWith('5.')) : undefined;
-    if (report && !failed) {
-      this.log.info({ ip: message.clientIp, actions: report.recipients.map((r) => r.action) }, 'delivery report without a failure: nothing to record');
-      return;
+  async receive(message: InboundMessage): Promise<InboundOutcome | void> {
+    const targets = message.recipients
+      .map((address) => splitAddress(address))
+      .map((parts) => (parts ? parseReturnPath(this.options.secret, parts.local) : null))
+      .filter((t): t is { messageId: MessageId; recipientId: number } => t !== null);
+    if (targets.length === 0) return;
+    const first = { messageId: targets[0].messageId };
+    const facts = { ip: message.clientIp, inboundId: message.inboundId };
+
+    if (this.options.complaints) {
+      const complaint = await readFeedbackReport(message.body);
+      if (complaint) {
+        let outcome: InboundOutcome | undefined;
+        for (const target of targets) {
+          const result = await this.options.complaints.receiveAtReturnPath(complaint, target, message);
+          outcome ??= result;
+        }
+        return outcome;
+      }
     }
-    const auth = this.options.authentication;
-    const verdicts = auth
-      ? await checkAuthentication(message.body, { ip: message.clientIp, helo: message.helo, mailFrom: message.mailFrom, ...auth }).then(
-          ({ header: _header, ...summary }) => summary,
-          (err: unknown) => {
-            this.log.warn({ err, ip: message.clientIp }, 'could not check the report’s authentication');
-            return undefined;
-          },
-        )
-      : undefined;
-    for (const address of message.recipients) {
-      const parts = splitAddress(address);
-      const target = parts && parseReturnPath(this.options.secret, parts.local);
-      if (!target) continue;
+
+    const report = await readDeliveryReport(message.body).catch(() => null);
+    let kind: InboundKind;
+    let reply: string;
+    let rule: BounceRuleMatch | null = null;
+    if (report) {
+      kind = 'dsn';
+      const failed = report.recipients.find((r) => r.action === 'failed' || r.status?.startsWith('5.'));
+      if (!failed) {
+        this.log.info({ ...facts, actions: report.recipients.map((r) => r.action) }, 'delivery report without a failure: nothing to record');
+        return { kind, ...first };
+      }
+      reply = replyText(failed);
+    } else {
+      kind = 'free_text_bounce';
+      const { subject, text } = await readText(message.body);
+      rule = this.options.rules?.match(subject, text) ?? null;
+      if (rule?.rule.type === 'ignore') {
+        this.log.info({ ...facts, messageId: first.messageId, rule: rule.rule.name }, `mail to a return path that is not a bounce (${rule.rule.description}): nothing to record`);
+        return { kind: 'other', ...first };
+      }
+      reply = rule ? `550 ${rule.rule.status} ${rule.rule.description}` : replyText(undefined);
+    }
+    let outcome: InboundOutcome = { kind, ...first };
+    for (const target of targets) {
       const recorded = await this.options.store.recordLateBounce({
         ...target,
         at: this.clock.now(),
-        reply: replyText(failed),
+        reply,
         host: report?.reportingMta,
-        details: verdicts ? { authentication: verdicts } : undefined,
+        details: {
+          ...(message.authentication && { authentication: message.authentication }),
+          ...(message.inboundId && { inbound_id: message.inboundId }),
+          ...(rule && { rule: { name: rule.rule.name, class: rule.rule.class, matched: rule.excerpt } }),
+        },
       });
-      this.log.info({ messageId: target.messageId, recipient: recorded?.address, ip: message.clientIp, recorded: !!recorded }, 'late bounce received');
+      if (recorded && !outcome.recipient) outcome = { kind, messageId: target.messageId, accountId: recorded.accountId, recipient: recorded.address };
+      this.log.info({ ...facts, messageId: target.messageId, recipient: recorded?.address, recorded: !!recorded, rule: rule?.rule.name }, 'late bounce received');
     }
+    return outcome;
   }
 }
 
@@ -76,4 +126,15 @@ function replyText(status: RecipientStatus | undefined): string {
   if (!status) return '550 5.0.0 The recipient\'s server sent a bounce without a delivery status report';
   if (status.diagnostic) return status.diagnostic;
   return `550 ${status.status ?? '5.0.0'} The recipient's server reported the delivery failed`;
+}
+
+/** A free-text bounce's subject and words (its HTML as text when it has no text part). */
+async function readText(body: Buffer): Promise<{ subject: string; text: string }> {
+  try {
+    const parsed = await PostalMime.parse(body, { rfc822Attachments: true });
+    const text = parsed.text ?? (parsed.html ? parsed.html.replace(/<(br|p|div|tr|li)\b[^>]*>/gi, '\n').replace(/<[^>]*>/g, ' ') : '');
+    return { subject: parsed.subject ?? '', text };
+  } catch {
+    return { subject: '', text: body.toString('latin1') };
+  }
 }

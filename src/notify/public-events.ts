@@ -1,4 +1,4 @@
-import { classifyBounce, parseReply, type EventType, type FailureScope, type MailEvent, type SmtpReply } from '../core/index.js';
+import { classifyBounceEvent, replyOfEvent, type EventType, type MailEvent, type SmtpReply } from '../core/index.js';
 
 /**
  * Herald's events as the outside world sees them, in webhooks and in the pull API alike: public
@@ -115,34 +115,21 @@ export function bounceReasonClass(reply: SmtpReply | undefined, reason = ''): Bo
 }
 
 /** The reply as recorded: an object from an attempt, or text ("smtp; 550 5.1.1 …") from a late report. */
-function replyOf(value: unknown): SmtpReply | undefined {
-  if (value && typeof value === 'object') {
-    const r = value as { code?: unknown; enhanced?: unknown; text?: unknown };
-    if (typeof r.code === 'number') return { code: r.code, enhanced: typeof r.enhanced === 'string' ? r.enhanced : undefined, text: typeof r.text === 'string' ? r.text : '' };
-  }
-  if (typeof value === 'string' && value.trim()) {
-    const text = value.trim().replace(/^smtp;\s*/i, '');
-    const parsed = parseReply(text);
-    return parsed.code >= 200 && parsed.code < 600 ? parsed : { code: 0, text };
-  }
-  return undefined;
-}
+const replyOf = replyOfEvent;
 
 function replyView(reply: SmtpReply | undefined) {
   if (!reply) return null;
   return { code: reply.code || null, enhanced: reply.enhanced ?? null, text: reply.text };
 }
 
-const SCOPES: readonly string[] = ['connection', 'site', 'message', 'recipient'];
-
 export function bounceView(data: Record<string, unknown>) {
   const reply = replyOf(data.reply);
   const reason = typeof data.reason === 'string' ? data.reason : '';
-  const scope = (SCOPES.includes(data.scope as string) ? data.scope : 'recipient') as FailureScope;
   // A late report's text may have no code at all; a bounce is permanent, so read it as a 5xx.
   const forClass = reply && reply.code === 0 ? { ...reply, code: 550 } : reply;
   return {
-    type: classifyBounce(forClass ?? { code: 550, text: reason }, scope, reason),
+    // Hard or soft by the rule suppression and statistics use too.
+    type: classifyBounceEvent(data),
     class: bounceReasonClass(forClass, reason),
     diagnostic: reply?.text || reason,
     ...(data.late === true ? { late: true } : {}),
@@ -193,6 +180,9 @@ function detailsOf(event: MailEvent): Record<string, unknown> {
         bounce: bounceView(d),
         attempt: num(d.attempt),
         ...(d.authentication ? { authentication: d.authentication } : {}),
+        // A late bounce: the inbound record holding the report (GET /api/v1/inbound/{id}) and the bounce rule that read it.
+        ...(typeof d.inbound_id === 'string' ? { inbound_id: d.inbound_id } : {}),
+        ...(d.rule && typeof d.rule === 'object' ? { rule: d.rule } : {}),
       };
     case 'expired':
       return { host: str(d.host), reply: replyView(replyOf(d.reply)), reason: str(d.reason), attempt: num(d.attempt) };

@@ -41,6 +41,11 @@ export interface MessageMeta {
   sendAt?: string;
   /** The bounce domain of the sender's verified domain: delivery uses per-recipient return paths on it. */
   returnPath?: string;
+  /**
+   * Open and click tracking as decided for the message when either was on; `skipped` says why
+   * the message went out untracked after all (a MIME structure Herald could not follow).
+   */
+  tracking?: { opens: boolean; links: 'none' | 'html_only' | 'text_only' | 'html_and_text'; skipped?: string };
 }
 
 /** Every recipient state; the first four are pending (waiting for an attempt), the rest final. */

@@ -122,6 +122,15 @@ test('a limit of 0 turns soft-bounce suppression off', async (t) => {
   assert.equal(w.store.hasSoftBounces('acme', 'ann@example.com'), false, 'nothing counted either');
 });
 
+test('feedback reports that are no complaint (not-spam, auth-failure) are recorded but suppress nothing', () => {
+  const event = (feedbackType?: string): MailEvent => ({ type: 'complained', messageId: MESSAGE, accountId: 'acme', recipient: 'ann@example.com', at: new Date(), data: feedbackType ? { feedbackType } : {} });
+  assert.equal(suppressionFromEvent(event('not-spam')), null);
+  assert.equal(suppressionFromEvent(event('Auth-Failure')), null);
+  for (const type of ['abuse', 'fraud', 'virus', 'other', undefined]) {
+    assert.equal(suppressionFromEvent(event(type))?.kind, 'suppress', `feedback type ${type ?? '(none)'}`);
+  }
+});
+
 test('a complaint suppresses both streams; an unsubscribe the broadcast stream only', async (t) => {
   const w = world(t);
   await w.record('complained', 'ann@example.com', { feedbackType: 'abuse' });

@@ -11,7 +11,7 @@ import { zoneFor } from '../support/domain-zone.js';
 const env = () => ({ HERALD_DATA_DIR: tempDir('herald-cli-') });
 
 test('every command has --help', async () => {
-  for (const args of [[], ['start'], ['accounts'], ['accounts', 'create'], ['accounts', 'set-limits'], ['api-keys'], ['api-keys', 'create'], ['api-keys', 'revoke'], ['credentials'], ['credentials', 'create'], ['domains'], ['domains', 'add'], ['domains', 'verify'], ['domains', 'development-mode'], ['queue'], ['queue', 'show'], ['config', 'print']]) {
+  for (const args of [[], ['start'], ['accounts'], ['accounts', 'create'], ['accounts', 'set-limits'], ['accounts', 'set-tracking'], ['users'], ['users', 'create'], ['inbound'], ['inbound', 'show'], ['stats'], ['api-keys'], ['api-keys', 'create'], ['api-keys', 'revoke'], ['credentials'], ['credentials', 'create'], ['domains'], ['domains', 'add'], ['domains', 'verify'], ['domains', 'development-mode'], ['queue'], ['queue', 'show'], ['config', 'print']]) {
     const r = await runCli([...args, '--help'], env());
     assert.equal(r.code, 0, `herald ${args.join(' ')} --help: ${r.stderr}`);
     assert.match(r.stdout, /Usage: herald/);
@@ -102,7 +102,7 @@ test('accounts: create with limits, list, set-limits (none removes a limit), and
   const created = await runCli(['accounts', 'create', 'acme', '--rate-per-minute', '100', '--json'], e);
   assert.equal(created.code, 0, created.stderr);
   const acme = created.json();
-  assert.deepEqual(Object.keys(acme).sort(), ['createdAt', 'id', 'name', 'ratePerDay', 'ratePerMinute']);
+  assert.deepEqual(Object.keys(acme).sort(), ['createdAt', 'id', 'name', 'ratePerDay', 'ratePerMinute', 'trackLinks', 'trackOpens']);
   assert.match(acme.id, /^acc_/);
   assert.equal(acme.ratePerMinute, 100);
   assert.equal(acme.ratePerDay, null);

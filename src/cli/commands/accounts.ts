@@ -38,6 +38,19 @@ function describeLimits(a: Account): string {
 }
 
 const rate = (n: number | null) => (n === null ? 'none' : n);
+const onOff = (on: boolean) => (on ? 'on' : 'off');
+
+/** An on|off option; anything else is bad usage (exit 2). */
+function parseSwitch(flag: string, value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim().toLowerCase();
+  if (v === 'on' || v === 'off') return v === 'on';
+  throw new CliError(`${flag} is on or off (got "${value}")`, 'usage', 2);
+}
+
+function describeTracking(a: Account): string {
+  return `open tracking ${onOff(a.trackOpens)}, click tracking ${onOff(a.trackLinks)}`;
+}
 
 export function accountsCommand(): Command {
   const cmd = new Command('accounts').description('accounts: who owns credentials and API keys, and how fast each may send');
@@ -66,8 +79,8 @@ export function accountsCommand(): Command {
       const list = withAccountStore(sub, (store) => store.list());
       emit(sub.optsWithGlobals(), list, () =>
         table(
-          ['ID', 'NAME', 'PER MINUTE', 'PER DAY', 'CREATED'],
-          list.map((a) => [a.id, a.name, rate(a.ratePerMinute), rate(a.ratePerDay), a.createdAt.toISOString()]),
+          ['ID', 'NAME', 'PER MINUTE', 'PER DAY', 'OPENS', 'LINKS', 'CREATED'],
+          list.map((a) => [a.id, a.name, rate(a.ratePerMinute), rate(a.ratePerDay), onOff(a.trackOpens), onOff(a.trackLinks), a.createdAt.toISOString()]),
         ),
       );
     });
@@ -87,6 +100,24 @@ export function accountsCommand(): Command {
       }
       const account = withAccountStore(sub, (store) => store.setLimits(accountArg, { ratePerMinute, ratePerDay }));
       emit(sub.optsWithGlobals(), account, () => `Limits for account "${account.name}": ${describeLimits(account)}.`);
+    });
+
+  cmd
+    .command('set-tracking')
+    .description("change an account's default open and click tracking (a running Herald applies it to the next message)")
+    .argument('<account>', 'account id or name')
+    .option('--opens <on|off>', 'open tracking: a 1×1 pixel in HTML parts')
+    .option('--links <on|off>', 'click tracking: links in HTML parts go through Herald')
+    .addHelpText(
+      'after',
+      '\nThe default for messages that do not choose themselves (API track_opens / track_links, SMTP\nX-Herald-Track-Opens / X-Herald-Track-Links). Both are off for a new account. A setting left\nout keeps its value. See docs/tracking.md.\n\nExamples:\n  herald accounts set-tracking acme --opens on --links on\n  herald accounts set-tracking default --links off',
+    )
+    .action(async (accountArg: string, opts: { opens?: string; links?: string }, sub: Command) => {
+      const trackOpens = parseSwitch('--opens', opts.opens);
+      const trackLinks = parseSwitch('--links', opts.links);
+      if (trackOpens === undefined && trackLinks === undefined) throw new CliError('give --opens on|off or --links on|off', 'usage', 2);
+      const account = withAccountStore(sub, (store) => store.setTracking(accountArg, { trackOpens, trackLinks }));
+      emit(sub.optsWithGlobals(), account, () => `Tracking for account "${account.name}": ${describeTracking(account)}.`);
     });
 
   return cmd;

@@ -1,0 +1,148 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { api, query, type MessageSummary } from '../api';
+import { Link, navigate } from '../router';
+import { when } from '../format';
+
+const STATES = ['queued', 'deferred', 'delivering', 'held', 'delivered', 'bounced', 'expired'];
+
+interface Page {
+  messages: MessageSummary[];
+  next_cursor: string | null;
+}
+
+/** datetime-local values are local times; the API wants ISO 8601. */
+function toIso(local: string | null): string | undefined {
+  if (!local) return undefined;
+  const d = new Date(local);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
+export function MessagesPage({ search }: { search: URLSearchParams }) {
+  const filters = {
+    recipient: search.get('recipient') ?? '',
+    tag: search.get('tag') ?? '',
+    status: search.get('status') ?? '',
+    from: search.get('from') ?? '',
+    to: search.get('to') ?? '',
+  };
+  const cursor = search.get('cursor') ?? undefined;
+  const [page, setPage] = useState<Page | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const key = search.toString();
+
+  useEffect(() => {
+    setError(null);
+    const q = query({ recipient: filters.recipient, tag: filters.tag, status: filters.status, from: toIso(filters.from), to: toIso(filters.to), cursor, limit: '50' });
+    api<Page>('GET', `/api/v1/messages${q}`).then(setPage, (err: Error) => {
+      setPage(null);
+      setError(err.message);
+    });
+  }, [key]);
+
+  const submit = (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const data = new FormData(e.currentTarget);
+    const params = new URLSearchParams();
+    for (const [k, v] of data.entries()) if (typeof v === 'string' && v.trim()) params.set(k, v.trim());
+    navigate(`/messages${params.size ? `?${params}` : ''}`);
+  };
+  const pageLink = (next: string) => {
+    const params = new URLSearchParams(search);
+    params.set('cursor', next);
+    return `/messages?${params}`;
+  };
+
+  return (
+    <section>
+      <h1>Messages</h1>
+      <form className="filters" onSubmit={submit} key={key} role="search" aria-label="Search messages">
+        <label>
+          Recipient
+          <input name="recipient" type="email" defaultValue={filters.recipient} placeholder="ann@example.com" />
+        </label>
+        <label>
+          Tag
+          <input name="tag" defaultValue={filters.tag} placeholder="password-reset" />
+        </label>
+        <label>
+          Status
+          <select name="status" defaultValue={filters.status}>
+            <option value="">any</option>
+            {STATES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          From
+          <input name="from" type="datetime-local" defaultValue={filters.from} />
+        </label>
+        <label>
+          To
+          <input name="to" type="datetime-local" defaultValue={filters.to} />
+        </label>
+        <div className="buttons">
+          <button type="submit">Search</button>
+          <Link href="/messages" className="button secondary">
+            Clear
+          </Link>
+        </div>
+      </form>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {page && page.messages.length === 0 && <p className="muted">No messages match.</p>}
+      {page && page.messages.length > 0 && (
+        <div className="table-wrap">
+          <table className="list">
+            <thead>
+              <tr>
+                <th scope="col">Created</th>
+                <th scope="col">Subject</th>
+                <th scope="col">From</th>
+                <th scope="col">Recipients</th>
+                <th scope="col">Status</th>
+              </tr>
+            </thead>
+            <tbody>
+              {page.messages.map((m) => (
+                <tr key={m.id}>
+                  <td className="nowrap">{when(m.created_at)}</td>
+                  <td>
+                    <Link href={`/messages/${m.id}`}>{m.subject || '(no subject)'}</Link>
+                    {m.tags.map((t) => (
+                      <span key={t} className="tag">
+                        {t}
+                      </span>
+                    ))}
+                  </td>
+                  <td>{m.from || '<>'}</td>
+                  <td>{m.recipient_count}</td>
+                  <td>
+                    <span className={`status status-${m.status}`}>{m.status}</span>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <nav className="pager" aria-label="Pages">
+        {cursor && (
+          <button type="button" className="secondary" onClick={() => history.back()}>
+            ← Newer
+          </button>
+        )}
+        {page?.next_cursor && (
+          <Link className="button secondary" href={pageLink(page.next_cursor)}>
+            Older →
+          </Link>
+        )}
+      </nav>
+    </section>
+  );
+}

@@ -1,0 +1,119 @@
+import { useEffect, useMemo, useState } from 'react';
+import { api, query, type Health, type StatsReport } from '../api';
+import { TimeChart, type Series } from '../chart';
+import { count, percent, when } from '../format';
+
+const METRICS: { key: string; label: string; rate?: string }[] = [
+  { key: 'sent', label: 'Sent' },
+  { key: 'delivered', label: 'Delivered', rate: 'delivery_rate' },
+  { key: 'bounced', label: 'Bounced', rate: 'bounce_rate' },
+  { key: 'complained', label: 'Complained', rate: 'complaint_rate' },
+  { key: 'opened_unique', label: 'Opened', rate: 'open_rate' },
+  { key: 'clicked_unique', label: 'Clicked', rate: 'click_rate' },
+];
+
+const PERIODS = [
+  { key: 'day', label: 'Last 24 h' },
+  { key: 'week', label: 'Last 7 days' },
+  { key: 'month', label: 'Last 30 days' },
+] as const;
+
+const QUEUE_STATES = ['queued', 'deferred', 'delivering', 'held'];
+
+function utcDay(d: Date): string {
+  return d.toISOString().slice(0, 10);
+}
+
+export function OverviewPage() {
+  const [stats, setStats] = useState<Record<string, StatsReport> | null>(null);
+  const [health, setHealth] = useState<Health | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    const now = new Date();
+    const dayAgo = new Date(now.getTime() - 86_400_000).toISOString();
+    const monthStart = utcDay(new Date(now.getTime() - 29 * 86_400_000));
+    Promise.all([
+      api<StatsReport>('GET', `/api/v1/stats${query({ from: dayAgo, group_by: 'hour' })}`),
+      api<StatsReport>('GET', '/api/v1/stats'),
+      api<StatsReport>('GET', `/api/v1/stats${query({ from: monthStart, group_by: 'day' })}`),
+    ]).then(([day, week, month]) => setStats({ day, week, month }), (err: Error) => setError(err.message));
+    fetch('/healthz')
+      .then((r) => r.json() as Promise<Health>)
+      .then(setHealth, () => setHealth(null));
+  }, []);
+
+  const chart = useMemo(() => {
+    if (!stats) return null;
+    const rows = stats.month.rows;
+    const times = rows.map((r) => Date.parse(`${r.key}T00:00:00Z`) / 1000);
+    const pick = (k: string) => rows.map((r) => Number(r[k] ?? 0));
+    const series: Series[] = [
+      { label: 'Sent', values: pick('sent'), colorVar: '--c-sent' },
+      { label: 'Delivered', values: pick('delivered'), colorVar: '--c-delivered' },
+      { label: 'Bounced', values: pick('bounced'), colorVar: '--c-bounced' },
+      { label: 'Opened', values: pick('opened_unique'), colorVar: '--c-opened' },
+    ];
+    return { times, series };
+  }, [stats]);
+
+  return (
+    <section>
+      <h1>Overview</h1>
+      {error && (
+        <p className="error" role="alert">
+          Statistics are not available: {error}
+        </p>
+      )}
+      <div className="table-wrap">
+        <table className="figures" aria-label="Sending statistics">
+          <thead>
+            <tr>
+              <th scope="col">Recipients</th>
+              {PERIODS.map((p) => (
+                <th scope="col" key={p.key}>
+                  {p.label}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {METRICS.map((m) => (
+              <tr key={m.key} data-metric={m.key}>
+                <th scope="row">{m.label}</th>
+                {PERIODS.map((p) => {
+                  const totals = stats?.[p.key]?.totals;
+                  return (
+                    <td key={p.key}>
+                      <span className="big">{count(totals?.[m.key] as number | undefined)}</span>
+                      {m.rate && totals && <span className="rate"> {percent(totals[m.rate] as number | null)}</span>}
+                    </td>
+                  );
+                })}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {stats && <p className="muted small">Counted up to {when(stats.week.updated_at)}; times are UTC days.</p>}
+
+      <h2>Last 30 days</h2>
+      {chart ? <TimeChart title="Sent, delivered, bounced and opened per day over the last 30 days" times={chart.times} series={chart.series} /> : <p className="muted">Loading…</p>}
+
+      <h2>Queue</h2>
+      {health ? (
+        <ul className="cards" aria-label="Queue depth">
+          {QUEUE_STATES.map((s) => (
+            <li key={s} className="card">
+              <span className="big">{count(health.queue[s] ?? 0)}</span>
+              <span className="label">{s}</span>
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p className="muted">The queue's state is not available.</p>
+      )}
+      {health && <p className="muted small">Recipients waiting across all accounts · Herald {health.version}</p>}
+    </section>
+  );
+}

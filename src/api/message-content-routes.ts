@@ -1,0 +1,89 @@
+import type { FastifyInstance } from 'fastify';
+import PostalMime from 'postal-mime';
+import { isMessageId } from '../core/index.js';
+import type { QueueStore } from '../queue/index.js';
+import { ApiErrors, errorResponses } from './errors.js';
+
+/**
+ * A stored message's content: its HTML part for the dashboard's preview frame, and the raw source
+ * for download. The HTML is whatever the sender wrote, so it is answered with a policy under
+ * which it can do nothing: no script, no remote images, fonts or styles sheets (which would tell
+ * the sender it was looked at), no forms, no plug-ins, and a `sandbox` that gives it an opaque
+ * origin of its own even when the URL is opened on its own, outside the dashboard's frame.
+ */
+
+export const MESSAGE_HTML_CSP =
+  "default-src 'none'; img-src data:; style-src 'unsafe-inline'; form-action 'none'; base-uri 'none'; frame-ancestors 'self'; sandbox";
+
+export interface MessageContentDeps {
+  store: Pick<QueueStore, 'get' | 'getBody'>;
+}
+
+const idParam = { type: 'object', properties: { id: { type: 'string' } } } as const;
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export function registerMessageContentRoutes(api: FastifyInstance, deps: MessageContentDeps): void {
+  /** The account's message and its body, or a 404 (another account's message is not found either). */
+  const load = async (id: string, accountId: string): Promise<Buffer> => {
+    const message = isMessageId(id) ? await deps.store.get(id) : null;
+    const body = message && message.accountId === accountId ? await deps.store.getBody(id) : null;
+    if (!body) throw ApiErrors.notFound(`message ${id}`);
+    return body;
+  };
+
+  api.get<{ Params: { id: string } }>(
+    '/messages/:id/html',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: "The message's HTML, made inert",
+        description:
+          'The HTML part as sent (or the text part, escaped, when there is no HTML), under a Content-Security-Policy that lets no script run and loads nothing remote. ' +
+          'Show it in an <iframe sandbox> without allow-scripts and without allow-same-origin.',
+        tags: ['messages'],
+        params: idParam,
+        response: { 200: { type: 'string', description: 'text/html' }, ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      const parsed = await PostalMime.parse(await load(req.params.id, req.principal!.accountId));
+      const html = parsed.html ?? `<!doctype html><meta charset="utf-8"><pre style="white-space:pre-wrap;font:14px/1.5 monospace">${escapeHtml(parsed.text ?? '')}</pre>`;
+      return reply
+        .headers({
+          'Content-Type': 'text/html; charset=utf-8',
+          'Content-Security-Policy': MESSAGE_HTML_CSP,
+          'X-Content-Type-Options': 'nosniff',
+          'Referrer-Policy': 'no-referrer',
+          'Cache-Control': 'private, no-store',
+        })
+        .send(html);
+    },
+  );
+
+  api.get<{ Params: { id: string } }>(
+    '/messages/:id/raw',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'The message source as stored (RFC 5322), for download',
+        tags: ['messages'],
+        params: idParam,
+        response: { 200: { type: 'string', description: 'message/rfc822' }, ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      const body = await load(req.params.id, req.principal!.accountId);
+      return reply
+        .headers({
+          'Content-Type': 'message/rfc822',
+          'Content-Disposition': `attachment; filename="${req.params.id}.eml"`,
+          'X-Content-Type-Options': 'nosniff',
+          'Cache-Control': 'private, no-store',
+        })
+        .send(body);
+    },
+  );
+}

@@ -1,0 +1,285 @@
+import { INBOUND_KINDS, silentLogger, systemClock, type Clock, type InboundAuthentication, type InboundKind, type Logger } from '../core/index.js';
+import { migrate, type Migration, type SqliteDatabase } from '../storage/index.js';
+
+/**
+ * The inbound records' table. Its own migration ledger ('feedback-inbound'), so other stores in
+ * the feedback room keep theirs apart. Add new versions, never edit an applied one. Times are
+ * integer milliseconds since the epoch.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      -- One row per message the MX listener accepted for Herald's own addresses. Ids are
+      -- time-ordered (like message ids), so the primary key is also the listing order and the
+      -- paging cursor. raw is the message as received with the Authentication-Results (and
+      -- Received-SPF) fields prepended.
+      CREATE TABLE inbound_messages (
+        id           TEXT PRIMARY KEY,
+        received_at  INTEGER NOT NULL,
+        client_ip    TEXT NOT NULL,
+        helo         TEXT,
+        mail_from    TEXT NOT NULL,
+        recipients   TEXT NOT NULL,
+        kind         TEXT NOT NULL CHECK (kind IN ('dsn', 'free_text_bounce', 'arf', 'unsubscribe', 'other')),
+        message_id   TEXT,
+        account_id   TEXT,
+        recipient    TEXT,
+        subject      TEXT,
+        from_header  TEXT,
+        spf          TEXT,
+        dkim         TEXT,
+        dmarc        TEXT,
+        arc          TEXT,
+        size         INTEGER NOT NULL,
+        raw          BLOB NOT NULL
+      );
+      CREATE INDEX inbound_messages_received ON inbound_messages (received_at);
+      CREATE INDEX inbound_messages_message ON inbound_messages (message_id) WHERE message_id IS NOT NULL;
+    `,
+  },
+];
+
+/** What the inbound router keeps of one message. */
+export interface NewInboundRecord {
+  id: string;
+  receivedAt: Date;
+  clientIp: string;
+  helo?: string;
+  mailFrom: string;
+  recipients: string[];
+  kind: InboundKind;
+  messageId?: string;
+  accountId?: string;
+  recipient?: string;
+  subject?: string;
+  from?: string;
+  /** Absent when the check could not run (e.g. DNS failed). */
+  authentication?: InboundAuthentication;
+  /** The message with the Authentication-Results fields prepended. */
+  raw: Buffer;
+}
+
+/** One inbound record without its raw bytes (those come from `getRaw`). */
+export interface InboundRecord {
+  id: string;
+  receivedAt: Date;
+  clientIp: string;
+  helo: string | null;
+  mailFrom: string;
+  recipients: string[];
+  kind: InboundKind;
+  messageId: string | null;
+  accountId: string | null;
+  recipient: string | null;
+  subject: string | null;
+  from: string | null;
+  authentication: InboundAuthentication | null;
+  size: number;
+}
+
+export interface InboundListRequest {
+  limit: number;
+  /** Records with ids strictly before this one (listing is newest first). */
+  before?: string;
+  kind?: InboundKind;
+  /** Only records linked to this message. */
+  messageId?: string;
+  /** Only records of this account (and, with `includeUnlinked`, those of no account). */
+  accountId?: string;
+  includeUnlinked?: boolean;
+}
+
+interface Row {
+  id: string;
+  received_at: number;
+  client_ip: string;
+  helo: string | null;
+  mail_from: string;
+  recipients: string;
+  kind: InboundKind;
+  message_id: string | null;
+  account_id: string | null;
+  recipient: string | null;
+  subject: string | null;
+  from_header: string | null;
+  spf: string | null;
+  dkim: string | null;
+  dmarc: string | null;
+  arc: string | null;
+  size: number;
+}
+
+/** The most records one list page returns. */
+export const MAX_INBOUND_LIST_LIMIT = 500;
+const COLUMNS = 'id, received_at, client_ip, helo, mail_from, recipients, kind, message_id, account_id, recipient, subject, from_header, spf, dkim, dmarc, arc, size';
+// Header values an inbound sender controls are cut to this length in the listing columns.
+const MAX_TEXT = 998;
+
+export function isInboundKind(value: unknown): value is InboundKind {
+  return typeof value === 'string' && (INBOUND_KINDS as readonly string[]).includes(value);
+}
+
+/**
+ * The messages the MX listener accepted for Herald's own addresses (bounces, complaints,
+ * unsubscribe mail, mail to postmaster@), kept for HERALD_RETENTION so a user can read the
+ * report behind an event, in the main-thread SQLite database.
+ */
+export class SqliteInboundStore {
+  private readonly stmts;
+
+  constructor(private readonly db: SqliteDatabase) {
+    migrate(db, 'feedback-inbound', MIGRATIONS);
+    this.stmts = {
+      insert: db.prepare(
+        `INSERT INTO inbound_messages (${COLUMNS}, raw) VALUES
+         (@id, @received_at, @client_ip, @helo, @mail_from, @recipients, @kind, @message_id, @account_id, @recipient, @subject, @from_header, @spf, @dkim, @dmarc, @arc, @size, @raw)`,
+      ),
+      get: db.prepare(`SELECT ${COLUMNS} FROM inbound_messages WHERE id = ?`),
+      raw: db.prepare('SELECT raw FROM inbound_messages WHERE id = ?'),
+      purge: db.prepare('DELETE FROM inbound_messages WHERE id IN (SELECT id FROM inbound_messages WHERE received_at < ? ORDER BY received_at LIMIT ?)'),
+    };
+  }
+
+  /** Keeps one record; durable when it returns (the database commits with synchronous=FULL). */
+  add(record: NewInboundRecord): void {
+    const auth = record.authentication;
+    this.stmts.insert.run({
+      id: record.id,
+      received_at: record.receivedAt.getTime(),
+      client_ip: record.clientIp,
+      helo: record.helo ?? null,
+      mail_from: record.mailFrom,
+      recipients: JSON.stringify(record.recipients),
+      kind: record.kind,
+      message_id: record.messageId ?? null,
+      account_id: record.accountId ?? null,
+      recipient: record.recipient ?? null,
+      subject: clip(record.subject),
+      from_header: clip(record.from),
+      spf: auth?.spf ?? null,
+      dkim: auth?.dkim ?? null,
+      dmarc: auth?.dmarc ?? null,
+      arc: auth?.arc ?? null,
+      size: record.raw.length,
+      raw: record.raw,
+    });
+  }
+
+  get(id: string): InboundRecord | null {
+    const row = this.stmts.get.get(id) as Row | undefined;
+    return row ? toRecord(row) : null;
+  }
+
+  /** The message as received, with its Authentication-Results fields prepended. */
+  getRaw(id: string): Buffer | null {
+    const row = this.stmts.raw.get(id) as { raw: Buffer } | undefined;
+    return row ? row.raw : null;
+  }
+
+  /** Newest first; page on with `before` = the last id of a page. */
+  list(request: InboundListRequest): InboundRecord[] {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (request.before !== undefined) {
+      where.push('id < ?');
+      params.push(request.before);
+    }
+    if (request.kind !== undefined) {
+      where.push('kind = ?');
+      params.push(request.kind);
+    }
+    if (request.messageId !== undefined) {
+      where.push('message_id = ?');
+      params.push(request.messageId);
+    }
+    if (request.accountId !== undefined) {
+      where.push(request.includeUnlinked ? '(account_id = ? OR account_id IS NULL)' : 'account_id = ?');
+      params.push(request.accountId);
+    }
+    const limit = Math.max(1, Math.min(MAX_INBOUND_LIST_LIMIT, Math.floor(request.limit)));
+    const sql = `SELECT ${COLUMNS} FROM inbound_messages ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...params, limit) as Row[]).map(toRecord);
+  }
+
+  /** Removes records received before `olderThan`, at most `limit`; returns how many went. */
+  purgeOlderThan(olderThan: Date, limit = 1000): number {
+    return this.stmts.purge.run(olderThan.getTime(), limit).changes;
+  }
+}
+
+function clip(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  const text = value.replace(/\s+/g, ' ').trim();
+  return text === '' ? null : text.slice(0, MAX_TEXT);
+}
+
+function toRecord(row: Row): InboundRecord {
+  return {
+    id: row.id,
+    receivedAt: new Date(row.received_at),
+    clientIp: row.client_ip,
+    helo: row.helo,
+    mailFrom: row.mail_from,
+    recipients: JSON.parse(row.recipients) as string[],
+    kind: row.kind,
+    messageId: row.message_id,
+    accountId: row.account_id,
+    recipient: row.recipient,
+    subject: row.subject,
+    from: row.from_header,
+    authentication: row.spf === null ? null : { spf: row.spf, dkim: row.dkim ?? 'none', dmarc: row.dmarc ?? 'none', arc: row.arc ?? 'none' },
+    size: row.size,
+  };
+}
+
+export interface InboundJanitor {
+  /** Removes records past retention now; returns how many went. */
+  sweep(): number;
+  stop(): void;
+}
+
+/**
+ * Removes inbound records older than HERALD_RETENTION — the same time message bodies are kept —
+ * once at start and then every interval (default an hour), a thousand rows per transaction so
+ * the SMTP and HTTP edges sharing this thread are never held for long.
+ */
+export function startInboundJanitor(
+  store: Pick<SqliteInboundStore, 'purgeOlderThan'>,
+  options: { retentionMs: number; clock?: Clock; logger?: Logger; intervalMs?: number },
+): InboundJanitor {
+  const clock = options.clock ?? systemClock;
+  const log = options.logger ?? silentLogger;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const sweep = (): number => {
+    let total = 0;
+    try {
+      const before = new Date(clock.now().getTime() - options.retentionMs);
+      for (let removed = -1; removed !== 0 && !stopped; ) {
+        removed = store.purgeOlderThan(before, 1000);
+        total += removed;
+      }
+      if (total > 0) log.info({ records: total }, 'removed inbound records past retention');
+    } catch (err) {
+      log.error({ err }, 'removing old inbound records failed; trying again at the next sweep');
+    }
+    return total;
+  };
+  const schedule = (delay: number) => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      sweep();
+      schedule(options.intervalMs ?? 3_600_000);
+    }, delay);
+    timer.unref();
+  };
+  schedule(0);
+  return {
+    sweep,
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}

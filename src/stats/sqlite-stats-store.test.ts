@@ -1,0 +1,321 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { newMessageId, SmtpRejection, type MailEvent } from '../core/index.js';
+import { SqliteQueueStore, type MessageMeta } from '../queue/index.js';
+import type { SqliteDatabase } from '../storage/index.js';
+import { tempDatabase } from '../../test/support/sqlite.js';
+import { startStatsFeeder, type StatsFeeder } from './feeder.js';
+import { parseStatsQuery, statsReport } from './report.js';
+import { SqliteStatsStore } from './sqlite-stats-store.js';
+import type { StatsParams, StatsReport } from './index.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const T0 = Date.parse('2030-03-01T10:15:00Z');
+
+/**
+ * The real pieces on one database file: messages enqueued in the queue store (their meta holds
+ * tags and stream; enqueue writes the accepted event), other events recorded in its outbox as the
+ * rooms that make them do, and the stats store and feeder reading it.
+ */
+function world(t: { after(fn: () => void | Promise<void>): void }, options: { pageSize?: number; statsRetention?: number; retention?: number } = {}) {
+  let now = T0;
+  const clock = { now: () => new Date(now) };
+  const open: { db: SqliteDatabase; queue: SqliteQueueStore; feeder: StatsFeeder }[] = [];
+  t.after(async () => {
+    for (const o of open) {
+      await o.feeder.stop();
+      if (o.db.open) await o.queue.close();
+    }
+  });
+  const openDatabase = tempDatabase(t, 'herald-stats-');
+  // Outbox reads left before one fails (as when the queue's store thread dies).
+  const faults = { readsLeft: Infinity };
+  /** Opens the file and starts a feeder, as a Herald process does on start. */
+  const start = () => {
+    const db = openDatabase();
+    const queue = new SqliteQueueStore(db, { clock });
+    const store = new SqliteStatsStore(db, { clock });
+    const feeder = startStatsFeeder({
+      store,
+      readEvents: async (after, limit) => {
+        if (faults.readsLeft-- <= 0) throw new Error('the queue store is gone');
+        return queue.readEvents(after, limit);
+      },
+      messageLabels: async (id) => (await queue.get(id))?.meta ?? null,
+      config: { statsRetention: options.statsRetention ?? 400 * DAY, retention: options.retention ?? 30 * DAY },
+      clock,
+      intervalMs: 0,
+      wakeDelayMs: 0,
+      pageSize: options.pageSize ?? 4,
+    });
+    open.push({ db, queue, feeder });
+    return { db, queue, store, feeder };
+  };
+  const first = start();
+  let n = 0;
+  const send = async (recipients: string[], meta: MessageMeta = {}, account = 'acme', source: 'api' | 'dsn' = 'api') => {
+    const id = newMessageId(now + ++n);
+    await first.queue.enqueue({
+      id,
+      accountId: account,
+      source,
+      mailFrom: 'shop@sender.test',
+      recipients,
+      body: Buffer.from('Subject: hi\r\n\r\nhello\r\n'),
+      createdAt: new Date(now),
+      expiresAt: new Date(now + DAY),
+      meta,
+    });
+    return id;
+  };
+  const record = (type: MailEvent['type'], messageId: string, recipient: string | undefined, data: Record<string, unknown> = {}, account = 'acme') =>
+    first.queue.recordEvent({ type, messageId, accountId: account, recipient, at: new Date(now), data });
+  const report = (params: StatsParams = {}, account = 'acme', store = first.store): StatsReport =>
+    statsReport(store, parseStatsQuery(account, { from: '2030-03-01', to: '2030-03-01', ...params }, clock.now()));
+  return { ...first, start, send, record, report, faults, advance: (ms: number) => (now += ms), clock };
+}
+
+const hard = { reply: { code: 550, enhanced: '5.1.1', text: 'User unknown' }, scope: 'recipient', reason: 'rejected' };
+const full = { reply: { code: 552, enhanced: '5.2.2', text: 'Mailbox full' }, scope: 'recipient', reason: 'rejected' };
+const row = (r: StatsReport, key: string) => r.rows.find((x) => x.key === key);
+
+test('counts per account, hour, domain, tag and stream, with the rates', async (t) => {
+  const w = world(t);
+  const welcome = await w.send(['ann@a.test', 'bob@b.test', 'cat@a.test'], { tags: ['welcome', 'onboarding'] });
+  const news = await w.send(['dan@a.test'], { tags: ['news'], stream: 'broadcast' });
+  await w.send(['eve@a.test'], {}, 'globex');
+  w.advance(HOUR);
+  await w.record('deferred', welcome, 'cat@a.test', { reply: { code: 451, text: 'Try later' }, scope: 'recipient' });
+  await w.record('delivered', welcome, 'ann@a.test');
+  await w.record('delivered', welcome, 'cat@a.test');
+  await w.record('bounced', welcome, 'bob@b.test', hard);
+  await w.record('delivered', news, 'dan@a.test');
+  await w.record('complained', news, 'dan@a.test', { feedbackType: 'abuse' });
+  await w.record('unsubscribed', news, 'dan@a.test', { method: 'one-click' });
+  assert.equal(await w.feeder.runOnce(), 10);
+
+  const byDay = w.report();
+  assert.deepEqual(byDay.rows.map((r) => r.key), ['2030-03-01']);
+  const t1 = byDay.totals;
+  assert.deepEqual(
+    [t1.sent, t1.delivered, t1.deferred, t1.bounced_hard, t1.bounced_soft, t1.bounced, t1.complained, t1.unsubscribed],
+    [4, 3, 1, 1, 0, 1, 1, 1],
+    'globex sent one too: not counted here',
+  );
+  assert.deepEqual([t1.delivery_rate, t1.bounce_rate, t1.complaint_rate, t1.open_rate, t1.click_rate], [0.75, 0.25, 0.3333, 0, 0]);
+  assert.deepEqual(byDay.rows[0], { key: '2030-03-01', ...t1 });
+
+  const hourly = w.report({ groupBy: 'hour', from: '2030-03-01T09:30:00Z', to: '2030-03-01T11:30:00Z' });
+  assert.deepEqual(hourly.rows.map((r) => [r.key, r.sent, r.delivered]), [
+    ['2030-03-01T09:00:00Z', 0, 0],
+    ['2030-03-01T10:00:00Z', 4, 0],
+    ['2030-03-01T11:00:00Z', 0, 3],
+  ]);
+
+  // Whole days are read from day rows, the partial days at either end from hour rows.
+  const edges = w.report({ from: '2030-02-28T12:00Z', to: '2030-03-01T11:00Z' });
+  assert.deepEqual(edges.rows.map((r) => [r.key, r.sent, r.delivered]), [['2030-02-28', 0, 0], ['2030-03-01', 4, 0]]);
+  const across = w.report({ from: '2030-02-28T12:00Z', to: '2030-03-02T05:00Z', groupBy: 'domain' });
+  assert.deepEqual([across.totals.sent, across.totals.delivered], [4, 3]);
+  assert.deepEqual(across.rows.map((r) => [r.key, r.sent, r.delivered]), [['a.test', 3, 3], ['b.test', 1, 0]]);
+  const late = w.report({ from: '2030-03-01T11:00Z', to: '2030-03-03' });
+  assert.deepEqual(late.rows.map((r) => [r.key, r.sent, r.delivered]), [['2030-03-01', 0, 3], ['2030-03-02', 0, 0], ['2030-03-03', 0, 0]]);
+
+  const byDomain = w.report({ groupBy: 'domain' });
+  assert.deepEqual(byDomain.rows.map((r) => [r.key, r.sent, r.delivered, r.bounced_hard]), [
+    ['a.test', 3, 3, 0],
+    ['b.test', 1, 0, 1],
+  ]);
+  const byTag = w.report({ groupBy: 'tag' });
+  assert.deepEqual(byTag.rows.map((r) => [r.key, r.sent, r.delivered, r.complained]), [
+    ['onboarding', 3, 2, 0],
+    ['welcome', 3, 2, 0],
+    ['news', 1, 1, 1],
+  ]);
+  assert.equal(byTag.totals.sent, 4, 'totals count a message once, however many tags it has');
+  const byStream = w.report({ groupBy: 'stream' });
+  assert.deepEqual(byStream.rows.map((r) => [r.key, r.sent, r.delivered, r.unsubscribed]), [
+    ['transactional', 3, 2, 0],
+    ['broadcast', 1, 1, 1],
+  ]);
+
+  // Filters: a tag, a domain, a stream with either.
+  assert.equal(w.report({ tag: 'news' }).totals.sent, 1);
+  assert.deepEqual([w.report({ domain: 'B.TEST' }).totals.sent, w.report({ domain: 'b.test' }).totals.bounced_hard], [1, 1]);
+  assert.equal(w.report({ domain: 'a.test', stream: 'broadcast' }).totals.sent, 1);
+  assert.deepEqual(w.report({ groupBy: 'domain', stream: 'transactional' }).rows.map((r) => [r.key, r.sent]), [['a.test', 2], ['b.test', 1]]);
+  assert.deepEqual(w.report({ groupBy: 'stream', tag: 'welcome' }).rows.map((r) => [r.key, r.sent]), [['transactional', 3], ['broadcast', 0]]);
+  assert.equal(w.report({}, 'globex').totals.sent, 1, 'each account sees its own');
+});
+
+test('opens and clicks: unique once per message and recipient, human and machine apart, totals every time', async (t) => {
+  const w = world(t);
+  const one = await w.send(['ann@a.test'], { tags: ['t'] });
+  const many = await w.send(['bob@a.test', 'cat@b.test']);
+  await w.record('delivered', one, 'ann@a.test');
+  await w.record('delivered', many, 'bob@a.test');
+  await w.record('delivered', many, 'cat@b.test');
+  // Ann's mail app's privacy proxy fetches the pixel, then Ann opens it twice herself.
+  await w.record('opened', one, 'ann@a.test', { machine: true, machineReason: 'apple-mpp' });
+  await w.record('opened', one, 'ann@a.test', { machine: false });
+  await w.record('opened', one, 'ann@a.test', { machine: false });
+  // A message with several recipients has one pixel for all: its opens have no recipient.
+  await w.record('opened', many, undefined, { machine: false });
+  await w.record('opened', many, undefined, { machine: false });
+  // A link scanner clicks, then Ann clicks two links.
+  await w.record('clicked', one, 'ann@a.test', { url: 'https://shop.test/a', machine: true });
+  await w.record('clicked', one, 'ann@a.test', { url: 'https://shop.test/a', machine: false });
+  await w.record('clicked', one, 'ann@a.test', { url: 'https://shop.test/b', machine: false });
+  await w.feeder.runOnce();
+
+  const { totals } = w.report();
+  assert.deepEqual(
+    [totals.opened_unique, totals.opened_unique_human, totals.opened_unique_machine, totals.opened_total],
+    [2, 2, 1, 5],
+    'Ann once (by a person and by a machine), the shared message once',
+  );
+  assert.deepEqual([totals.clicked_unique, totals.clicked_total, totals.clicked_machine], [1, 3, 1]);
+  assert.deepEqual([totals.open_rate, totals.click_rate], [0.6667, 0.3333]);
+  // The open without a recipient has no domain; the tag and the stream still count it.
+  assert.deepEqual(w.report({ groupBy: 'domain' }).rows.map((r) => [r.key, r.opened_unique, r.opened_total]), [['a.test', 1, 3], ['b.test', 0, 0]]);
+  assert.deepEqual([w.report({ tag: 't' }).totals.opened_unique, w.report({ stream: 'transactional' }).totals.opened_unique], [1, 2]);
+
+  // Read again by a second feeder (the cursor was moved back): the first sightings are remembered.
+  w.db.prepare('UPDATE stats_feed SET last_seq = 0').run();
+  w.db.prepare('DELETE FROM stats_rollups').run();
+  const again = w.start();
+  await again.feeder.runOnce();
+  const replayed = w.report({}, 'acme', again.store).totals;
+  assert.deepEqual([replayed.opened_unique, replayed.opened_total], [0, 5], 'unique only the first time it is seen');
+});
+
+test('bounces are hard or soft by the rule suppression uses; late bounces as text too', async (t) => {
+  const w = world(t);
+  const id = await w.send(['a@a.test', 'b@a.test', 'c@a.test', 'd@a.test', 'e@a.test', 'f@a.test']);
+  await w.record('bounced', id, 'a@a.test', hard);
+  await w.record('bounced', id, 'b@a.test', full);
+  await w.record('bounced', id, 'c@a.test', { reply: { code: 554, enhanced: '5.7.1', text: 'Blocked by policy' }, scope: 'message' });
+  await w.record('bounced', id, 'd@a.test', { reply: '550 5.1.1 <d@a.test>: Recipient address rejected: User unknown', late: true });
+  await w.record('bounced', id, 'e@a.test', { reply: 'smtp; 552 5.2.2 Over quota', late: true });
+  await w.record('expired', id, 'f@a.test', { reply: { code: 451, enhanced: '4.4.1', text: 'Connection timed out' } });
+  await w.feeder.runOnce();
+  const { totals } = w.report();
+  assert.deepEqual([totals.bounced_hard, totals.bounced_soft, totals.bounced, totals.expired], [2, 3, 5, 1]);
+  assert.equal(totals.bounce_rate, 0.8333);
+});
+
+test('what is not counted, or counted once: delivery reports, non-complaints, repeated reports; suppressed recipients by their stream', async (t) => {
+  const w = world(t);
+  const dsn = await w.send(['shop@sender.test'], { dsnFor: '01jz0000000000000000000000' }, 'acme', 'dsn');
+  await w.record('delivered', dsn, 'shop@sender.test');
+  const id = await w.send(['ann@a.test'], { stream: 'broadcast', tags: ['news'] });
+  await w.record('complained', id, 'ann@a.test', { feedbackType: 'not-spam' });
+  await w.record('complained', id, 'ann@a.test', { feedbackType: 'abuse' });
+  await w.record('complained', id, 'ann@a.test', { feedbackType: 'abuse' });
+  await w.record('unsubscribed', id, 'ann@a.test');
+  await w.record('unsubscribed', id, 'ann@a.test');
+  // Every recipient suppressed: the message was never enqueued, the event carries the stream.
+  await w.record('suppressed', newMessageId(T0), 'bob@b.test', { reason: 'hard_bounce', stream: 'broadcast' });
+  await w.record('held', id, undefined);
+  await w.queue.recordEvent({ type: 'domain.verification_changed', messageId: '', accountId: 'acme', at: w.clock.now(), data: { domain: 'sender.test' } });
+  await w.feeder.runOnce();
+  const { totals } = w.report();
+  assert.deepEqual([totals.sent, totals.delivered, totals.complained, totals.unsubscribed, totals.suppressed], [1, 0, 1, 1, 1]);
+  assert.deepEqual(w.report({ groupBy: 'stream' }).rows.map((r) => [r.key, r.sent, r.suppressed]), [['transactional', 0, 0], ['broadcast', 1, 1]]);
+  assert.deepEqual(w.report({ groupBy: 'domain' }).rows.map((r) => [r.key, r.sent, r.suppressed]), [['a.test', 1, 0], ['b.test', 0, 1]]);
+});
+
+test('a crash mid-stream counts nothing twice: each page and its cursor are one transaction', async (t) => {
+  const w = world(t, { pageSize: 3 });
+  const ids: string[] = [];
+  for (let i = 0; i < 5; i++) ids.push(await w.send([`r${i}@a.test`], { tags: ['t'] }));
+  for (let i = 0; i < 3; i++) await w.record('delivered', ids[i], `r${i}@a.test`);
+  await w.record('opened', ids[0], 'r0@a.test', { machine: false });
+  const seqs = (await w.queue.readEvents(0, 100)).map((e) => e.seq!);
+  // One page is counted, then reading fails and the process dies without stopping its feeder.
+  w.faults.readsLeft = 1;
+  await assert.rejects(w.feeder.runOnce(), /the queue store is gone/);
+  assert.equal(w.store.feedCursor(), seqs[2], 'the first page (three accepted events) and its cursor');
+  assert.equal(w.report().totals.sent, 3);
+  w.db.close();
+
+  w.faults.readsLeft = Infinity;
+  const after = w.start();
+  const report = (params: StatsParams = {}) => w.report(params, 'acme', after.store);
+  await after.feeder.runOnce();
+  const { totals } = report();
+  assert.deepEqual([totals.sent, totals.delivered, totals.opened_unique, totals.opened_total], [5, 3, 1, 1]);
+  assert.equal(report({ tag: 't' }).totals.sent, 5);
+  assert.equal(after.store.feedCursor(), seqs.at(-1));
+
+  // Two feeders on one database (a restart while the old one still runs): the cursor check
+  // lets one count each page; the other reads on from where the first left.
+  const other = w.start();
+  for (const id of ids.slice(3)) await after.queue.recordEvent({ type: 'delivered', messageId: id, accountId: 'acme', recipient: 'x@a.test', at: w.clock.now(), data: {} });
+  await after.queue.recordEvent({ type: 'opened', messageId: ids[0], accountId: 'acme', recipient: 'r0@a.test', at: w.clock.now(), data: { machine: false } });
+  await Promise.all([after.feeder.runOnce(), other.feeder.runOnce()]);
+  assert.deepEqual([report().totals.delivered, report().totals.opened_unique, report().totals.opened_total], [5, 1, 2]);
+  await after.feeder.stop();
+  await other.feeder.stop();
+  assert.equal(after.store.feedCursor(), (await after.queue.readEvents(0, 1000)).at(-1)!.seq);
+});
+
+test('purge: roll-up hours past HERALD_STATS_RETENTION, first sightings past HERALD_RETENTION', async (t) => {
+  const w = world(t, { statsRetention: 2 * DAY, retention: DAY });
+  const id = await w.send(['ann@a.test']);
+  await w.record('opened', id, 'ann@a.test', { machine: false });
+  await w.feeder.runOnce();
+  assert.equal(w.report().totals.opened_unique, 1);
+  // The feeder purges once an hour, the first time on its first run: do it by hand here.
+  w.advance(DAY + HOUR);
+  assert.deepEqual(w.store.purge(new Date(w.clock.now().getTime() - 2 * DAY), new Date(w.clock.now().getTime() - DAY)), { hours: 0, seen: 2 });
+  await w.record('opened', id, 'ann@a.test', { machine: false });
+  await w.feeder.runOnce();
+  const both = w.report({ to: '2030-03-02' });
+  assert.deepEqual([both.totals.opened_unique, both.totals.opened_total], [2, 2], 'an open after the message is gone counts as unique again');
+  w.advance(2 * DAY);
+  assert.equal(w.store.purge(new Date(w.clock.now().getTime() - 2 * DAY), new Date(w.clock.now().getTime() - DAY)).hours, 4, "the first day's rows, by hour and by day: the account's and the domain's");
+  const left = w.report({ to: '2030-03-02' });
+  assert.deepEqual([left.totals.sent, left.totals.opened_total], [0, 1]);
+});
+
+test('questions: default range, whole days, UTC, and every mistake named', async (t) => {
+  const now = new Date('2030-03-07T15:20:00Z');
+  const q = parseStatsQuery('acme', {}, now);
+  assert.deepEqual([q.from.toISOString(), q.to.toISOString(), q.groupBy], ['2030-03-01T00:00:00.000Z', '2030-03-07T16:00:00.000Z', 'day']);
+  const days = parseStatsQuery('acme', { from: '2030-03-01', to: '2030-03-03' }, now);
+  assert.deepEqual([days.from.toISOString(), days.to.toISOString()], ['2030-03-01T00:00:00.000Z', '2030-03-04T00:00:00.000Z'], 'a day as to includes it');
+  const times = parseStatsQuery('acme', { from: '2030-03-01T10:30', to: '2030-03-01T12:10:00+01:00', groupBy: 'hour' }, now);
+  assert.deepEqual([times.from.toISOString(), times.to.toISOString()], ['2030-03-01T10:00:00.000Z', '2030-03-01T12:00:00.000Z'], 'UTC unless an offset is given; whole hours');
+
+  const refused = (params: StatsParams, field: string, text: RegExp) => {
+    assert.throws(
+      () => parseStatsQuery('acme', params, now),
+      (err: unknown) => err instanceof SmtpRejection && err.field === field && text.test(err.reply.text),
+      JSON.stringify(params),
+    );
+  };
+  refused({ groupBy: 'week' }, 'group_by', /group_by is one of day, hour, domain, tag, stream, not "week"/);
+  refused({ from: 'yesterday' }, 'from', /from must be a date \(2030-03-01\) or an ISO 8601 time/);
+  refused({ to: '2030-02-30' }, 'to', /to must be a date/);
+  refused({ from: '2030-03-05', to: '2030-03-01' }, 'to', /to must be after from/);
+  refused({ from: '2030-01-01', to: '2030-03-01', groupBy: 'hour' }, 'from', /group_by=hour covers at most 31 days/);
+  refused({ from: '2020-01-01', to: '2030-03-01' }, 'from', /a range covers at most 400 days/);
+  refused({ stream: 'bulk' }, 'stream', /stream is "transactional" or "broadcast"/);
+  refused({ domain: 'ann@a.test' }, 'domain', /is not a domain name/);
+  refused({ tag: 'x'.repeat(129) }, 'tag', /a tag is 1 to 128 characters/);
+
+  const w = world(t);
+  const combined = (params: StatsParams, field: string) =>
+    assert.throws(() => w.report(params), (err: unknown) => err instanceof SmtpRejection && err.field === field && /not per pair/.test(err.reply.text));
+  combined({ tag: 'a', domain: 'a.test' }, 'tag');
+  combined({ tag: 'a', groupBy: 'domain' }, 'tag');
+  combined({ domain: 'a.test', groupBy: 'tag' }, 'domain');
+
+  // Nothing sent: zeros, and no rate (null) rather than a division by zero.
+  const empty = w.report({ from: '2030-02-27', to: '2030-03-01' });
+  assert.deepEqual(empty.rows.map((r) => r.key), ['2030-02-27', '2030-02-28', '2030-03-01']);
+  assert.deepEqual([empty.totals.sent, empty.totals.delivery_rate, empty.totals.open_rate], [0, null, null]);
+  assert.equal(empty.updatedAt, null, 'nothing counted yet');
+});
