@@ -8,7 +8,9 @@
 //   npm run bench -- --quick      a smaller run (about 3 minutes) for a quick look
 //   npm run bench -- --only api   the API step alone (about 3 minutes)
 //   npm run bench -- --only sign  the signing step alone (about 6 minutes)
-//   options: --only accept,conn,latency,relay,soak,api,sign   --targets postfix,herald,bare
+//   npm run bench -- --only webhooks   webhook delivery alone (about 3 minutes)
+//   npm run bench -- --only stats      the statistics roll-ups alone (under a minute; bench/stats.ts)
+//   options: --only accept,conn,latency,relay,soak,api,sign,webhooks,stats   --targets postfix,herald,bare
 //            --dist (run dist/cli/herald.js)   --docs / --no-docs   --herald-log-level info
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +24,8 @@ import { sampleRss, smtpSource, startBareApi, startSink, startTarget, timedSourc
 import { measureLatency, percentile } from './smtp-client.js';
 import { renderApiTable, renderSignTable, renderTable, sizeLabel, updateDocs, type ApiResults, type ApiVariant, type Results, type SignResults, type SignVariant } from './report.js';
 import { addSigningDomains, checkSigning, SIGN_HOSTNAME, SIGN_VARIANTS, summarise } from './sign.js';
+import { measureWebhooks, renderWebhookTable, updateWebhookDocs, type WebhookResults } from './webhooks.js';
+import { renderStatsTable, runStatsBench, updateStatsDocs, type StatsBenchResults } from './stats.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -36,7 +40,7 @@ const { values: args } = parseArgs({
 });
 const QUICK = args.quick!;
 const SMTP_STEPS = ['accept', 'conn', 'latency', 'relay', 'soak'];
-const steps = new Set((args.only ?? [...SMTP_STEPS, 'api', 'sign'].join(',')).split(','));
+const steps = new Set((args.only ?? [...SMTP_STEPS, 'api', 'sign', 'webhooks', 'stats'].join(',')).split(','));
 const scale = QUICK ? 0.2 : 1;
 const n = (full: number) => Math.max(20, Math.round(full * scale));
 const progress = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -325,6 +329,35 @@ if (steps.has('sign') && targets.includes('herald')) {
   }
 }
 
+// ---- 9: webhook throughput ---------------------------------------------------------------------
+// Real mail makes the events (API batches delivered to smtp-sink); endpoints created disabled
+// beforehand are enabled, and their backlog drained through Herald and through a bare loop
+// POSTing the same bodies (bench/webhooks.ts).
+let webhooks: WebhookResults | undefined;
+if (steps.has('webhooks') && targets.includes('herald')) {
+  try {
+    webhooks = await measureWebhooks({ dist: args.dist!, logLevel: args['herald-log-level']!, messages: n(10_000), progress });
+  } catch (e) {
+    webhooks = { messages: n(10_000), events: 0, inFlight: 0, slowMs: [], cells: [], errors: [`webhooks: ${(e as Error).message}`] };
+    progress(`webhooks: ${(e as Error).message.split('\n')[0]}`);
+  }
+  Object.assign(results, { webhooks });
+}
+
+// ---- 10: statistics roll-ups -------------------------------------------------------------------
+// In this process, no server: the feeder counting 100k outbox events, applyPage alone on 1M, and
+// the p50/p99 of statistics questions on those (bench/stats.ts).
+let statsBench: StatsBenchResults | undefined;
+if (steps.has('stats')) {
+  try {
+    statsBench = await runStatsBench({ events: n(100_000), rollup: n(1_000_000), runs: QUICK ? 50 : 200, command: results.command, progress });
+    Object.assign(results, { stats: statsBench });
+  } catch (e) {
+    results.errors.push(`stats: ${(e as Error).message}`);
+    progress(`stats: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
 if (heraldRssSamples.length) {
   results.memory.peakRss = Math.max(...heraldRssSamples.map((s) => s.peak));
   results.memory.hwm = Math.max(...heraldRssSamples.map((s) => s.hwm));
@@ -336,7 +369,9 @@ const tables = {
   api: results.api ? renderApiTable(results.api) : undefined,
   sign: results.sign ? renderSignTable(results.sign) : undefined,
 };
-console.log([tables.smtp, tables.api, tables.sign].filter((t) => t !== undefined).join('\n\n'));
+const webhookTable = webhooks ? renderWebhookTable(webhooks) : undefined;
+const statsTable = statsBench ? renderStatsTable(statsBench) : undefined;
+console.log([tables.smtp, tables.api, tables.sign, webhookTable, statsTable].filter((t) => t !== undefined).join('\n\n'));
 const dir = join(REPO_ROOT, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `${results.startedAt.replace(/[:.]/g, '-')}${QUICK ? '-quick' : ''}.json`);
@@ -346,10 +381,12 @@ progress(`results written to ${file}`);
 if (!args['no-docs'] && (args.docs ?? !QUICK)) {
   const docs = join(REPO_ROOT, 'docs', 'performance.md');
   updateDocs(docs, results, tables, readFileSafe(docs));
+  if (webhooks && webhookTable) updateWebhookDocs(docs, results, webhooks, webhookTable);
+  if (statsBench && statsTable) updateStatsDocs(docs, statsBench, statsTable);
   progress(`docs/performance.md updated`);
 }
-const failed = results.errors.length + (results.api?.errors.length ?? 0) + (results.sign?.errors.length ?? 0);
-if (failed) progress(`${failed} step(s) failed; details in the JSON file under "errors" (and "api.errors", "sign.errors")`);
+const failed = results.errors.length + (results.api?.errors.length ?? 0) + (results.sign?.errors.length ?? 0) + (webhooks?.errors.length ?? 0);
+if (failed) progress(`${failed} step(s) failed; details in the JSON file under "errors" (and "api.errors", "sign.errors", "webhooks.errors")`);
 
 /** A shared library's path from the dynamic linker's cache, or null. */
 function findLibrary(name: string): string | null {

@@ -55,6 +55,32 @@ const PRUNE_EVERY_MS = 10 * 60_000;
 const FLUSH_MS = 1000;
 /** …or after this many attempts. */
 const FLUSH_ATTEMPTS = 500;
+/** How often a busy endpoint is looked up again, to notice a user's change (and at every page). */
+const CHECK_MS = 100;
+
+/** Events presented for several endpoints at once are kept this many (a few pages) for the others. */
+const PRESENTED_KEPT = 2000;
+
+/** A public event and the JSON body sent for it. */
+interface Presented {
+  event: PublicEvent;
+  body: string;
+}
+
+/** One event on its way to an endpoint. */
+interface Outgoing {
+  event: MailEvent;
+  /** 1 for the first attempt at this event. */
+  attempt: number;
+  startedAt: Date;
+  presented?: PublicEvent;
+  result?: SendResult;
+  /** Presenting it failed (its message's labels could not be read): delivery stops, to try again later. */
+  error?: unknown;
+  settled: boolean;
+  /** Resolves once its request is made (or it failed before): the next event's request waits for it. */
+  issued: Promise<void>;
+}
 
 function formatDuration(ms: number): string {
   const minutes = Math.round(ms / 60_000);
@@ -96,6 +122,8 @@ class Dispatcher implements WebhookDispatcher {
   private readonly again = new Set<string>();
   /** Events an endpoint already took while an earlier one failed: not sent again (best effort, in memory). */
   private readonly aheadDone = new Map<string, Set<number>>();
+  /** By outbox seq, oldest first (see present()). */
+  private readonly presented = new Map<number, Promise<Presented>>();
   private readonly abort = new AbortController();
   private readonly poller: NodeJS.Timeout | null;
   private wakeTimer: NodeJS.Timeout | null = null;
@@ -187,10 +215,14 @@ class Dispatcher implements WebhookDispatcher {
   }
 
   /**
-   * Sends what is due to one endpoint until it is caught up, or an event fails. Progress is kept
-   * in memory and written (with the attempts) at most every FLUSH_MS, at the end, and at once on
-   * a failure: each write is a synced commit on the main thread, and a crash only means the
-   * events since the last write are sent again.
+   * Sends what is due to one endpoint until it is caught up, or an event fails. Up to
+   * `maxInFlight` events are on their way at once, and a new one goes as soon as the oldest is
+   * answered (a window over the outbox that slides on the oldest answer, not batches that wait
+   * for their slowest request): so at most `maxInFlight` events separate any two requests in
+   * flight, and the cursor never passes an event that is not answered yet. Progress is kept in
+   * memory and written (with the attempts) at most every FLUSH_MS, at the end, and at once on a
+   * failure: each write is a synced commit on the main thread, and a crash only means the events
+   * since the last write are sent again.
    */
   private async pump(id: string): Promise<void> {
     const endpoint = this.store.find(id);
@@ -200,6 +232,7 @@ class Dispatcher implements WebhookDispatcher {
     }
     let cursor = endpoint.cursor;
     let retry = endpoint.retry;
+    if (retry && retry.at > this.clock.now()) return;
     let dirty = false;
     const attempts: NewAttempt[] = [];
     let flushedAt = performance.now();
@@ -210,103 +243,210 @@ class Dispatcher implements WebhookDispatcher {
       dirty = false;
       flushedAt = performance.now();
     };
+    const record = (e: Outgoing, nextRetryAt: Date | null) => {
+      const r = e.result!;
+      attempts.push({
+        endpointId: id,
+        eventId: e.presented!.data.event_id,
+        eventType: e.presented!.type,
+        seq: e.event.seq!,
+        attempt: e.attempt,
+        at: e.startedAt,
+        status: r.status,
+        error: r.error,
+        latencyMs: r.latencyMs,
+        response: r.response,
+        nextRetryAt,
+      });
+    };
+
+    /** Sent and not yet retired, in outbox order: the cursor stays before the first. */
+    const window: Outgoing[] = [];
+    /** Read from the outbox and not yet sent or skipped: page[next…]. */
+    let page: MailEvent[] = [];
+    /** The page's events presented (labels looked up) as soon as it is read, all at once; null: not for this endpoint. */
+    let presenting: (Promise<Presented> | null)[] = [];
+    let next = 0;
+    /** The last event sent or skipped. */
+    let scanned = cursor;
+    let caughtUp = false;
+    /** No more events go out: a user changed the endpoint, or an event failed. */
+    let closed = false;
+    let secrets: string[] = [];
+    let issued: Promise<void> = Promise.resolve();
+    // Answers wake the loop; `seen` is how many it had when it last looked.
+    let answers = 0;
+    let seen = 0;
+    let wakeUp: (() => void) | null = null;
+    const answered = () => {
+      answers++;
+      wakeUp?.();
+    };
+    const nextAnswer = async () => {
+      if (answers === seen) await new Promise<void>((resolve) => (wakeUp = resolve));
+      wakeUp = null;
+    };
+    let checkedAt = -Infinity;
+    /** false: the endpoint was changed or removed by a user; `again` is set when it should be looked at anew. */
+    const unchanged = () => {
+      checkedAt = performance.now();
+      const current = this.store.find(id);
+      if (current && current.enabled && current.version === endpoint.version) return true;
+      // Changed by a user (new URL, events, enabled again): start over from what is stored.
+      if (current?.enabled) this.again.add(id);
+      return false;
+    };
+
     try {
       for (;;) {
+        // Stopping aborted the requests in flight: not the endpoint's failure, and not recorded.
         if (this.stopped) return;
-        const now = this.clock.now();
-        const current = this.store.find(id);
-        if (!current || !current.enabled) return;
-        if (current.version !== endpoint.version) {
-          // Changed by a user (new URL, events, enabled again): start over from what is stored.
-          this.again.add(id);
+        seen = answers;
+        // Answered events leave the window in order; the cursor follows the first one still out.
+        while (window.length && window[0].settled && !window[0].error && window[0].result!.ok) {
+          const e = window.shift()!;
+          record(e, null);
+          if (retry?.seq === e.event.seq) retry = null;
+          dirty = true;
+        }
+        const at = window.length ? window[0].event.seq! - 1 : scanned;
+        if (at !== cursor) {
+          cursor = at;
+          dirty = true;
+          this.forgetUpTo(id, cursor);
+        }
+
+        const broken = window.find((e) => e.settled && (e.error || !e.result!.ok));
+        if (broken) {
+          closed = true;
+          // The others finish first: what they got is recorded with the failure.
+          if (window.some((e) => !e.settled)) {
+            await nextAnswer();
+            continue;
+          }
+          const thrown = window.find((e) => e.error);
+          if (thrown) throw thrown.error;
+          await this.failed(endpoint, window, retry, record, (c, r) => ((cursor = c), (retry = r), (dirty = true)), flush);
           return;
         }
-        if (retry && retry.at > now) return;
-        const page = await this.outbox.read(cursor, PAGE);
-        if (page.length === 0) return;
+        if (attempts.length >= FLUSH_ATTEMPTS || performance.now() - flushedAt >= FLUSH_MS) flush();
+        if (!closed && performance.now() - checkedAt >= CHECK_MS && !unchanged()) closed = true;
 
-        const done = this.aheadDone.get(id);
         // While an event is being retried, only it is sent: a probe, not a flood to a failing server.
         const room = retry ? 1 : this.maxInFlight;
-        const batch: MailEvent[] = [];
-        let scanned = cursor;
-        for (const event of page) {
-          scanned = event.seq!;
-          if (wants(endpoint, event) && !done?.has(event.seq!)) {
-            batch.push(event);
-            if (batch.length === room) break;
+        while (!closed && !caughtUp && window.length < room) {
+          if (next === page.length) {
+            page = await this.outbox.read(scanned, PAGE);
+            next = 0;
+            if (this.stopped) return;
+            if (page.length === 0) caughtUp = true;
+            else if (!unchanged()) closed = true;
+            else {
+              secrets = this.store.signingSecrets(id);
+              presenting = page.map((event) => (wants(endpoint, event) ? this.present(event) : null));
+            }
+            continue;
           }
+          const presented = presenting[next];
+          const event = page[next++];
+          scanned = event.seq!;
+          if (!presented || this.aheadDone.get(id)?.has(event.seq!)) {
+            // Nothing here for this endpoint (or no longer: its event types changed): move past it.
+            if (retry?.seq === event.seq) retry = null;
+            continue;
+          }
+          let made!: () => void;
+          const e: Outgoing = { event, attempt: retry && retry.seq === event.seq ? retry.attempts + 1 : 1, startedAt: this.clock.now(), settled: false, issued: new Promise((resolve) => (made = resolve)) };
+          void this.run(e, presented, endpoint, secrets, issued, made, answered);
+          window.push(e);
+          issued = e.issued;
         }
-        if (batch.length === 0) {
-          // Nothing here for this endpoint (or no longer: its event types changed): move past it.
-          cursor = scanned;
-          retry = null;
-          dirty = true;
-          continue;
+        if (window.length === 0) {
+          // Caught up, or closed with nothing in flight: record where it stands.
+          if (scanned !== cursor) {
+            cursor = scanned;
+            dirty = true;
+          }
+          return;
         }
-
-        const presented = await Promise.all(batch.map((event) => this.presenter.present(event)));
-        const secrets = this.store.signingSecrets(id);
-        const previous = retry;
-        const attemptOf = (event: MailEvent) => (previous && previous.seq === event.seq ? previous.attempts + 1 : 1);
-        const startedAt = this.clock.now();
-        const results = await Promise.all(batch.map((event, i) => this.send(endpoint, event, presented[i]!, secrets)));
-        // Stopping aborted these requests: not the endpoint's failure, and not recorded.
-        if (this.stopped) return;
-
-        const failed = results.findIndex((r) => !r.ok);
-        const after = this.clock.now();
-        let nextRetry: WebhookRetry | null = null;
-        let disable: string | null = null;
-        if (failed >= 0) {
-          const head = batch[failed];
-          const attempt = attemptOf(head);
-          const since = previous && previous.seq === head.seq ? previous.since : after;
-          if (attempt > this.schedule.length) {
-            const last = results[failed];
-            disable = `${attempt} attempts over ${formatDuration(after.getTime() - since.getTime())} failed; the last: ${last.error ?? `HTTP ${last.status}`}`;
-          } else nextRetry = { seq: head.seq!, attempts: attempt, at: new Date(after.getTime() + this.schedule[attempt - 1]), since };
-        }
-        batch.forEach((event, i) => {
-          const r = results[i];
-          attempts.push({
-            endpointId: id,
-            eventId: presented[i]!.data.event_id,
-            eventType: presented[i]!.type,
-            seq: event.seq!,
-            attempt: attemptOf(event),
-            at: startedAt,
-            status: r.status,
-            error: r.error,
-            latencyMs: r.latencyMs,
-            response: r.response,
-            nextRetryAt: i === failed ? (nextRetry?.at ?? null) : null,
-          });
-        });
-        dirty = true;
-
-        if (failed < 0) {
-          cursor = scanned;
-          retry = null;
-          this.forgetUpTo(id, cursor);
-          if (attempts.length >= FLUSH_ATTEMPTS || performance.now() - flushedAt >= FLUSH_MS) flush();
-          continue;
-        }
-        // Later events that went through are remembered, so the retry does not send them again.
-        for (let i = failed + 1; i < batch.length; i++) {
-          if (results[i].ok) this.rememberAhead(id, batch[i].seq!);
-        }
-        const head = batch[failed];
-        cursor = head.seq! - 1;
-        retry = nextRetry;
-        flush();
-        if (disable) await this.disable(endpoint, cursor, disable, after);
-        else this.log.info({ webhook: id, event: presented[failed]!.data.event_id, attempt: retry!.attempts, error: results[failed].error, nextAttemptAt: retry!.at }, 'webhook delivery failed');
-        return;
+        await nextAnswer();
       }
     } finally {
       flush();
     }
+  }
+
+  /**
+   * The public event and its body, made once for all the endpoints that are sent it (they read
+   * the same pages at about the same time). A failed lookup is not kept; it is seen (and thrown)
+   * only when the event is sent.
+   */
+  private present(event: MailEvent): Promise<Presented> {
+    const seq = event.seq!;
+    let presented = this.presented.get(seq);
+    if (!presented) {
+      presented = this.presenter.present(event).then((p) => ({ event: p!, body: JSON.stringify(p) }));
+      presented.catch(() => this.presented.delete(seq));
+      this.presented.set(seq, presented);
+      if (this.presented.size > PRESENTED_KEPT) this.presented.delete(this.presented.keys().next().value!);
+    }
+    return presented;
+  }
+
+  /**
+   * Sends one presented event. Its request is made only once the previous event's was
+   * (`before`), so requests leave in outbox order even when an event's labels take longer to
+   * look up. Never rejects: the answer or the error is put on `e`, then `settled()` is called.
+   */
+  private async run(e: Outgoing, presenting: Promise<Presented>, endpoint: WebhookEndpoint, secrets: string[], before: Promise<void>, issued: () => void, settled: () => void): Promise<void> {
+    try {
+      const { event: presented, body } = await presenting;
+      await before;
+      e.presented = presented;
+      const answer = this.sender.send({ url: endpoint.url, eventId: presented.data.event_id, timestamp: this.clock.now(), body, secrets }, this.abort.signal);
+      issued();
+      e.result = await answer;
+    } catch (err) {
+      e.error = err ?? new Error('webhook delivery failed');
+    } finally {
+      issued();
+      e.settled = true;
+      settled();
+    }
+  }
+
+  /**
+   * The first event of the window failed (the ones before it went through): it is retried on
+   * RETRY_SCHEDULE_MS — alone, holding back the events after it, of which the ones that went
+   * through are remembered so they are not sent again — or, after its last retry, the endpoint
+   * is disabled.
+   */
+  private async failed(
+    endpoint: WebhookEndpoint,
+    window: readonly Outgoing[],
+    previous: WebhookRetry | null,
+    record: (e: Outgoing, nextRetryAt: Date | null) => void,
+    update: (cursor: number, retry: WebhookRetry | null) => void,
+    flush: () => void,
+  ): Promise<void> {
+    const [head, ...rest] = window;
+    const after = this.clock.now();
+    const since = previous && previous.seq === head.event.seq ? previous.since : after;
+    let nextRetry: WebhookRetry | null = null;
+    let disable: string | null = null;
+    if (head.attempt > this.schedule.length) {
+      disable = `${head.attempt} attempts over ${formatDuration(after.getTime() - since.getTime())} failed; the last: ${head.result!.error ?? `HTTP ${head.result!.status}`}`;
+    } else nextRetry = { seq: head.event.seq!, attempts: head.attempt, at: new Date(after.getTime() + this.schedule[head.attempt - 1]), since };
+    record(head, nextRetry?.at ?? null);
+    for (const e of rest) {
+      record(e, null);
+      // Later events that went through are remembered, so the retry does not send them again.
+      if (e.result!.ok) this.rememberAhead(endpoint.id, e.event.seq!);
+    }
+    update(head.event.seq! - 1, nextRetry);
+    flush();
+    if (disable) await this.disable(endpoint, head.event.seq! - 1, disable, after);
+    else this.log.info({ webhook: endpoint.id, event: head.presented!.data.event_id, attempt: head.attempt, error: head.result!.error, nextAttemptAt: nextRetry!.at }, 'webhook delivery failed');
   }
 
   /** The last retry failed: disabled, and `webhook.disabled` recorded for the account. */
@@ -317,13 +457,6 @@ class Dispatcher implements WebhookDispatcher {
     await this.deps
       .recordEvent({ type: 'webhook.disabled', messageId: '', accountId: endpoint.accountId, at, data: { webhookId: endpoint.id, url: endpoint.url, reason } })
       .catch((err: unknown) => this.log.error({ err, webhook: endpoint.id }, 'could not record webhook.disabled'));
-  }
-
-  private send(endpoint: WebhookEndpoint, event: MailEvent, presented: PublicEvent, secrets: string[]): Promise<SendResult> {
-    return this.sender.send(
-      { url: endpoint.url, eventId: presented.data.event_id, timestamp: this.clock.now(), body: JSON.stringify(presented), secrets },
-      this.abort.signal,
-    );
   }
 
   private rememberAhead(id: string, seq: number): void {

@@ -76,6 +76,7 @@ export class WebhookSender {
   private readonly lookup;
   private readonly timeoutMs: number;
   private readonly userAgent: string;
+  private readonly parsed = new Map<string, URL>();
   private readonly agents = {
     // Keep-alive: a busy endpoint gets many requests in a row.
     'http:': new http.Agent({ keepAlive: true, maxFreeSockets: 4, scheduling: 'lifo' }),
@@ -90,11 +91,16 @@ export class WebhookSender {
 
   async send(request: WebhookRequest, signal?: AbortSignal): Promise<SendResult> {
     const refused = (error: string): SendResult => ({ ok: false, status: null, error, latencyMs: 0, response: null });
-    let url: URL;
-    try {
-      url = parseWebhookUrl(request.url, this.options.policy);
-    } catch (err) {
-      return refused((err as Error).message);
+    let url = this.parsed.get(request.url);
+    if (!url) {
+      try {
+        url = parseWebhookUrl(request.url, this.options.policy);
+      } catch (err) {
+        return refused((err as Error).message);
+      }
+      // Endpoints are few and their URLs change rarely: each is parsed (and checked) once.
+      if (this.parsed.size >= 1000) this.parsed.clear();
+      this.parsed.set(request.url, url);
     }
     const host = urlHost(url);
     // node:net skips `lookup` for an IP literal, so the guard sees it here.
