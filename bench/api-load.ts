@@ -48,7 +48,7 @@ const headers = (t: Target) => ({ 'content-type': 'application/json', authorizat
 const CLK_TCK = 100;
 
 /** utime + stime of a process (all its threads) and of its main thread, in seconds. */
-function cpuSplit(pid: number): { total: number; main: number } {
+export function cpuSplit(pid: number): { total: number; main: number } {
   const ticks = (file: string) => {
     const text = readFileSync(file, 'latin1');
     const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');

@@ -23,6 +23,11 @@ app.post<{ Body: { messages: Message[] } }>('/api/v1/messages/batch', { bodyLimi
   return { accepted: results.length, rejected: 0, results };
 });
 
+// The tracking step's ceiling: the open pixel and the click redirect, recording nothing.
+const PIXEL = Buffer.from('R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64');
+app.get('/t/o/:token', async (_req, reply) => reply.header('cache-control', 'no-store, private').type('image/gif').send(PIXEL));
+app.get('/t/c/:token', async (_req, reply) => reply.header('cache-control', 'no-store, private').redirect('https://shop.example/spring-sale?utm_source=mail', 302));
+
 await app.listen({ host, port: Number(portText) });
 console.log(`bare-api listening on ${host}:${portText}`);
 for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => void app.close().then(() => process.exit(0)));

@@ -22,6 +22,8 @@ export interface Target {
   api?: { url: string; key: string };
   /** Herald: runs its CLI on the server's data directory; resolves with stdout. */
   cli?(args: string[]): Promise<string>;
+  /** Herald: its data directory (benchmarks read its database beside the running server). */
+  dataDir?: string;
 }
 
 export interface TargetOptions {
@@ -68,7 +70,7 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
         ...o.env,
       },
     });
-    const target: Target = { name, host: h.host, port: h.submissionPort, pid: h.pid, cpuSeconds: () => treeCpuSeconds(h.pid), rss: () => memoryOf(h.pid)?.rss ?? 0, stop: h.stop, log: h.log, cli: h.cli };
+    const target: Target = { name, host: h.host, port: h.submissionPort, pid: h.pid, cpuSeconds: () => treeCpuSeconds(h.pid), rss: () => memoryOf(h.pid)?.rss ?? 0, stop: h.stop, log: h.log, cli: h.cli, dataDir: h.dataDir };
     if (!o.http) return target;
     try {
       const url = `http://127.0.0.1:${httpPort}`;

@@ -229,9 +229,7 @@ const BLOCKS = {
  * the end.
  */
 export function updateDocs(path: string, r: Results, tables: { smtp?: string; api?: string; sign?: string }, current: string): void {
-  const m = r.machine;
-  const machine = (postfix: boolean) =>
-    `Machine: ${m.nproc} × ${m.cpu}, ${m.memoryGiB} GiB memory, Linux ${m.kernel}, ${m.filesystem} file system for the queues; Node ${m.node};${postfix ? ` Postfix ${m.postfix};` : ''} Herald ${m.herald}.`;
+  const machine = (postfix: boolean) => machineLine(r.machine, postfix);
   const block = (which: keyof typeof BLOCKS, notes: string[], table: string, errors: string[]) =>
     [
       BLOCKS[which].begin,
@@ -256,11 +254,32 @@ export function updateDocs(path: string, r: Results, tables: { smtp?: string; ap
 }
 
 function replaceBlock(doc: string, which: keyof typeof BLOCKS, block: string, after: string | null): string {
-  const { begin, end } = BLOCKS[which];
-  const start = doc.indexOf(begin);
-  const stop = start < 0 ? -1 : doc.indexOf(end, start);
-  if (stop > start) return doc.slice(0, start) + block + doc.slice(stop + end.length);
-  const anchor = after === null ? -1 : doc.indexOf(after);
-  if (anchor >= 0) return `${doc.slice(0, anchor + after!.length)}\n\n${block}${doc.slice(anchor + after!.length)}`;
+  return replaceGeneratedBlock(doc, BLOCKS[which], block, after === null ? [] : [after]);
+}
+
+/** The machine a run measured on, as each block of docs/performance.md states it. */
+export function machineLine(m: Results['machine'], withPostfix = false): string {
+  return `Machine: ${m.nproc} × ${m.cpu}, ${m.memoryGiB} GiB memory, Linux ${m.kernel}, ${m.filesystem} file system for the queues; Node ${m.node};${withPostfix ? ` Postfix ${m.postfix};` : ''} Herald ${m.herald}.`;
+}
+
+/** The markers around one generated block of docs/performance.md. */
+export interface BlockMarkers {
+  begin: string;
+  end: string;
+}
+
+/**
+ * The doc with `block` (markers included) in place of the old one between `markers`; a doc
+ * without that block gets it right after the first of the `after` markers it has, else at the end.
+ */
+export function replaceGeneratedBlock(doc: string, markers: BlockMarkers, block: string, after: readonly string[] = []): string {
+  const start = doc.indexOf(markers.begin);
+  const stop = start < 0 ? -1 : doc.indexOf(markers.end, start);
+  if (stop > start) return doc.slice(0, start) + block + doc.slice(stop + markers.end.length);
+  const anchor = after.find((marker) => doc.includes(marker));
+  if (anchor) {
+    const at = doc.indexOf(anchor) + anchor.length;
+    return `${doc.slice(0, at)}\n\n${block}${doc.slice(at)}`;
+  }
   return `${doc.trimEnd()}\n\n${block}\n`;
 }

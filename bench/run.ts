@@ -10,7 +10,8 @@
 //   npm run bench -- --only sign  the signing step alone (about 6 minutes)
 //   npm run bench -- --only webhooks   webhook delivery alone (about 3 minutes)
 //   npm run bench -- --only stats      the statistics roll-ups alone (under a minute; bench/stats.ts)
-//   options: --only accept,conn,latency,relay,soak,api,sign,webhooks,stats   --targets postfix,herald,bare
+//   npm run bench -- --only tracking   open and click hits alone (about 2 minutes)
+//   options: --only accept,conn,latency,relay,soak,api,sign,webhooks,stats,tracking   --targets postfix,herald,bare
 //            --dist (run dist/cli/herald.js)   --docs / --no-docs   --herald-log-level info
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,6 +27,7 @@ import { renderApiTable, renderSignTable, renderTable, sizeLabel, updateDocs, ty
 import { addSigningDomains, checkSigning, SIGN_HOSTNAME, SIGN_VARIANTS, summarise } from './sign.js';
 import { measureWebhooks, renderWebhookTable, updateWebhookDocs, type WebhookResults } from './webhooks.js';
 import { renderStatsTable, runStatsBench, updateStatsDocs, type StatsBenchResults } from './stats.js';
+import { measureTracking, recordedHits, renderTrackingTable, trackingPaths, updateTrackingDocs, type TrackingCell, type TrackingResults } from './tracking.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,7 +42,7 @@ const { values: args } = parseArgs({
 });
 const QUICK = args.quick!;
 const SMTP_STEPS = ['accept', 'conn', 'latency', 'relay', 'soak'];
-const steps = new Set((args.only ?? [...SMTP_STEPS, 'api', 'sign', 'webhooks', 'stats'].join(',')).split(','));
+const steps = new Set((args.only ?? [...SMTP_STEPS, 'api', 'sign', 'webhooks', 'stats', 'tracking'].join(',')).split(','));
 const scale = QUICK ? 0.2 : 1;
 const n = (full: number) => Math.max(20, Math.round(full * scale));
 const progress = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -358,6 +360,48 @@ if (steps.has('stats')) {
   }
 }
 
+// ---- 11: tracking hits ---------------------------------------------------------------------------
+// Open-pixel and click-redirect hits with real signed tokens, each recorded durably by Herald
+// before its answer, against bare-api.ts answering the same URLs and recording nothing
+// (bench/tracking.ts). Herald's next hop is a closed port: the tracked message stays queued.
+let tracking: TrackingResults | undefined;
+if (steps.has('tracking')) {
+  const cells: TrackingCell[] = (['open', 'click'] as const).flatMap((kind) => [10, 50].map((connections) => ({ kind, connections, values: {} })));
+  tracking = { seconds: QUICK ? 3 : 10, cells, errors: [] };
+  const run = tracking;
+  const servers: { variant: 'herald' | 'bare'; start: () => Promise<Target> }[] = [];
+  if (targets.includes('bare')) servers.push({ variant: 'bare', start: startBareApi });
+  if (targets.includes('herald')) {
+    servers.push({
+      variant: 'herald',
+      start: async () => startTarget('herald', { nextHop: `127.0.0.2:${await freePort('127.0.0.2')}`, heraldDist: args.dist!, heraldLogLevel: args['herald-log-level']!, http: true }),
+    });
+  }
+  for (const { variant, start } of servers) {
+    await withServer(`${variant} (tracking)`, start, async (t) => {
+      const paths = await trackingPaths(t);
+      const before = variant === 'herald' ? recordedHits(t) : 0;
+      let answered = 0;
+      for (const cell of run.cells) {
+        const what = `tracking ${cell.kind} × ${cell.connections} connections, ${variant}`;
+        try {
+          const m = await measureTracking(t, t.api!.url, paths[cell.kind], cell.kind, cell.connections, { seconds: run.seconds, warmupSeconds: QUICK ? 1 : 3 });
+          cell.values[variant] = m;
+          answered += m.answered;
+          progress(`${what}: ${m.hitsPerSecond.toFixed(0)} hits/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, CPU ${m.cpuMsPerHit.toFixed(3)} ms/hit`);
+        } catch (e) {
+          const error = `${what}: ${(e as Error).message.split('\n')[0]}`;
+          cell.values[variant] = { error };
+          run.errors.push(`${error}\n${t.log()}`);
+          progress(error);
+        }
+      }
+      if (variant === 'herald') run.recorded = { events: recordedHits(t) - before, answered };
+    }, run.errors, null);
+  }
+  Object.assign(results, { tracking });
+}
+
 if (heraldRssSamples.length) {
   results.memory.peakRss = Math.max(...heraldRssSamples.map((s) => s.peak));
   results.memory.hwm = Math.max(...heraldRssSamples.map((s) => s.hwm));
@@ -371,7 +415,8 @@ const tables = {
 };
 const webhookTable = webhooks ? renderWebhookTable(webhooks) : undefined;
 const statsTable = statsBench ? renderStatsTable(statsBench) : undefined;
-console.log([tables.smtp, tables.api, tables.sign, webhookTable, statsTable].filter((t) => t !== undefined).join('\n\n'));
+const trackingTable = tracking ? renderTrackingTable(tracking) : undefined;
+console.log([tables.smtp, tables.api, tables.sign, webhookTable, statsTable, trackingTable].filter((t) => t !== undefined).join('\n\n'));
 const dir = join(REPO_ROOT, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `${results.startedAt.replace(/[:.]/g, '-')}${QUICK ? '-quick' : ''}.json`);
@@ -383,10 +428,11 @@ if (!args['no-docs'] && (args.docs ?? !QUICK)) {
   updateDocs(docs, results, tables, readFileSafe(docs));
   if (webhooks && webhookTable) updateWebhookDocs(docs, results, webhooks, webhookTable);
   if (statsBench && statsTable) updateStatsDocs(docs, statsBench, statsTable);
+  if (tracking && trackingTable) writeFileSync(docs, updateTrackingDocs(readFileSafe(docs), results, tracking, trackingTable));
   progress(`docs/performance.md updated`);
 }
-const failed = results.errors.length + (results.api?.errors.length ?? 0) + (results.sign?.errors.length ?? 0) + (webhooks?.errors.length ?? 0);
-if (failed) progress(`${failed} step(s) failed; details in the JSON file under "errors" (and "api.errors", "sign.errors", "webhooks.errors")`);
+const failed = results.errors.length + (results.api?.errors.length ?? 0) + (results.sign?.errors.length ?? 0) + (webhooks?.errors.length ?? 0) + (tracking?.errors.length ?? 0);
+if (failed) progress(`${failed} step(s) failed; details in the JSON file under "errors" (and "api.errors", "sign.errors", "webhooks.errors", "tracking.errors")`);
 
 /** A shared library's path from the dynamic linker's cache, or null. */
 function findLibrary(name: string): string | null {

@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { newMessageId, type MailEvent } from '../src/core/index.js';
 import { ThreadedQueueStore } from '../src/queue/index.js';
 import { parseStatsQuery, SqliteStatsStore, startStatsFeeder, statsReport, type StatsLabels, type StatsParams } from '../src/stats/index.js';
+import { replaceGeneratedBlock } from './report.js';
 import { openSqlite } from '../src/storage/index.js';
 
 const HOUR = 3_600_000;
@@ -252,9 +253,7 @@ export const STATS_BLOCK = {
 export function updateStatsDocs(path: string, r: StatsBenchResults, table: string): void {
   const doc = readFileSync(path, 'utf8');
   const block = [STATS_BLOCK.begin, `Last run: ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC, \`${r.command}\`.`, '', r.machine, '', table, STATS_BLOCK.end].join('\n');
-  const start = doc.indexOf(STATS_BLOCK.begin);
-  const stop = start < 0 ? -1 : doc.indexOf(STATS_BLOCK.end, start);
-  writeFileSync(path, stop > start ? doc.slice(0, start) + block + doc.slice(stop + STATS_BLOCK.end.length) : `${doc.trimEnd()}\n\n${block}\n`);
+  writeFileSync(path, replaceGeneratedBlock(doc, STATS_BLOCK, block));
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -16,6 +16,8 @@
 // during Herald's first drain) to the same receiver with the same requests in flight.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { machineLine, replaceGeneratedBlock } from './report.js';
+import { cpuSplit } from './api-load.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -64,17 +66,6 @@ const IN_FLIGHT = 4;
 const MANY = 4;
 /** A receiver across a network answers in milliseconds, not microseconds: the third cell's answer times. */
 const SLOW_MS = [1, 10] as const;
-const CLK_TCK = 100;
-
-/** utime + stime of a process (all threads) and of its main thread, in seconds. */
-function cpuSplit(pid: number): { total: number; main: number } {
-  const ticks = (file: string) => {
-    const text = readFileSync(file, 'latin1');
-    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return Number(rest[11]) + Number(rest[12]); // fields 14 and 15; rest[0] is field 3
-  };
-  return { total: ticks(`/proc/${pid}/stat`) / CLK_TCK, main: ticks(`/proc/${pid}/task/${pid}/stat`) / CLK_TCK };
-}
 
 async function api<T = any>(base: string, key: string, method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(base + path, {
@@ -356,7 +347,7 @@ export function updateWebhookDocs(path: string, r: { startedAt: string; quick: b
     BEGIN,
     `Last run: ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC${r.quick ? ' (quick run: smaller counts)' : ''}, \`${r.command}\`.`,
     '',
-    `Machine: ${m.nproc} × ${m.cpu}, ${m.memoryGiB} GiB memory, Linux ${m.kernel}, ${m.filesystem} file system for the queues; Node ${m.node}; Herald ${m.herald}.`,
+    machineLine(m),
     '',
     `${w.messages} messages sent through the API and delivered, ${w.events} events (accepted and delivered); every request's signature verified by the receiver, each event delivered once per endpoint.`,
     '',
@@ -370,11 +361,5 @@ export function updateWebhookDocs(path: string, r: { startedAt: string; quick: b
   } catch {
     // A new file.
   }
-  const start = doc.indexOf(BEGIN);
-  const stop = start < 0 ? -1 : doc.indexOf(END, start);
-  const after = ['<!-- bench:stats:end -->', '<!-- bench:sign:end -->'].find((marker) => doc.includes(marker));
-  if (stop > start) doc = doc.slice(0, start) + block + doc.slice(stop + END.length);
-  else if (after) doc = doc.replace(after, `${after}\n\n${block}`);
-  else doc = `${doc.trimEnd()}\n\n${block}\n`;
-  writeFileSync(path, doc);
+  writeFileSync(path, replaceGeneratedBlock(doc, { begin: BEGIN, end: END }, block, ['<!-- bench:stats:end -->', '<!-- bench:sign:end -->']));
 }

@@ -180,6 +180,8 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     readEvents,
     messageMeta,
     wakeWebhooks: () => dispatcher?.wake(),
+    subscribeEvents: (listener) => events.subscribe(listener),
+    credentials,
     users,
     dashboardDir: defaultDashboardDir(),
     tracking: new TrackingEndpoints({ store, secret: trackingSecret, clock, logger: feedbackLogger }),

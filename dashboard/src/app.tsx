@@ -7,11 +7,15 @@ import { MessagesPage } from './pages/messages';
 import { MessagePage } from './pages/message';
 import { DomainsPage } from './pages/domains';
 import { DomainPage } from './pages/domain';
+import { KeysPage } from './pages/keys';
+import { WebhookPage, WebhooksPage } from './pages/webhooks';
 
 const NAV = [
   { href: '/', label: 'Overview' },
   { href: '/messages', label: 'Messages' },
   { href: '/domains', label: 'Domains' },
+  { href: '/webhooks', label: 'Webhooks' },
+  { href: '/keys', label: 'Keys' },
 ];
 
 export function App() {
@@ -54,10 +58,13 @@ export function App() {
   let page;
   let m: RegExpExecArray | null;
   if (path === '/' || path === '/sign-in') page = <OverviewPage />;
-  else if (path === '/messages') page = <MessagesPage search={search} />;
-  else if ((m = /^\/messages\/([^/]+)$/.exec(path))) page = <MessagePage id={decodeURIComponent(m[1])} />;
+  else if (path === '/messages') page = <MessagesPage search={search} admin={admin} />;
+  else if ((m = /^\/messages\/([^/]+)$/.exec(path))) page = <MessagePage id={decodeURIComponent(m[1])} admin={admin} />;
   else if (path === '/domains') page = <DomainsPage admin={admin} />;
   else if ((m = /^\/domains\/([^/]+)$/.exec(path))) page = <DomainPage name={decodeURIComponent(m[1])} admin={admin} />;
+  else if (path === '/webhooks') page = <WebhooksPage admin={admin} />;
+  else if ((m = /^\/webhooks\/([^/]+)$/.exec(path))) page = <WebhookPage id={decodeURIComponent(m[1])} admin={admin} />;
+  else if (path === '/keys') page = <KeysPage admin={admin} />;
   else page = <NotFound />;
 
   return (

@@ -18,6 +18,9 @@ import { inboundRecordSchema, registerInboundRoutes } from './inbound-routes.js'
 import { registerStatsRoutes } from './stats-routes.js';
 import { registerSessionRoutes, sessionPrincipal } from './session-routes.js';
 import { registerMessageContentRoutes } from './message-content-routes.js';
+import { messageActionResultSchema, registerMessageActionRoutes } from './message-action-routes.js';
+import { registerEventStreamRoutes } from './event-stream-routes.js';
+import { registerCredentialRoutes } from './credential-routes.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
 import type { ApiDeps, ApiPrincipal } from './types.js';
 
@@ -57,7 +60,7 @@ export function createHttpServer(deps: ApiDeps): HttpServer {
   // Response schemas document the API (OpenAPI); they do not filter what is sent.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  for (const schema of [errorSchema, messageSchema, rawMessageSchema, batchSchema, sendResultSchema, messageSummarySchema, eventSchema, messageDetailSchema, templateSchema, domainSchema, inboundRecordSchema]) {
+  for (const schema of [errorSchema, messageSchema, rawMessageSchema, batchSchema, sendResultSchema, messageSummarySchema, eventSchema, messageDetailSchema, templateSchema, domainSchema, inboundRecordSchema, messageActionResultSchema]) {
     app.addSchema(schema);
   }
 
@@ -117,6 +120,11 @@ export function createHttpServer(deps: ApiDeps): HttpServer {
     registerEventRoutes(api, { readEvents: deps.readEvents, messageMeta: deps.messageMeta, eventTag: deps.webhooks.eventTag });
     registerInboundRoutes(api, deps);
     registerMessageContentRoutes(api, deps);
+    registerMessageActionRoutes(api, deps);
+    if (deps.credentials) registerCredentialRoutes(api, { credentials: deps.credentials });
+    if (deps.subscribeEvents) {
+      registerEventStreamRoutes(api, { readEvents: deps.readEvents, messageMeta: deps.messageMeta, eventTag: deps.webhooks.eventTag, subscribe: deps.subscribeEvents, logger: deps.logger });
+    }
     if (deps.users) registerSessionRoutes(api, { users: deps.users, accounts: deps.accounts, config: deps.config });
   }, { prefix: '/api/v1' });
   void app.register(async (postmark) => registerPostmarkRoutes(postmark, deps));

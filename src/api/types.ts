@@ -3,7 +3,7 @@ import type { HeraldConfig } from '../config/index.js';
 import type { Clock, Logger, Resolver } from '../core/index.js';
 import type { DnsContext, DomainMonitor, SqliteDomainStore } from '../domains/index.js';
 import type { QueueStore } from '../queue/index.js';
-import type { AccountRateLimiter, ApiKeyScope, SqliteAccountStore, SqliteUserStore } from '../accounts/index.js';
+import type { AccountRateLimiter, ApiKeyScope, SqliteAccountStore, SqliteCredentialStore, SqliteUserStore } from '../accounts/index.js';
 import type { SqliteTemplateStore, TemplateRenderer } from '../templates/index.js';
 import type { SqliteIdempotencyStore } from './sqlite-idempotency-store.js';
 import type { MailEvent } from '../core/index.js';
@@ -69,6 +69,10 @@ export interface ApiDeps {
   messageMeta(id: string): Promise<MessageMeta | null>;
   /** Tells the webhook dispatcher to look at the endpoints now (after a change). */
   wakeWebhooks(): void;
+  /** SMTP credentials (GET/POST/DELETE /api/v1/credentials); not served without it. */
+  credentials?: Pick<SqliteCredentialStore, 'create' | 'list' | 'revoke'>;
+  /** Every committed event as it happens (the in-process EventBus); GET /events/stream is not served without it. */
+  subscribeEvents?(listener: (event: MailEvent) => void): () => void;
   /** Dashboard users and sessions (POST /api/v1/session, the herald_session cookie); no sign-in without it. */
   users?: SqliteUserStore;
   /** The built dashboard's directory, served at `/`; not served without it. */

@@ -13,6 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import { call, startApiWorld, type ApiWorld } from '../support/api.js';
 import { STRICT } from '../support/peers.js';
 import { REPO_ROOT, runCli } from '../support/processes.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = join(REPO_ROOT, 'docs', 'screenshots');
@@ -29,6 +30,7 @@ function missing(): string | false {
 const skip = missing();
 let world: ApiWorld;
 let browser: Browser;
+let receiver: WebhookReceiver;
 
 before(async () => {
   if (skip) return;
@@ -38,7 +40,9 @@ before(async () => {
     assert.equal(built.status, 0, `npm run build:dashboard failed: ${built.stderr}`);
   }
   mkdirSync(SCREENSHOTS, { recursive: true });
-  world = await startApiWorld();
+  // The test's webhook receiver listens on loopback.
+  world = await startApiWorld({ HERALD_WEBHOOK_ALLOW_PRIVATE: 'true' });
+  receiver = await startWebhookReceiver();
   const env = { HERALD_DATA_DIR: world.herald.env.HERALD_DATA_DIR };
   for (const [email, role] of [['owner@example.com', 'owner'], ['viewer@example.com', 'viewer']]) {
     const created = await runCli(['users', 'create', '--email', email, '--role', role, '--password', PASSWORD, '--json'], env);
@@ -51,6 +55,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await world?.close();
+  await receiver?.close();
 });
 
 async function newPage(viewport = { width: 1280, height: 860 }): Promise<Page> {
@@ -186,6 +191,90 @@ test('domains: add one and see its records with copy buttons and their status', 
   await page.context().close();
 });
 
+test('hold and release a message from its page; the page follows its delivery live', { skip }, async () => {
+  const page = await newPage();
+  await signIn(page, 'owner@example.com');
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  const sent = await call(world.base, 'POST', '/api/v1/messages', {
+    key: world.adminKey,
+    body: { from: 'shop@herald.test', to: 'later@a.test', subject: 'Your invoice', text: 'Due soon', send_at: new Date(Date.now() + 3_600_000).toISOString() },
+  });
+  assert.equal(sent.status, 202, JSON.stringify(sent.body));
+  await page.goto(`${world.base}/messages/${sent.body.id}`);
+  const actions = page.getByRole('group', { name: 'Message actions' });
+  await actions.getByRole('button', { name: 'Hold' }).click();
+  await page.getByRole('status').filter({ hasText: '1 recipient held.' }).waitFor();
+  await page.locator('.facts .status-held').waitFor();
+  await actions.getByRole('button', { name: 'Release' }).waitFor();
+  assert.equal(await actions.getByRole('button', { name: 'Hold' }).count(), 0);
+  await shot(page, 'message-actions');
+  // Released means due now: the delivery shows up on the open page through the event stream.
+  await actions.getByRole('button', { name: 'Release' }).click();
+  await page.getByRole('list', { name: 'Timeline of later@a.test' }).locator('li[data-event="delivered"]').waitFor();
+  await page.locator('.facts .status-delivered').waitFor();
+  assert.equal(await actions.getByRole('button').count(), 0, 'nothing left to do with a delivered message');
+
+  const first = await call(world.base, 'POST', '/api/v1/messages', {
+    key: world.adminKey,
+    body: { from: 'shop@herald.test', to: 'bulk@a.test', subject: 'Bulk one', text: 'x', tags: ['bulk'], send_at: new Date(Date.now() + 3_600_000).toISOString() },
+  });
+  await page.goto(`${world.base}/messages?tag=bulk`);
+  await page.getByRole('checkbox', { name: 'Select Bulk one' }).check();
+  await page.getByLabel('With the selected messages').selectOption('hold');
+  await page.getByRole('button', { name: 'Apply to 1 selected' }).click();
+  await page.getByRole('status').filter({ hasText: '1 message held.' }).waitFor();
+  await page.locator('tr', { hasText: 'Bulk one' }).locator('.status-held').waitFor();
+  await shot(page, 'messages-bulk');
+  assert.equal((await call(world.base, 'POST', `/api/v1/messages/${first.body.id}/cancel`, { key: world.adminKey })).status, 200);
+  await page.context().close();
+});
+
+test('webhooks: add an endpoint, send it a test event, see the attempt; keys and credentials', { skip }, async () => {
+  const page = await newPage();
+  await signIn(page, 'owner@example.com');
+  await page.getByRole('link', { name: 'Webhooks' }).click();
+  await page.getByLabel('Endpoint URL').fill(receiver.url('/hooks'));
+  await page.getByLabel('Description').fill('CRM sync');
+  await page.getByRole('button', { name: 'Add webhook' }).click();
+  const secret = page.locator('.secret .field code');
+  await secret.waitFor();
+  receiver.secret = await secret.innerText();
+  assert.match(receiver.secret, /^whsec_/);
+  await page.getByRole('link', { name: receiver.url('/hooks') }).waitFor();
+  await shot(page, 'webhooks');
+
+  await page.getByRole('link', { name: 'Open the new endpoint' }).click();
+  const before = receiver.requests.length;
+  await page.getByRole('button', { name: 'Send test event' }).click();
+  await page.getByRole('status').filter({ hasText: /Test event .* delivered: HTTP 200/ }).waitFor();
+  const got = (await receiver.waitFor(before + 1)).slice(before).find((r) => r.json?.type === 'webhook.test');
+  assert.ok(got, 'the receiver got the test event');
+  assert.equal(got.verified, true, 'signed with the secret the page showed');
+  await page.locator('tr[data-event-type="webhook.test"]').first().waitFor();
+  await page.getByRole('button', { name: 'Disable' }).click();
+  await page.locator('.facts .status-wrong').filter({ hasText: 'disabled' }).waitFor();
+  await page.getByRole('button', { name: 'Enable' }).click();
+  await page.getByRole('button', { name: 'Disable' }).waitFor();
+  await shot(page, 'webhook');
+
+  await page.getByRole('link', { name: 'Keys' }).click();
+  await page.getByLabel('Key name').fill('shop-backend');
+  await page.getByRole('button', { name: 'Create API key' }).click();
+  const key = await page.locator('.secret .field code').innerText();
+  const account = await call(world.base, 'GET', '/api/v1/account', { key });
+  assert.equal(account.status, 200, 'the key shown once works');
+  assert.equal(account.body.key.scope, 'send');
+  await page.getByLabel('Credential name').fill('billing-app');
+  await page.getByRole('button', { name: 'Create SMTP credential' }).click();
+  await page.getByRole('table', { name: 'SMTP credentials' }).getByRole('cell', { name: 'billing-app', exact: true }).waitFor();
+  await shot(page, 'keys');
+  page.once('dialog', (d) => void d.accept());
+  await page.getByRole('button', { name: 'Revoke shop-backend' }).click();
+  await page.getByRole('button', { name: 'Revoke shop-backend' }).waitFor({ state: 'detached' });
+  assert.equal((await call(world.base, 'GET', '/api/v1/account', { key })).status, 401, 'a revoked key stops working');
+  await page.context().close();
+});
+
 test('a viewer sees no admin buttons, and the API refuses the admin action anyway', { skip }, async () => {
   const page = await newPage({ width: 390, height: 844 });
   await signIn(page, 'viewer@example.com');
@@ -206,6 +295,28 @@ test('a viewer sees no admin buttons, and the API refuses the admin action anywa
   assert.match(status.body.error.message, /"read" scope; this call needs "admin"/);
   await page.getByRole('link', { name: 'Messages' }).click();
   await page.getByRole('heading', { name: 'Messages' }).waitFor();
+  await page.getByRole('link', { name: 'Your order has shipped' }).first().waitFor();
+  assert.equal(await page.getByRole('checkbox').count(), 0, 'no selection for bulk actions');
+  assert.equal(await page.getByRole('group', { name: 'Bulk actions' }).count(), 0);
   await shot(page, 'messages-phone');
+  // A message waiting for delivery: an admin would see Retry now, Hold and Cancel here.
+  const waiting = await call(world.base, 'POST', '/api/v1/messages', {
+    key: world.adminKey,
+    body: { from: 'shop@herald.test', to: 'wait@a.test', subject: 'Waiting', text: 'x', send_at: new Date(Date.now() + 3_600_000).toISOString() },
+  });
+  await page.goto(`${world.base}/messages/${waiting.body.id}`);
+  await page.getByRole('heading', { name: 'Waiting' }).waitFor();
+  await page.locator('.facts .status-queued').waitFor();
+  assert.equal(await page.getByRole('group', { name: 'Message actions' }).getByRole('button').count(), 0, 'no action buttons');
+  const hold = await page.evaluate(async () => {
+    const session = await (await fetch('/api/v1/session')).json();
+    const res = await fetch('/api/v1/messages/actions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-herald-csrf': session.csrf },
+      body: JSON.stringify({ action: 'hold', ids: [location.pathname.split('/').pop()] }),
+    });
+    return res.status;
+  });
+  assert.equal(hold, 403);
   await page.context().close();
 });

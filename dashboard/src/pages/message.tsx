@@ -1,7 +1,9 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { api, type MailEventView, type MessageDetail } from '../api';
-import { Link } from '../router';
+import { Link, navigate } from '../router';
 import { bytes, when } from '../format';
+import { useLiveReload } from '../live';
+import { ACTION_LABELS, actOn, type MessageAction } from '../message-actions';
 
 /** What an event adds to its line in the timeline: the remote host and its reply, a link, a reason. */
 function eventDetail(e: MailEventView): string {
@@ -18,14 +20,52 @@ function eventDetail(e: MailEventView): string {
   return parts.join(' · ');
 }
 
-export function MessagePage({ id }: { id: string }) {
+/** Which actions make sense for the message's recipients now (the API refuses the others with 409). */
+function possibleActions(m: MessageDetail): MessageAction[] {
+  const states = new Set(m.recipients.map((r) => r.state));
+  const due = states.has('queued') || states.has('deferred');
+  const actions: MessageAction[] = [];
+  if (due) actions.push('retry', 'hold');
+  if (states.has('held')) actions.push('release');
+  if (due || states.has('held') || states.has('delivering')) actions.push('cancel');
+  return actions;
+}
+
+export function MessagePage({ id, admin }: { id: string; admin: boolean }) {
   const [message, setMessage] = useState<MessageDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<{ text: string; bad?: boolean } | null>(null);
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
 
-  useEffect(() => {
-    setMessage(null);
+  const load = useCallback(() => {
     api<MessageDetail>('GET', `/api/v1/messages/${encodeURIComponent(id)}`).then(setMessage, (err: Error) => setError(err.message));
   }, [id]);
+  useEffect(() => {
+    setMessage(null);
+    setNotice(null);
+    load();
+  }, [load]);
+  // Attempts, deliveries, opens and clicks appear as they happen.
+  useLiveReload(load, { messageId: id, enabled: !error });
+
+  const run = async (action: MessageAction) => {
+    setBusy(true);
+    setConfirming(false);
+    try {
+      const text = await actOn(id, action);
+      if (action === 'cancel') {
+        navigate('/messages');
+        return;
+      }
+      setNotice({ text });
+      load();
+    } catch (err) {
+      setNotice({ text: (err as Error).message, bad: true });
+    } finally {
+      setBusy(false);
+    }
+  };
 
   if (error)
     return (
@@ -71,11 +111,40 @@ export function MessagePage({ id }: { id: string }) {
           </>
         )}
       </dl>
-      <p>
+      <div className="actions" role="group" aria-label="Message actions">
+        {admin &&
+          possibleActions(message)
+            .filter((a) => a !== 'cancel')
+            .map((a) => (
+              <button key={a} type="button" disabled={busy} onClick={() => void run(a)}>
+                {ACTION_LABELS[a]}
+              </button>
+            ))}
+        {admin && possibleActions(message).includes('cancel') && !confirming && (
+          <button type="button" className="danger" disabled={busy} onClick={() => setConfirming(true)}>
+            Cancel…
+          </button>
+        )}
         <a className="button secondary" href={`/api/v1/messages/${encodeURIComponent(message.id)}/raw`} download>
           Download source (.eml)
         </a>
-      </p>
+      </div>
+      {confirming && (
+        <div className="confirm" role="alertdialog" aria-label="Cancel this message?">
+          <p>Cancel this message? It is removed from the queue: recipients still waiting will not get it, and no bounce is sent.</p>
+          <button type="button" className="danger" onClick={() => void run('cancel')}>
+            Yes, cancel the message
+          </button>
+          <button type="button" className="secondary" onClick={() => setConfirming(false)}>
+            Keep it
+          </button>
+        </div>
+      )}
+      {notice && (
+        <p className={notice.bad ? 'error' : 'notice'} role={notice.bad ? 'alert' : 'status'}>
+          {notice.text}
+        </p>
+      )}
 
       <h2>Recipients</h2>
       {message.recipients.map((r) => {

@@ -2,6 +2,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { api, query, type MessageSummary } from '../api';
 import { Link, navigate } from '../router';
 import { when } from '../format';
+import { ACTION_LABELS, actOnMany, type ActionResult, type MessageAction } from '../message-actions';
 
 const STATES = ['queued', 'deferred', 'delivering', 'held', 'delivered', 'bounced', 'expired'];
 
@@ -17,7 +18,7 @@ function toIso(local: string | null): string | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
 }
 
-export function MessagesPage({ search }: { search: URLSearchParams }) {
+export function MessagesPage({ search, admin }: { search: URLSearchParams; admin: boolean }) {
   const filters = {
     recipient: search.get('recipient') ?? '',
     tag: search.get('tag') ?? '',
@@ -29,6 +30,14 @@ export function MessagesPage({ search }: { search: URLSearchParams }) {
   const [page, setPage] = useState<Page | null>(null);
   const [error, setError] = useState<string | null>(null);
   const key = search.toString();
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [bulkAction, setBulkAction] = useState<MessageAction>('retry');
+  const [outcome, setOutcome] = useState<{ summary: string; failures: ActionResult[]; bad?: boolean } | null>(null);
+  const [reloads, setReloads] = useState(0);
+
+  useEffect(() => {
+    setSelected(new Set());
+  }, [key]);
 
   useEffect(() => {
     setError(null);
@@ -37,7 +46,27 @@ export function MessagesPage({ search }: { search: URLSearchParams }) {
       setPage(null);
       setError(err.message);
     });
-  }, [key]);
+  }, [key, reloads]);
+
+  const toggle = (id: string) =>
+    setSelected((old) => {
+      const next = new Set(old);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
+  const allSelected = !!page && page.messages.length > 0 && page.messages.every((m) => selected.has(m.id));
+  const toggleAll = () => setSelected(allSelected || !page ? new Set() : new Set(page.messages.map((m) => m.id)));
+  const applyBulk = async () => {
+    setOutcome(null);
+    try {
+      setOutcome(await actOnMany([...selected], bulkAction));
+      setSelected(new Set());
+      setReloads((n) => n + 1);
+    } catch (err) {
+      setOutcome({ summary: (err as Error).message, failures: [], bad: true });
+    }
+  };
 
   const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
@@ -95,12 +124,46 @@ export function MessagesPage({ search }: { search: URLSearchParams }) {
           {error}
         </p>
       )}
+      {admin && page && page.messages.length > 0 && (
+        <div className="bulk" role="group" aria-label="Bulk actions">
+          <label>
+            With the selected messages
+            <select value={bulkAction} onChange={(e) => setBulkAction(e.target.value as MessageAction)}>
+              {(Object.keys(ACTION_LABELS) as MessageAction[]).map((a) => (
+                <option key={a} value={a}>
+                  {ACTION_LABELS[a]}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button type="button" disabled={selected.size === 0} onClick={() => void applyBulk()}>
+            Apply to {selected.size} selected
+          </button>
+        </div>
+      )}
+      {outcome && (
+        <div role={outcome.bad ? 'alert' : 'status'}>
+          <p className={outcome.bad ? 'error' : 'notice'}>{outcome.summary}</p>
+          {outcome.failures.length > 0 && (
+            <ul className="small muted">
+              {outcome.failures.slice(0, 20).map((f) => (
+                <li key={f.id}>{f.error?.message ?? f.id}</li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
       {page && page.messages.length === 0 && <p className="muted">No messages match.</p>}
       {page && page.messages.length > 0 && (
         <div className="table-wrap">
           <table className="list">
             <thead>
               <tr>
+                {admin && (
+                  <th scope="col" className="check">
+                    <input type="checkbox" aria-label="Select every message on this page" checked={allSelected} onChange={toggleAll} />
+                  </th>
+                )}
                 <th scope="col">Created</th>
                 <th scope="col">Subject</th>
                 <th scope="col">From</th>
@@ -111,6 +174,11 @@ export function MessagesPage({ search }: { search: URLSearchParams }) {
             <tbody>
               {page.messages.map((m) => (
                 <tr key={m.id}>
+                  {admin && (
+                    <td className="check">
+                      <input type="checkbox" aria-label={`Select ${m.subject || m.id}`} checked={selected.has(m.id)} onChange={() => toggle(m.id)} />
+                    </td>
+                  )}
                   <td className="nowrap">{when(m.created_at)}</td>
                   <td>
                     <Link href={`/messages/${m.id}`}>{m.subject || '(no subject)'}</Link>

@@ -1,7 +1,8 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { api, query, type Health, type StatsReport } from '../api';
 import { TimeChart, type Series } from '../chart';
 import { count, percent, when } from '../format';
+import { useLiveReload } from '../live';
 
 const METRICS: { key: string; label: string; rate?: string }[] = [
   { key: 'sent', label: 'Sent' },
@@ -29,7 +30,7 @@ export function OverviewPage() {
   const [health, setHealth] = useState<Health | null>(null);
   const [error, setError] = useState<string | null>(null);
 
-  useEffect(() => {
+  const load = useCallback(() => {
     const now = new Date();
     const dayAgo = new Date(now.getTime() - 86_400_000).toISOString();
     const monthStart = utcDay(new Date(now.getTime() - 29 * 86_400_000));
@@ -42,6 +43,10 @@ export function OverviewPage() {
       .then((r) => r.json() as Promise<Health>)
       .then(setHealth, () => setHealth(null));
   }, []);
+  useEffect(load, [load]);
+  // The figures and the queue follow the account's events; statistics count events about a
+  // second after they happen, so the reload waits a little longer.
+  useLiveReload(load, { delayMs: 1500 });
 
   const chart = useMemo(() => {
     if (!stats) return null;
