@@ -47,7 +47,7 @@ describe('feedback: complaints, free-text bounces, inbound records', () => {
     const verified = await admin('POST', '/domains/shop.test/verify');
     assert.equal(verified.body.status, 'verified', JSON.stringify(verified.body.checks));
 
-    const res = await admin('POST', '/messages', { from: 'Shop <orders@shop.test>', to: ['ann@a.test', 'bob@a.test'], subject: 'Big sale', text: 'Everything must go.' });
+    const res = await admin('POST', '/messages', { from: 'Shop <orders@shop.test>', to: ['ann@a.test', 'bob@a.test'], subject: 'Big sale', text: 'Everything must go.', tags: ['big-sale'] });
     assert.equal(res.status, 202, JSON.stringify(res.body));
     sent.id = res.body.id;
     await w.events.finished(sent.id, 2);
@@ -148,6 +148,13 @@ describe('feedback: complaints, free-text bounces, inbound records', () => {
     assert.equal(list.body.inbound[0].subject, 'Mail delivery failed: returning message to sender');
     const state = await admin('GET', `/messages/${sent.id}`);
     assert.equal(state.body.recipients.find((r: { address: string }) => r.address === 'bob@a.test').state, 'bounced');
+
+    // Statistics: both delivered, then Ann complained (once, though reported twice) and Bob's mailbox was full.
+    await w.herald.statsFeeder.runOnce();
+    const stats = await admin('GET', '/stats?group_by=tag&tag=big-sale');
+    assert.equal(stats.status, 200, JSON.stringify(stats.body));
+    const { sent: sentCount, delivered, complained, bounced_hard, bounced_soft } = stats.body.totals;
+    assert.deepEqual({ sent: sentCount, delivered, complained, bounced_hard, bounced_soft }, { sent: 2, delivered: 2, complained: 1, bounced_hard: 0, bounced_soft: 1 });
   });
 
   test('a report about nothing of ours, and a letter to postmaster@, are accepted and kept; nothing is recorded', async () => {

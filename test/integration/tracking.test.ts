@@ -114,7 +114,7 @@ describe('tracking and unsubscribe', () => {
   });
 
   test('pixel and click over HTTP: a machine right after delivery, a person an hour later; the click redirects to the original', async () => {
-    const { id, received } = await send({ to: 'bea@a.test', html: '<p><a href="https://shop.test/sale?a=1&amp;b=2">Sale</a></p>' });
+    const { id, received } = await send({ to: 'bea@a.test', html: '<p><a href="https://shop.test/sale?a=1&amp;b=2">Sale</a></p>', tags: ['tracked-sale'] });
     const html = (await PostalMime.parse(received.raw)).html ?? '';
     const [click, pixel] = [...html.matchAll(TOKEN_URL)].map((m) => m[0]);
 
@@ -156,6 +156,16 @@ describe('tracking and unsubscribe', () => {
     const stored = await herald.store.eventsOf(id, 100);
     assert.equal(stored.filter((e) => e.type === 'clicked').length, 2);
     assert.equal(stored.filter((e) => e.type === 'opened').length, 2);
+
+    // Statistics count the recipient once as opened (by a person and by a machine) and clicked.
+    await herald.statsFeeder.runOnce();
+    const stats = await api('GET', '/stats?group_by=tag&tag=tracked-sale');
+    assert.equal(stats.status, 200, JSON.stringify(stats.body));
+    const { sent, delivered, opened_unique, opened_unique_human, opened_unique_machine, opened_total, clicked_unique, clicked_total, clicked_machine } = stats.body.totals;
+    assert.deepEqual(
+      { sent, delivered, opened_unique, opened_unique_human, opened_unique_machine, opened_total, clicked_unique, clicked_total, clicked_machine },
+      { sent: 1, delivered: 1, opened_unique: 1, opened_unique_human: 1, opened_unique_machine: 1, opened_total: 2, clicked_unique: 1, clicked_total: 2, clicked_machine: 1 },
+    );
   });
 
   test('one-click unsubscribe (RFC 8058): the GET page asks, the POST unsubscribes, and the address is suppressed on the broadcast stream', async () => {
