@@ -20,7 +20,7 @@ import type {
   RecipientState,
   RecipientView,
 } from './types.js';
-import { checkMessage, compact, isDue } from './store-rules.js';
+import { checkAttempt, checkMessage, compact, isDue } from './store-rules.js';
 
 export interface PostgresQueueStoreOptions {
   /** `postgres://user@host:5432/database` or the pg driver's pool settings (`max`, `ssl`, ...). */
@@ -170,14 +170,7 @@ export class PostgresQueueStore implements QueueStore {
   }
 
   async recordAttempt(rec: AttemptRecord): Promise<void> {
-    for (const r of rec.results) {
-      if (r.state === 'deferred' && !r.nextAttemptAt) throw new Error(`a deferred result needs nextAttemptAt (recipient ${r.recipientId})`);
-    }
-    for (const dsn of rec.dsns ?? []) {
-      const invalid = checkMessage(dsn);
-      if (invalid) throw new Error(`cannot queue DSN ${dsn.id}: ${invalid}`);
-    }
-    const bytes = (rec.dsns ?? []).reduce((sum, dsn) => sum + dsn.body.length, 0);
+    const bytes = checkAttempt(rec);
     return this.submit({ kind: 'attempt', rec, bytes });
   }
 

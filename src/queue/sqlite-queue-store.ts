@@ -15,12 +15,14 @@ import type {
   MessageSource,
   MessageSummary,
   NewMessage,
+  PendingState,
+  QueueGauges,
   QueueStore,
   RecipientResult,
   RecipientState,
   RecipientView,
 } from './types.js';
-import { checkMessage, compact, isDue } from './store-rules.js';
+import { checkAttempt, checkMessage, compact, isDue } from './store-rules.js';
 
 export interface SqliteQueueStoreOptions {
   clock?: Clock;
@@ -348,14 +350,7 @@ export class SqliteQueueStore implements QueueStore {
   }
 
   async recordAttempt(rec: AttemptRecord): Promise<void> {
-    for (const r of rec.results) {
-      if (r.state === 'deferred' && !r.nextAttemptAt) throw new Error(`a deferred result needs nextAttemptAt (recipient ${r.recipientId})`);
-    }
-    for (const dsn of rec.dsns ?? []) {
-      const invalid = checkMessage(dsn);
-      if (invalid) throw new Error(`cannot queue DSN ${dsn.id}: ${invalid}`);
-    }
-    const bytes = (rec.dsns ?? []).reduce((sum, dsn) => sum + dsn.body.length, 0);
+    const bytes = checkAttempt(rec);
     return this.submit(bytes, false, () => this.applyAttempt(rec));
   }
 
@@ -649,6 +644,27 @@ export class SqliteQueueStore implements QueueStore {
       }
     }
   }
+
+  // ---- graceful stop and metrics ----------------------------------------------------------
+
+  async releaseLeases(owner: string, now: Date): Promise<number> {
+    const changes = this.writeTx(() => this.db.prepare(HOT_QUERIES.releaseOwn).run({ owner, now: now.getTime() }).changes);
+    if (changes > 0) this.notify([]); // work became due: wake schedulers
+    return changes;
+  }
+
+  async gauges(): Promise<QueueGauges> {
+    const pending = emptyGauges();
+    for (const row of this.db.prepare(HOT_QUERIES.pendingGauges).all() as { state: PendingState; n: number; oldest: number | null }[]) {
+      pending[row.state] = { count: row.n, oldestCreatedAt: row.oldest === null ? null : new Date(row.oldest) };
+    }
+    const head = this.db.prepare('SELECT MAX(seq) AS seq FROM events').get() as { seq: number | null };
+    return { pending, lastEventSeq: head.seq ?? 0 };
+  }
+}
+
+function emptyGauges(): QueueGauges['pending'] {
+  return { queued: { count: 0, oldestCreatedAt: null }, deferred: { count: 0, oldestCreatedAt: null }, delivering: { count: 0, oldestCreatedAt: null }, held: { count: 0, oldestCreatedAt: null } };
 }
 
 

@@ -1,5 +1,5 @@
 import { domainOf } from '../core/index.js';
-import type { NewMessage, RecipientState } from './types.js';
+import type { AttemptRecord, NewMessage, RecipientState } from './types.js';
 
 /** The rules every QueueStore backend applies alike, so the contract has one source. */
 
@@ -23,4 +23,16 @@ export function checkMessage(msg: NewMessage): string | null {
 export function compact<T extends Record<string, unknown>>(obj: T): T {
   for (const key of Object.keys(obj)) if (obj[key] === undefined) delete obj[key];
   return obj;
+}
+
+/** Checks an attempt record before it joins a group commit; returns the bytes of the DSNs it queues. */
+export function checkAttempt(rec: AttemptRecord): number {
+  for (const r of rec.results) {
+    if (r.state === 'deferred' && !r.nextAttemptAt) throw new Error(`a deferred result needs nextAttemptAt (recipient ${r.recipientId})`);
+  }
+  for (const dsn of rec.dsns ?? []) {
+    const invalid = checkMessage(dsn);
+    if (invalid) throw new Error(`cannot queue DSN ${dsn.id}: ${invalid}`);
+  }
+  return (rec.dsns ?? []).reduce((sum, dsn) => sum + dsn.body.length, 0);
 }
