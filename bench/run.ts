@@ -11,7 +11,8 @@
 //   npm run bench -- --only webhooks   webhook delivery alone (about 3 minutes)
 //   npm run bench -- --only stats      the statistics roll-ups alone (under a minute; bench/stats.ts)
 //   npm run bench -- --only tracking   open and click hits alone (about 2 minutes)
-//   options: --only accept,conn,latency,relay,soak,api,sign,webhooks,stats,tracking   --targets postfix,herald,bare
+//   npm run bench -- --only list       the message list's searches on 10k and 1M messages (about 4 minutes; bench/message-list.ts)
+//   options: --only accept,conn,latency,relay,soak,api,sign,webhooks,stats,tracking,list   --targets postfix,herald,bare
 //            --dist (run dist/cli/herald.js)   --docs / --no-docs   --herald-log-level info
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ import { addSigningDomains, checkSigning, SIGN_HOSTNAME, SIGN_VARIANTS, summaris
 import { measureWebhooks, renderWebhookTable, updateWebhookDocs, type WebhookResults } from './webhooks.js';
 import { renderStatsTable, runStatsBench, updateStatsDocs, type StatsBenchResults } from './stats.js';
 import { measureTracking, recordedHits, renderTrackingTable, trackingPaths, updateTrackingDocs, type TrackingCell, type TrackingResults } from './tracking.js';
+import { renderListTable, runListBench, updateListDocs, type ListBenchResults } from './message-list.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -42,7 +44,7 @@ const { values: args } = parseArgs({
 });
 const QUICK = args.quick!;
 const SMTP_STEPS = ['accept', 'conn', 'latency', 'relay', 'soak'];
-const steps = new Set((args.only ?? [...SMTP_STEPS, 'api', 'sign', 'webhooks', 'stats', 'tracking'].join(',')).split(','));
+const steps = new Set((args.only ?? [...SMTP_STEPS, 'api', 'sign', 'webhooks', 'stats', 'tracking', 'list'].join(',')).split(','));
 const scale = QUICK ? 0.2 : 1;
 const n = (full: number) => Math.max(20, Math.round(full * scale));
 const progress = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -402,6 +404,20 @@ if (steps.has('tracking')) {
   Object.assign(results, { tracking });
 }
 
+// ---- 12: the message list ------------------------------------------------------------------------
+// In this process, no server: QueueStore.list as GET /api/v1/messages calls it, on stores of 10k and
+// 1M messages (bench/message-list.ts); the times must not grow with the store.
+let listBench: ListBenchResults | undefined;
+if (steps.has('list')) {
+  try {
+    listBench = await runListBench({ sizes: QUICK ? [10_000, 100_000] : [10_000, 1_000_000], runs: QUICK ? 50 : 300, command: results.command, progress });
+    Object.assign(results, { list: listBench });
+  } catch (e) {
+    results.errors.push(`list: ${(e as Error).message}`);
+    progress(`list: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
 if (heraldRssSamples.length) {
   results.memory.peakRss = Math.max(...heraldRssSamples.map((s) => s.peak));
   results.memory.hwm = Math.max(...heraldRssSamples.map((s) => s.hwm));
@@ -416,7 +432,8 @@ const tables = {
 const webhookTable = webhooks ? renderWebhookTable(webhooks) : undefined;
 const statsTable = statsBench ? renderStatsTable(statsBench) : undefined;
 const trackingTable = tracking ? renderTrackingTable(tracking) : undefined;
-console.log([tables.smtp, tables.api, tables.sign, webhookTable, statsTable, trackingTable].filter((t) => t !== undefined).join('\n\n'));
+const listTable = listBench ? renderListTable(listBench) : undefined;
+console.log([tables.smtp, tables.api, tables.sign, webhookTable, statsTable, trackingTable, listTable].filter((t) => t !== undefined).join('\n\n'));
 const dir = join(REPO_ROOT, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `${results.startedAt.replace(/[:.]/g, '-')}${QUICK ? '-quick' : ''}.json`);
@@ -429,6 +446,7 @@ if (!args['no-docs'] && (args.docs ?? !QUICK)) {
   if (webhooks && webhookTable) updateWebhookDocs(docs, results, webhooks, webhookTable);
   if (statsBench && statsTable) updateStatsDocs(docs, statsBench, statsTable);
   if (tracking && trackingTable) writeFileSync(docs, updateTrackingDocs(readFileSafe(docs), results, tracking, trackingTable));
+  if (listBench && listTable) writeFileSync(docs, updateListDocs(readFileSafe(docs), results.machine, listBench, listTable));
   progress(`docs/performance.md updated`);
 }
 const failed = results.errors.length + (results.api?.errors.length ?? 0) + (results.sign?.errors.length ?? 0) + (webhooks?.errors.length ?? 0) + (tracking?.errors.length ?? 0);

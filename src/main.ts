@@ -5,8 +5,8 @@
 import { join } from 'node:path';
 import type { HeraldConfig } from './config/index.js';
 import { systemClock, type Clock, type Logger, type Resolver } from './core/index.js';
-import { installationSecret, openSqlite } from './storage/index.js';
-import { startRetention, ThreadedQueueStore, type QueueStore } from './queue/index.js';
+import { expectMigrations, installationSecret, migrationProblems, openSqlite } from './storage/index.js';
+import { SQLITE_QUEUE_MIGRATIONS, startRetention, ThreadedQueueStore, type QueueStore } from './queue/index.js';
 import { AccountRateLimiter, SqliteAccountStore, SqliteCredentialStore, SqliteUserStore, type CreatedApiKey } from './accounts/index.js';
 import { HandlebarsTemplateRenderer, SqliteTemplateStore } from './templates/index.js';
 import { createAcceptPipeline } from './accept/index.js';
@@ -19,7 +19,7 @@ import { COUNTED_EVENT_TYPES, SqliteStatsStore, startStatsFeeder, type StatsFeed
 import { startDeliveryThread, type DeliveryThread } from './delivery-thread.js';
 import { EventBus, SqliteWebhookStore, startWebhookDispatcher, type WebhookDispatcher } from './notify/index.js';
 import { createHttpServer, defaultDashboardDir, SqliteIdempotencyStore, startIdempotencyJanitor } from './api/index.js';
-import { createLogger, loadTlsMaterial, VERSION, type TlsMaterial } from './runtime/index.js';
+import { createLogger, HeraldMetrics, loadTlsMaterial, VERSION, type TlsMaterial } from './runtime/index.js';
 
 export { VERSION };
 
@@ -75,6 +75,8 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   const file = join(config.dataDir, 'herald.db');
   const db = openSqlite(file);
   const store = await ThreadedQueueStore.open(file);
+  // The queue migrates on its own thread; the readiness check still holds it to this build's version.
+  expectMigrations('queue', SQLITE_QUEUE_MIGRATIONS);
   const credentials = new SqliteCredentialStore(db);
   const returnPathSecret = installationSecret(db, 'return-path');
   // Signs open, click and unsubscribe links (and the unsubscribe mailto addresses).
@@ -103,6 +105,9 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     onChange: (change) => void store.recordEvent(verificationChangedEvent(change)).catch((err) => logger.error({ err }, 'could not record a domain change')),
   });
   const webhooks = new SqliteWebhookStore(db, { clock });
+  // Delivery outcomes are counted from the committed events (the delivery thread's included).
+  const metrics = new HeraldMetrics({ queue: store, webhookCursors: () => webhooks.enabledEndpoints(), domainLabels: config.metricsDomains, clock });
+  store.onCommit((committed) => metrics.countEvents(committed));
   const suppressions = new SqliteSuppressionStore(db, { clock });
   const stats = new SqliteStatsStore(db, { clock });
   const readEvents = (after: number, limit: number) => store.readEvents(after, limit);
@@ -158,7 +163,15 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     tracking: { secret: trackingSecret, defaults: accounts },
     logger: logger.child({ room: 'accept' }),
   });
-  const smtp = createSmtpListeners({ config, accept, credentials, tls, inbound, logger: logger.child({ room: 'receive' }) });
+  const smtp = createSmtpListeners({
+    config,
+    accept,
+    credentials,
+    tls,
+    inbound,
+    logger: logger.child({ room: 'receive' }),
+    observe: { session: (listener) => metrics.smtpSession(listener), reply: (listener, code) => metrics.smtpReply(listener, code) },
+  });
   const apiLogger = logger.child({ room: 'api' });
   const http = createHttpServer({
     config,
@@ -185,6 +198,14 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     users,
     dashboardDir: defaultDashboardDir(),
     tracking: new TrackingEndpoints({ store, secret: trackingSecret, clock, logger: feedbackLogger }),
+    readiness: {
+      store: async () => {
+        await store.countByState();
+        return null;
+      },
+      migrations: async () => migrationProblems(db).join('; ') || null,
+    },
+    metrics,
     clock,
     logger: apiLogger,
     version: VERSION,
@@ -193,6 +214,10 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
 
   const endpoints: Endpoint[] = [];
   const stops: (() => Promise<void>)[] = [];
+  // Graceful stop, first half, all at once: the edges refuse new work and finish what they hold,
+  // delivery stops claiming and lets its attempts finish (each bounded by HERALD_SHUTDOWN_TIMEOUT).
+  const drains: (() => Promise<void>)[] = [];
+  let drainedAll = false;
   try {
     // The monitor is already ticking: whatever fails below must stop it too.
     stops.push(() => domainMonitor.stop());
@@ -213,6 +238,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
       delivery = await startDeliveryThread(store, config, deliverLog, returnPathSecret);
     }
     stops.push(() => delivery.stop());
+    drains.push(() => delivery.stop());
     const retention = startRetention(store, { retentionMs: config.retention, clock, logger: logger.child({ room: 'queue' }) });
     stops.push(() => retention.stop());
     // Webhooks read the durable outbox; commits are only a hint to look now.
@@ -241,11 +267,14 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     const inboundJanitor = startInboundJanitor(inboundRecords, { retentionMs: config.retention, clock, logger: feedbackLogger });
     stops.push(async () => inboundJanitor.stop());
     for (const l of await smtp.start()) endpoints.push({ name: `smtp-${l.kind}`, address: l.address, port: l.port });
-    stops.push(() => smtp.stop());
+    // After the drain below, whatever is still open has had its time.
+    stops.push(() => smtp.stop({ graceMs: drainedAll ? 0 : undefined }));
+    drains.push(() => smtp.drain());
     if (config.httpPort !== 0) {
       const h = await http.start(config.httpPort, config.httpBind);
       endpoints.push({ name: 'http', address: h.address, port: h.port });
-      stops.push(() => http.stop());
+      stops.push(() => http.stop({ graceMs: drainedAll ? 0 : undefined }));
+      drains.push(() => http.drain());
     }
   } catch (err) {
     for (const stop of stops.reverse()) await stop().catch(() => {});
@@ -274,8 +303,15 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     events,
     bootstrapKey,
     stop() {
-      // Edges first (no new mail), then delivery, then the store flushes and closes.
+      // Edges and delivery first, together (no new mail or work; what is in flight finishes),
+      // then the rest in reverse order of starting, then the store flushes and closes.
       stopping ??= (async () => {
+        logger.info({ timeoutMs: config.shutdownTimeout }, 'stopping: finishing what is in flight');
+        let timer: NodeJS.Timeout | undefined;
+        const timeUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, config.shutdownTimeout)));
+        await Promise.race([Promise.all(drains.map((drain) => drain().catch((err) => logger.error({ err }, 'error while stopping')))), timeUp]);
+        clearTimeout(timer);
+        drainedAll = true;
         for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'error while stopping'));
         await store.close();
         db.close();

@@ -25,7 +25,7 @@ import addressparser from 'nodemailer/lib/addressparser/index.js';
 import { detectMimeType } from 'nodemailer/lib/mime-funcs/index.js';
 import { invalidContent, isValidEnvelopeAddress, normalizeAddress, Replies, type SmtpRejection } from '../core/index.js';
 import { formatRfc5322Date } from './headers.js';
-import { scanLines } from './line-endings.js';
+import { scanLines, type LineScan } from './line-endings.js';
 import { writeMessage, type WriterAddress } from './mime-writer.js';
 import type { AttachmentInput, MessageContent } from './types.js';
 
@@ -44,6 +44,8 @@ export interface Composed {
   mailFrom: string;
   /** to + cc + bcc addresses, domain normalised, each once. */
   recipients: string[];
+  /** The line scan of `body` made to prove it clean, for the pipeline's line-ending step. */
+  scan: LineScan;
 }
 
 export interface Mailbox {
@@ -61,6 +63,7 @@ const MAX_FILENAME = 255;
 const MAX_CONTENT_ID = 250;
 
 const LINE_BREAK_OR_NUL = /[\r\n\0]/;
+const LIST_OR_GROUP = /[,;:]/;
 const CONTROL = /[\x00-\x1f\x7f]/;
 // RFC 5322 §3.2.3 atext plus RFC 6532 UTF8-non-ascii (C1 controls excluded); a dot-atom.
 const ATEXT = "[A-Za-z0-9!#$%&'*+\\-/=?^_`{|}~\\u00a0-\\u{10ffff}]";
@@ -119,16 +122,20 @@ export function parseMailbox(input: string, field: string): Mailbox {
   const text = input.trim();
   if (!text) throw invalidContent(field, `${field}: is empty`);
 
-  // Structure first, as a mail reader would see it: one string must be one mailbox.
-  const parsed = addressparser(text);
-  if (parsed.some((entry) => entry.group)) {
-    throw invalidContent(field, `${field}: ${show(input)} is an address group; give each address as its own list entry`);
-  }
-  if (parsed.length > 1) {
-    throw invalidContent(
-      field,
-      `${field}: ${show(input)} holds ${parsed.length} addresses; give each address as its own list entry (a display name with a comma goes in double quotes)`,
-    );
+  // Structure first, as a mail reader would see it: one string must be one mailbox. addressparser
+  // splits a field only at ',' and ';' (lists) and ':' (groups), so a string with none of them is
+  // one mailbox at most, as most are: those skip the parse.
+  if (LIST_OR_GROUP.test(text)) {
+    const parsed = addressparser(text);
+    if (parsed.some((entry) => entry.group)) {
+      throw invalidContent(field, `${field}: ${show(input)} is an address group; give each address as its own list entry`);
+    }
+    if (parsed.length > 1) {
+      throw invalidContent(
+        field,
+        `${field}: ${show(input)} holds ${parsed.length} addresses; give each address as its own list entry (a display name with a comma goes in double quotes)`,
+      );
+    }
   }
 
   // Then the strict grammar: addressparser is lenient and would turn "a@b.example c@d.example"
@@ -560,7 +567,7 @@ function finish(m: CheckedMessage, body: Buffer, limit: number): Composed {
   }
   // Encoding (base64 +37%, quoted-printable) can take a message that fits when decoded over it.
   if (body.length > limit) throw Replies.tooBig(limit).about(largestPart(m.attachments, m.text, m.html));
-  return { body, mailFrom: m.mailFrom, recipients: m.recipients };
+  return { body, mailFrom: m.mailFrom, recipients: m.recipients, scan };
 }
 
 function box(mailbox: Mailbox): WriterAddress {

@@ -22,7 +22,7 @@ import { decodeEncodedWords, findHeaderBlock, formatReceived, formatRfc5322Date,
 import { checkLabels, labelsFromHeaders } from './labels.js';
 import { normalizeLineEndings, scanLines, type LineScan } from './line-endings.js';
 import { createMessageTracker, trackingBaseUrl, trackingFromHeaders, type TrackingRequest } from './tracking.js';
-import type { Accepted, AcceptPipeline, MessageContent, MessageStream, SenderDomains, Submission, SuppressionCheck, TrackingDefaults } from './types.js';
+import type { Accepted, AcceptPipeline, MessageContent, MessageStream, SenderDomains, SigningIdentity, Submission, SuppressionCheck, TrackingDefaults } from './types.js';
 
 export interface AcceptPipelineOptions {
   store: QueueStore;
@@ -70,6 +70,8 @@ interface Work {
 type Step = (work: Work) => void | Promise<void>;
 
 const SUBJECT_MAX = 200;
+/** How many From header values' addresses are kept; more empties the memory. */
+const FROM_MEMORY_MAX = 256;
 /** How far ahead a message may be scheduled (`send_at`). */
 const MAX_SCHEDULE_MS = 30 * 24 * 3600_000;
 
@@ -86,11 +88,16 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
     ? createMessageTracker({ secret: options.tracking.secret, baseUrl: trackingBaseUrl(config), defaults: options.tracking.defaults, senders: options.senders, logger: log })
     : undefined;
 
-  const renderTemplate: Step = async (work) => {
-    const content = work.content;
-    if (!content?.template) return;
+  // Steps return a promise only when they wait for something: the loop awaits only those.
+  const renderTemplate: Step = (work) => {
+    if (!work.content?.template) return;
+    return render(work, work.content.template);
+  };
+
+  const render = async (work: Work, template: NonNullable<MessageContent['template']>): Promise<void> => {
+    const content = work.content!;
     if (!options.templates) throw invalidContent('template', 'templates are not available on this server');
-    const rendered = await options.templates.render(work.submission.accountId, content.template);
+    const rendered = await options.templates.render(work.submission.accountId, template);
     // The template's parts win; fields given beside it fill only the parts it does not have.
     work.content = {
       ...content,
@@ -112,6 +119,7 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
     work.body = composed.body;
     work.mailFrom = composed.mailFrom;
     work.recipients = composed.recipients;
+    work.scan = composed.scan;
   };
 
   const validateEnvelope: Step = (work) => {
@@ -158,7 +166,8 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
   };
 
   const lineEndings: Step = (work) => {
-    const scan = scanLines(work.body);
+    // A composed message comes with the scan compose made of the same bytes.
+    const scan = work.scan ?? scanLines(work.body);
     // Over SMTP a bare CR or LF is how smuggling starts; an API message has no such ambiguity
     // (JSON delimits it), and raw messages written with "\n" are normal there: normalise those.
     const reject = config.bareLineEndings === 'reject' && work.submission.source === 'smtp';
@@ -173,12 +182,25 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
     if (work.submission.lineTooLong || work.scan!.longestLine > config.maxLineLength) throw Replies.lineTooLong();
   };
 
+  // The addresses of a From header value, as checkSender reads them: kept, since most mail of
+  // an installation comes from a handful of From values and parsing one is most of the step.
+  const fromMemory = new Map<string, readonly string[]>();
+  const addressesOfFrom = (value: string): readonly string[] => {
+    let addresses = fromMemory.get(value);
+    if (!addresses) {
+      addresses = addressparser(decodeEncodedWords(value), { flatten: true }).map((a) => a.address ?? '');
+      if (fromMemory.size >= FROM_MEMORY_MAX) fromMemory.clear();
+      fromMemory.set(value, addresses);
+    }
+    return addresses;
+  };
+
   // An account sends only as its verified domains (header From and envelope sender alike), so
   // its mail can be DKIM-signed and DMARC-aligned; development mode relaxes this for testing.
   const checkSender: Step = (work) => {
     const block = findHeaderBlock(work.body);
     const from = readHeaderFields(work.body, block, ['from']).get('from');
-    const addresses = from === undefined ? [] : addressparser(decodeEncodedWords(from), { flatten: true }).map((a) => a.address ?? '');
+    const addresses = from === undefined ? [] : addressesOfFrom(from);
     work.fromDomain = addresses.length ? domainOf(addresses[0]) : undefined;
     const senders = options.senders;
     const accountId = work.submission.accountId;
@@ -242,14 +264,18 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
   };
 
   // After every change Herald makes to headers and body: the signature covers what is sent.
-  const sign: Step = async (work) => {
+  const sign: Step = (work) => {
     const senders = options.senders;
     if (!senders || !work.fromDomain) return;
     const keys = senders.signingKeysFor(work.submission.accountId, work.fromDomain);
     if (!keys || keys.length === 0) return;
+    return signWith(work, senders, keys);
+  };
+
+  const signWith = async (work: Work, senders: SenderDomains, keys: SigningIdentity[]): Promise<void> => {
     const signature = await dkimSign(work.body, keys, { now: work.now });
     work.body = Buffer.concat([Buffer.from(signature, 'utf8'), work.body]);
-    work.meta.returnPath = senders.returnPathFor(work.submission.accountId, work.fromDomain) ?? undefined;
+    work.meta.returnPath = senders.returnPathFor(work.submission.accountId, work.fromDomain!) ?? undefined;
   };
 
   const buildMessage: Step = (work) => {
@@ -322,7 +348,10 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
         suppressed: [],
       };
       try {
-        for (const step of steps) await step(work);
+        for (const step of steps) {
+          const waiting = step(work);
+          if (waiting) await waiting;
+        }
       } catch (err) {
         await recordSuppressed(work);
         if (!(err instanceof SmtpRejection)) {

@@ -7,9 +7,10 @@
  *
  * Invariants: a password or API key is shown once, at creation; only a hash is stored (scrypt for
  * passwords, which people may choose; SHA-256 for API keys, which are random); listings never
- * return hashes; a revoke takes effect at once in this process and — through
- * `PRAGMA data_version` — within a second in a server process when the CLI revokes. One
- * migration history (`sqlite-schema.ts`) serves every store of the room.
+ * return hashes; a revoke takes effect at once in this process and — through the `api_keys`
+ * change counter (storage's `change_counters`, moved by triggers) — for the very next request in
+ * a server process when the CLI revokes. One migration history (`sqlite-schema.ts`) serves every
+ * store of the room.
  */
 export {
   SqliteCredentialStore,

@@ -137,17 +137,59 @@ test('revoking a key: by name within its account or by id; the name is free agai
   assert.ok(all[0].revokedAt instanceof Date);
 });
 
-test('a revoke from another connection (the CLI process) is seen by the server within a second', (t) => {
+test('a revoke from another connection (the CLI process) is seen by the server at the very next request', (t) => {
   const open = tempDb(t);
   const clock = manualClock();
   const server = new SqliteAccountStore(open(), { clock });
   const cli = new SqliteAccountStore(open());
   const key = cli.createApiKey({ name: 'app', scope: 'send' });
-  // Created by another process a moment ago: found at once, not after the next refresh.
+  // Created by another process a moment ago: found at once.
+  assert.ok(server.authenticate(key.key));
   assert.ok(server.authenticate(key.key));
   cli.revokeApiKey('app');
-  clock.advance(1000);
+  // No time passes: the api_keys change counter moved, so the in-memory keys are reloaded.
   assert.equal(server.authenticate(key.key), null);
+  const again = cli.createApiKey({ name: 'app', scope: 'admin' });
+  assert.equal(server.authenticate(again.key)?.scope, 'admin');
+});
+
+test('limits and tracking defaults changed by another connection apply to the very next lookup', (t) => {
+  const open = tempDb(t);
+  const server = new SqliteAccountStore(open(), { clock: manualClock() });
+  const cli = new SqliteAccountStore(open());
+  const acme = cli.create({ name: 'acme' });
+  // Looked up (and kept) before each change.
+  assert.deepEqual(server.trackingFor(acme.id), { opens: false, links: false });
+  assert.equal(server.get('acme')?.ratePerMinute, null);
+  assert.equal(server.get(acme.id)?.ratePerMinute, null);
+  assert.equal(server.get('nobody'), null);
+
+  cli.setTracking('acme', { trackOpens: true });
+  assert.deepEqual(server.trackingFor(acme.id), { opens: true, links: false });
+  cli.setTracking(acme.id, { trackLinks: true });
+  assert.deepEqual(server.trackingFor(acme.id), { opens: true, links: true });
+
+  cli.setLimits('acme', { ratePerMinute: 10 });
+  assert.equal(server.get('acme')?.ratePerMinute, 10);
+  assert.equal(server.get(acme.id)?.ratePerMinute, 10);
+
+  // An unknown name was kept as unknown; an account created under it is found at once.
+  const nobody = cli.create({ name: 'nobody' });
+  assert.equal(server.get('nobody')?.id, nobody.id);
+
+  // By id only: a name is not an id, whatever its defaults.
+  assert.deepEqual(server.trackingFor('acme'), { opens: false, links: false });
+  assert.deepEqual(server.trackingFor('acc_unknown'), { opens: false, links: false });
+});
+
+test('lookups return copies: changing one does not change what the next lookup answers', (t) => {
+  const store = new SqliteAccountStore(tempDb(t)());
+  const first = store.get('default')!;
+  first.ratePerMinute = 5;
+  first.createdAt.setTime(0);
+  const second = store.get('default')!;
+  assert.equal(second.ratePerMinute, null);
+  assert.notEqual(second.createdAt.getTime(), 0);
 });
 
 test('last_used_at is written at most once a minute per key', (t) => {

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { systemClock, type Clock } from '../core/index.js';
-import { migrate, type SqliteDatabase } from '../storage/index.js';
+import { migrate, SqliteChangeCounter, type SqliteDatabase } from '../storage/index.js';
 import { API_KEY_PATTERN, apiKeyPrefix, generateApiKey, hashApiKey, isApiKeyScope, type ApiKeyScope } from './api-keys.js';
 import { AccountsError, ID_ALPHABET, NAME, NAME_RULE, randomString } from './names.js';
 import { MIGRATIONS } from './sqlite-schema.js';
@@ -78,8 +78,8 @@ const ACCOUNT_ID_PREFIX = 'acc_';
 const KEY_ID_PREFIX = 'key_';
 /** last_used_at is written at most this often per key: a busy key must not cost a write per request. */
 const LAST_USED_EVERY_MS = 60_000;
-/** How often the key cache looks for another process's changes (a revoke from the CLI). */
-const REFRESH_EVERY_MS = 1000;
+/** The most lookups by id or name kept in memory (unknown names included); more empties it. */
+const ACCOUNT_CACHE_MAX = 1000;
 
 interface AccountRow {
   id: string;
@@ -158,16 +158,19 @@ function isUniqueViolation(err: unknown): boolean {
 
 /**
  * Accounts and their API keys in the embedded SQLite database. Keys are checked against an
- * in-memory copy of the active ones; the CLI writes from another process, so the copy is reloaded
- * when `PRAGMA data_version` says another connection changed the database (looked at at most once
- * a second per lookup, and at once when a key is not found, so a key created a moment ago works).
+ * in-memory copy of the active ones, and the accounts the per-request lookups ask for are kept in
+ * memory too. The CLI writes from another process, so each lookup first reads the change counter
+ * of its table (`accounts`, `api_keys`; moved by triggers) and drops the copy when it moved: a
+ * revoke or a new limit applies to the very next request.
  */
 export class SqliteAccountStore {
   private readonly clock: Clock;
   private readonly db: SqliteDatabase;
   private readonly stmts;
-  private dataVersion = -1;
-  private checkedAt = Number.NEGATIVE_INFINITY;
+  private readonly accountChanges: SqliteChangeCounter;
+  private readonly keyChanges: SqliteChangeCounter;
+  /** Rows by the id or name they were asked for; null: no such account. */
+  private readonly accountRows = new Map<string, AccountRow | null>();
   /** Active keys by their display prefix (not unique: a few keys may share one). */
   private activeByPrefix = new Map<string, ActiveKey[]>();
 
@@ -177,12 +180,13 @@ export class SqliteAccountStore {
     migrate(db, 'accounts', MIGRATIONS);
     const accountColumns = 'id, name, rate_per_minute, rate_per_day, track_opens, track_links, created_at';
     const keyColumns = 'id, account_id, name, scope, prefix, created_at, last_used_at, revoked_at';
+    this.accountChanges = new SqliteChangeCounter(db, 'accounts');
+    this.keyChanges = new SqliteChangeCounter(db, 'api_keys');
     this.stmts = {
-      dataVersion: db.prepare('PRAGMA data_version').pluck(),
       // At most one row: ids start with "acc_" (which names may not, see checkName), and the one
       // other id, "default", is also the default account's name.
       account: db.prepare(`SELECT ${accountColumns} FROM accounts WHERE id = @v OR name = @v LIMIT 1`),
-      accounts: db.prepare(`SELECT ${accountColumns} FROM accounts ORDER BY created_at, id`),
+      accounts: db.prepare(`SELECT ${accountColumns} FROM accounts ORDER BY created_at, rowid`),
       insertAccount: db.prepare(
         'INSERT INTO accounts (id, name, rate_per_minute, rate_per_day, created_at) VALUES (@id, @name, @ratePerMinute, @ratePerDay, @createdAt)',
       ),
@@ -198,11 +202,10 @@ export class SqliteAccountStore {
            track_links = CASE WHEN @setLinks THEN @links ELSE track_links END
          WHERE id = @id`,
       ),
-      tracking: db.prepare('SELECT track_opens, track_links FROM accounts WHERE id = ?'),
-      keys: db.prepare(`SELECT ${keyColumns} FROM api_keys WHERE revoked_at IS NULL ORDER BY created_at, id`),
-      allKeys: db.prepare(`SELECT ${keyColumns} FROM api_keys ORDER BY created_at, id`),
-      accountKeys: db.prepare(`SELECT ${keyColumns} FROM api_keys WHERE account_id = ? AND revoked_at IS NULL ORDER BY created_at, id`),
-      allAccountKeys: db.prepare(`SELECT ${keyColumns} FROM api_keys WHERE account_id = ? ORDER BY created_at, id`),
+      keys: db.prepare(`SELECT ${keyColumns} FROM api_keys WHERE revoked_at IS NULL ORDER BY created_at, rowid`),
+      allKeys: db.prepare(`SELECT ${keyColumns} FROM api_keys ORDER BY created_at, rowid`),
+      accountKeys: db.prepare(`SELECT ${keyColumns} FROM api_keys WHERE account_id = ? AND revoked_at IS NULL ORDER BY created_at, rowid`),
+      allAccountKeys: db.prepare(`SELECT ${keyColumns} FROM api_keys WHERE account_id = ? ORDER BY created_at, rowid`),
       activeHashes: db.prepare('SELECT id, account_id, scope, prefix, key_hash, last_used_at FROM api_keys WHERE revoked_at IS NULL'),
       activeKeyByName: db.prepare('SELECT id FROM api_keys WHERE account_id = ? AND name = ? AND revoked_at IS NULL').pluck(),
       anyKeyOf: db.prepare('SELECT 1 FROM api_keys WHERE account_id = ? LIMIT 1').pluck(),
@@ -218,7 +221,6 @@ export class SqliteAccountStore {
       // The condition keeps several processes sharing one key from each writing every minute.
       touchKey: db.prepare('UPDATE api_keys SET last_used_at = @now WHERE id = @id AND (last_used_at IS NULL OR last_used_at <= @before)'),
     };
-    this.refresh('reload');
   }
 
   // ---- accounts --------------------------------------------------------------------------------
@@ -249,9 +251,9 @@ export class SqliteAccountStore {
     return (this.stmts.accounts.all() as AccountRow[]).map(toAccount);
   }
 
-  /** The account with this id or name, or null. Reads the database: limits changed by the CLI apply at once. */
+  /** The account with this id or name, or null. Limits changed by the CLI apply at once (see the class comment). */
   get(idOrName: string): Account | null {
-    const row = this.stmts.account.get({ v: idOrName }) as AccountRow | undefined;
+    const row = this.accountRow(idOrName);
     return row ? toAccount(row) : null;
   }
 
@@ -284,18 +286,32 @@ export class SqliteAccountStore {
   }
 
   /**
-   * The account's tracking defaults by id, for the accept pipeline (one indexed read per message,
-   * so a change from the CLI applies at once); both off for an unknown account.
+   * The account's tracking defaults by id, for the accept pipeline (a change from the CLI applies
+   * to the next message); both off for an unknown account.
    */
   trackingFor(accountId: string): { opens: boolean; links: boolean } {
-    const row = this.stmts.tracking.get(accountId) as { track_opens: number; track_links: number } | undefined;
-    return { opens: row?.track_opens === 1, links: row?.track_links === 1 };
+    const row = this.accountRow(accountId);
+    // By id only: a name that happens to equal the argument is not this account.
+    const own = row !== null && row.id === accountId;
+    return { opens: own && row.track_opens === 1, links: own && row.track_links === 1 };
   }
 
   private require(idOrName: string): Account {
     const account = this.get(idOrName);
     if (!account) throw new AccountsError('unknown_account', `there is no account "${idOrName}"`);
     return account;
+  }
+
+  /** The row for an id or name (at most one, see the statement), from memory while the accounts table is unchanged. */
+  private accountRow(idOrName: string): AccountRow | null {
+    if (this.accountChanges.moved()) this.accountRows.clear();
+    let row = this.accountRows.get(idOrName);
+    if (row === undefined) {
+      row = (this.stmts.account.get({ v: idOrName }) as AccountRow | undefined) ?? null;
+      if (this.accountRows.size >= ACCOUNT_CACHE_MAX) this.accountRows.clear();
+      this.accountRows.set(idOrName, row);
+    }
+    return row;
   }
 
   // ---- API keys --------------------------------------------------------------------------------
@@ -315,7 +331,6 @@ export class SqliteAccountStore {
       if (isUniqueViolation(err)) throw new AccountsError('name_taken', `an API key named "${name}" already exists in account "${account.name}"`);
       throw err;
     }
-    this.refresh('reload');
     return created;
   }
 
@@ -330,27 +345,19 @@ export class SqliteAccountStore {
   /**
    * Revokes an active key by id, or by name within the account (`default` when omitted); with an
    * account given, an id of another account's key matches nothing. Requests with the key fail
-   * from then on: at once in this process, within a second in others.
+   * from then on, in this process and in others (the next request sees the change counter move).
    */
   revokeApiKey(idOrName: string, accountId?: string): boolean {
     const account = this.require(accountId ?? DEFAULT_ACCOUNT_ID);
-    const changed =
-      this.stmts.revokeKey.run({ now: this.clock.now().getTime(), key: idOrName, accountId: account.id, anyAccount: accountId === undefined ? 1 : 0 }).changes > 0;
-    if (changed) this.refresh('reload');
-    return changed;
+    return this.stmts.revokeKey.run({ now: this.clock.now().getTime(), key: idOrName, accountId: account.id, anyAccount: accountId === undefined ? 1 : 0 }).changes > 0;
   }
 
   /** The principal of an active key, or null. Hashes are compared in constant time. */
   authenticate(key: string): ApiKeyPrincipal | null {
     if (typeof key !== 'string' || !API_KEY_PATTERN.test(key)) return null;
     const hash = hashApiKey(key);
-    this.refresh();
-    let hit = this.match(key, hash);
-    if (!hit) {
-      // A key the CLI created a moment ago: look for changes now rather than within the second.
-      this.refresh('check');
-      hit = this.match(key, hash);
-    }
+    this.refreshKeys();
+    const hit = this.match(key, hash);
     if (!hit) return null;
     this.touch(hit);
     return { keyId: hit.id, accountId: hit.accountId, scope: hit.scope };
@@ -366,7 +373,6 @@ export class SqliteAccountStore {
     const created = this.db
       .transaction((): CreatedApiKey | null => (this.stmts.anyKeyOf.get(DEFAULT_ACCOUNT_ID) ? null : this.insertKey(DEFAULT_ACCOUNT_ID, BOOTSTRAP_KEY_NAME, 'admin')))
       .immediate();
-    if (created) this.refresh('reload');
     return created;
   }
 
@@ -396,19 +402,9 @@ export class SqliteAccountStore {
     }
   }
 
-  /**
-   * Reloads the active keys when another connection changed the database.
-   * - 'throttled': looks for changes at most once a second, so a request does not cost a query;
-   * - 'check': looks for changes now;
-   * - 'reload': reloads regardless (data_version does not move for this connection's own writes).
-   */
-  private refresh(mode: 'throttled' | 'check' | 'reload' = 'throttled'): void {
-    const now = this.clock.now().getTime();
-    if (mode === 'throttled' && now - this.checkedAt < REFRESH_EVERY_MS) return;
-    this.checkedAt = now;
-    const version = this.stmts.dataVersion.get() as number;
-    if (mode !== 'reload' && version === this.dataVersion) return;
-    this.dataVersion = version;
+  /** Reloads the active keys when the api_keys table changed (here or in another process) since the last look. */
+  private refreshKeys(): void {
+    if (!this.keyChanges.moved()) return;
     const byPrefix = new Map<string, ActiveKey[]>();
     const rows = this.stmts.activeHashes.all() as { id: string; account_id: string; scope: ApiKeyScope; prefix: string; key_hash: Buffer; last_used_at: number | null }[];
     for (const row of rows) {

@@ -1,4 +1,4 @@
-import type { Migration } from '../storage/index.js';
+import { changeCounterSql, type Migration } from '../storage/index.js';
 
 /**
  * The accounts room's tables in the embedded SQLite database: one migration history shared by
@@ -64,5 +64,15 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE accounts ADD COLUMN track_opens INTEGER NOT NULL DEFAULT 0 CHECK (track_opens IN (0, 1));
       ALTER TABLE accounts ADD COLUMN track_links INTEGER NOT NULL DEFAULT 0 CHECK (track_links IN (0, 1));
     `,
+  },
+  {
+    version: 4,
+    // What lets SqliteAccountStore keep accounts and keys in memory and still see the CLI's
+    // changes (a revoke, new limits, tracking defaults) for the very next request.
+    // last_used_at is bookkeeping, written once a minute per busy key: it moves no counter.
+    sql: [
+      changeCounterSql('accounts', ['accounts']),
+      changeCounterSql('api_keys', [{ table: 'api_keys', updateOf: ['id', 'account_id', 'name', 'scope', 'prefix', 'key_hash', 'created_at', 'revoked_at'] }]),
+    ].join('\n'),
   },
 ];

@@ -22,13 +22,17 @@ import { messageActionResultSchema, registerMessageActionRoutes } from './messag
 import { registerEventStreamRoutes } from './event-stream-routes.js';
 import { registerCredentialRoutes } from './credential-routes.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
+import { registerOperationsRoutes } from './operations-routes.js';
 import type { ApiDeps, ApiPrincipal } from './types.js';
 
 export interface HttpServer {
   /** For tests and benchmarks: the Fastify instance (inject requests without a socket). */
   readonly app: FastifyInstance;
   start(port: number, host?: string): Promise<{ address: string; port: number }>;
-  stop(): Promise<void>;
+  /** Graceful stop: new requests get 503 with Retry-After; resolves when those running are answered. */
+  drain(): Promise<void>;
+  /** Drains for at most `graceMs` (default HERALD_SHUTDOWN_TIMEOUT), then closes every connection. */
+  stop(options?: { graceMs?: number }): Promise<void>;
 }
 
 declare module 'fastify' {
@@ -79,6 +83,8 @@ export function createHttpServer(deps: ApiDeps): HttpServer {
   });
 
   app.decorateRequest('principal', undefined);
+  // First: while stopping, new requests are refused before anything else runs.
+  const operations = registerOperationsRoutes(app, deps);
   app.addHook('onRequest', async (req) => {
     const needed = req.routeOptions.config?.scope;
     if (!needed) return;
@@ -96,7 +102,7 @@ export function createHttpServer(deps: ApiDeps): HttpServer {
     void reply.code(404).send(new ApiError(404, 'not_found', `no route for ${req.method} ${req.url.split('?')[0]}`).body());
   });
 
-  // Liveness and readiness in one: answers 200 only when the queue store answers.
+  // Liveness: 200 while the queue store answers. Readiness (/readyz) is in operations-routes.ts.
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
     try {
       const queue = await deps.store.countByState();
@@ -133,6 +139,7 @@ export function createHttpServer(deps: ApiDeps): HttpServer {
   // The dashboard's single-page app at / (every path the routes above leave).
   if (deps.dashboardDir) registerDashboardRoutes(app, { dir: deps.dashboardDir });
 
+  let stopping: Promise<void> | null = null;
   return {
     app,
     async start(port, host) {
@@ -141,8 +148,19 @@ export function createHttpServer(deps: ApiDeps): HttpServer {
       if (!addr || typeof addr === 'string') throw new Error('HTTP listener has no address');
       return { address: addr.address, port: addr.port };
     },
-    async stop() {
-      await app.close();
+    drain: () => operations.drain(),
+    stop(options = {}) {
+      // Requests running get their time to be answered; then every connection ends.
+      stopping ??= (async () => {
+        let timer: NodeJS.Timeout | undefined;
+        const graceMs = options.graceMs ?? deps.config.shutdownTimeout;
+        await Promise.race([operations.drain(), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+        clearTimeout(timer);
+        const closing = app.close();
+        app.server.closeAllConnections();
+        await closing;
+      })();
+      return stopping;
     },
   };
 }

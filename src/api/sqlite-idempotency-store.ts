@@ -1,5 +1,5 @@
 import { silentLogger, systemClock, type Clock, type Logger } from '../core/index.js';
-import { migrate, type Migration, type SqliteDatabase } from '../storage/index.js';
+import { migrate, startSweeper, type Migration, type SqliteDatabase, type Sweeper } from '../storage/index.js';
 
 /**
  * The api room's tables. Applied with `migrate(db, 'api', MIGRATIONS)`: add new versions, never
@@ -131,11 +131,8 @@ function checkKey(key: string): void {
   if (!isValidIdempotencyKey(key)) throw new RangeError('an Idempotency-Key must be 1 to 255 visible ASCII characters');
 }
 
-export interface IdempotencyJanitor {
-  /** Removes keys past 24 hours now; returns how many went. */
-  sweep(): number;
-  stop(): void;
-}
+/** Removes keys past 24 hours (`sweep()` now); returns how many went. */
+export type IdempotencyJanitor = Sweeper;
 
 /** Removes idempotency keys older than 24 hours, once at start and then every interval (default an hour). */
 export function startIdempotencyJanitor(
@@ -144,32 +141,13 @@ export function startIdempotencyJanitor(
 ): IdempotencyJanitor {
   const clock = options.clock ?? systemClock;
   const log = options.logger ?? silentLogger;
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const sweep = (): number => {
-    try {
+  return startSweeper({
+    intervalMs: options.intervalMs,
+    onError: (err) => log.error({ err }, 'removing old idempotency keys failed; trying again at the next sweep'),
+    sweep: () => {
       const removed = store.purge(new Date(clock.now().getTime() - IDEMPOTENCY_KEY_TTL_MS));
       if (removed > 0) log.info({ keys: removed }, 'removed idempotency keys older than 24 hours');
       return removed;
-    } catch (err) {
-      log.error({ err }, 'removing old idempotency keys failed; trying again at the next sweep');
-      return 0;
-    }
-  };
-  const schedule = (delay: number) => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      sweep();
-      schedule(options.intervalMs ?? 3_600_000);
-    }, delay);
-    timer.unref();
-  };
-  schedule(0);
-  return {
-    sweep,
-    stop() {
-      stopped = true;
-      clearTimeout(timer);
     },
-  };
+  });
 }

@@ -79,6 +79,16 @@ export interface ApiDeps {
   dashboardDir?: string;
   /** The public open, click and unsubscribe URLs (/t/…); not served without it. */
   tracking?: TrackingEndpoints;
+  /**
+   * Named readiness checks for GET /readyz (e.g. store, migrations): each resolves to null when
+   * fine, or to what is wrong in plain words.
+   */
+  readiness?: Record<string, () => Promise<string | null>>;
+  /** Prometheus metrics: request latencies go in, GET /metrics reads them out (not served without it). */
+  metrics?: {
+    apiRequest(route: string, method: string, status: number, seconds: number): void;
+    render(): Promise<{ contentType: string; body: string }>;
+  };
   logger: Logger;
   clock: Clock;
   version: string;

@@ -96,6 +96,18 @@ export const SCHEMA = {
   smtpIdleTimeout: { env: 'HERALD_SMTP_IDLE_TIMEOUT', default: '5m', parse: bounded(parseDuration, 100, 3_600_000, 'timeout'), describe: 'An SMTP session idle this long is closed with 421 4.4.2.' },
   smtpDataTimeout: { env: 'HERALD_SMTP_DATA_TIMEOUT', default: '10m', parse: bounded(parseDuration, 100, 3_600_000, 'timeout'), describe: 'The whole message (DATA) must arrive within this time, however steadily it trickles; then 421 4.4.2 and close.' },
   blockedClients: { env: 'HERALD_BLOCKED_CLIENTS', default: '', parse: networks, describe: 'Client networks (CIDRs, comma-separated) refused with 550 5.7.1.' },
+  smtpProxyProtocol: {
+    env: 'HERALD_SMTP_PROXY_PROTOCOL',
+    default: 'off',
+    parse: oneOf('off', 'on'),
+    describe: 'on: connections to the SMTP listeners from HERALD_PROXY_TRUSTED start with a PROXY protocol header (v1 or v2, as HAProxy sends), and the client address in it is the one Herald uses.',
+  },
+  proxyTrusted: {
+    env: 'HERALD_PROXY_TRUSTED',
+    default: '',
+    parse: networks,
+    describe: 'The load balancers (CIDRs, comma-separated) whose connections must carry a PROXY header when HERALD_SMTP_PROXY_PROTOCOL=on; others connect as themselves.',
+  },
 
   smartHost: { env: 'HERALD_SMART_HOST', default: '', parse: smartHost, describe: 'Relay all mail through this host instead of MX routing: smtp://user:pass@host:port or smtps://.' },
   sendingIps: {
@@ -136,6 +148,25 @@ export const SCHEMA = {
     default: '7d',
     parse: bounded(parseDuration, 0, 365 * 86_400_000, 'window'),
     describe: 'The window in which HERALD_SOFT_BOUNCE_LIMIT soft bounces are counted; 0 disables.',
+  },
+  shutdownTimeout: {
+    env: 'HERALD_SHUTDOWN_TIMEOUT',
+    default: '30s',
+    parse: bounded(parseDuration, 0, 3_600_000, 'timeout'),
+    describe: 'On SIGTERM, how long SMTP transactions, API requests and delivery attempts in flight may take to finish before they are cut off.',
+  },
+  metrics: { env: 'HERALD_METRICS', default: 'on', parse: oneOf('on', 'off'), describe: 'Serve Prometheus metrics at GET /metrics on the HTTP listener (to HERALD_METRICS_ALLOW only).' },
+  metricsAllow: {
+    env: 'HERALD_METRICS_ALLOW',
+    default: '127.0.0.0/8,::1',
+    parse: networks,
+    describe: 'Client networks (CIDRs, comma-separated) allowed to read /metrics; others get 403.',
+  },
+  metricsDomains: {
+    env: 'HERALD_METRICS_DOMAINS',
+    default: '20',
+    parse: int(0, 1000),
+    describe: 'Destination domains that get their own label in the delivery metrics (the first ones seen since start); the rest count as "other".',
   },
   bounceRules: {
     env: 'HERALD_BOUNCE_RULES',

@@ -17,8 +17,27 @@ export function splitAddress(address: string): { local: string; domain: string }
   return { local, domain };
 }
 
+// A message's addresses are split and checked several times on their way through Herald, and
+// mail goes to and comes from comparatively few domains: the answers are kept (domainToASCII
+// is the costly part). Longer inputs are never valid domains and are not kept.
+const normalized = new Map<string, string>();
+const NORMALIZED_MAX = 4096;
+const NORMALIZED_KEY_MAX = 300;
+
 /** Lowercase A-label form of a domain, or '' when it is not a valid domain name. */
 export function normalizeDomain(domain: string): string {
+  let answer = normalized.get(domain);
+  if (answer === undefined) {
+    answer = normalizeDomainNow(domain);
+    if (domain.length <= NORMALIZED_KEY_MAX) {
+      if (normalized.size >= NORMALIZED_MAX) normalized.clear();
+      normalized.set(domain, answer);
+    }
+  }
+  return answer;
+}
+
+function normalizeDomainNow(domain: string): string {
   let d = domain.trim();
   if (d.startsWith('[') && d.endsWith(']')) return ''; // address literals are not routed
   if (d.endsWith('.')) d = d.slice(0, -1);

@@ -30,9 +30,28 @@ function random80(): bigint {
   return (BigInt(hi) << 64n) | lo;
 }
 
+/** `count` characters of the low bits of `value`, a whole number below 2^53 (so no BigInt is needed). */
+function encodeBase32Number(value: number, count: number): string {
+  let out = '';
+  for (let i = 0; i < count; i++) {
+    out = ALPHABET[value % 32] + out;
+    value = Math.floor(value / 32);
+  }
+  return out;
+}
+
 export function newMessageId(now: number = Date.now()): MessageId {
-  const random = random80();
-  return encodeBase32(BigInt(now), 10) + encodeBase32(random, 16);
+  // Made for every message: plain numbers rather than BigInt, the same characters. The 80 random
+  // bits are two halves of 40 bits (8 characters each); the time is 10 characters.
+  if (!Number.isSafeInteger(now) || now < 0) return encodeBase32(BigInt(now), 10) + encodeBase32(random80(), 16);
+  if (poolOffset + 10 > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const high = pool.readUIntBE(poolOffset, 5);
+  const low = pool.readUIntBE(poolOffset + 5, 5);
+  poolOffset += 10;
+  return encodeBase32Number(now % 2 ** 50, 10) + encodeBase32Number(high, 8) + encodeBase32Number(low, 8);
 }
 
 /** The smallest id a message created at `ms` can have: ids below it were created earlier. */

@@ -119,9 +119,16 @@ export class DeliveryScheduler {
       this.abort.abort();
       await Promise.all([...this.inFlight]);
     }
-    // Batches claimed but never started keep their lease until it expires; the next start reaps them.
     this.waiting.clear();
     await this.transport.close();
+    // What is still leased to us (batches claimed but never started, attempts cut off) goes back
+    // to the queue now, not when the lease would expire: another worker, or this node after its
+    // restart, takes it at once.
+    const released = await this.store.releaseLeases(this.owner, this.clock.now()).catch((err: unknown) => {
+      this.log.error({ err }, 'could not release leases; they return to the queue when they expire');
+      return 0;
+    });
+    if (released > 0) this.log.info({ recipients: released }, 'leases released to the queue');
   }
 
   /** Attempts in flight now (for tests and metrics). */

@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey } from 'node:crypto';
 import { openSqlite } from '../storage/index.js';
+import { tempDatabase } from '../../test/support/sqlite.js';
 import { DomainsError } from './names.js';
-import { SqliteDomainStore } from './sqlite-domain-store.js';
+import { FAILING_GRACE_MS, SqliteDomainStore } from './sqlite-domain-store.js';
 import type { DomainView, RecordCheck, RecordStatus, VerificationResult } from './types.js';
 
 const HOUR = 3_600_000;
@@ -413,4 +414,53 @@ test('a result that checked another key, or predates the domain, counts for noth
   assert.equal(store.recordVerification('globex', 'example.com', { ...old, checkedAt: clock.now() })!.after, 'unverified');
   assert.equal(store.recordVerification('globex', 'example.com', old)!.after, 'unverified');
   assert.equal(store.recordVerification('globex', 'example.com', checked(again, clock.now()))!.after, 'verified');
+});
+
+test('the lookups the pipeline makes per message see changes made through another connection (the CLI) at once', async (t) => {
+  const open = tempDatabase(t, 'herald-domains-');
+  const clock = manualClock();
+  const server = new SqliteDomainStore(open(), { clock });
+  const cli = new SqliteDomainStore(open(), { clock });
+
+  // Each answer below is looked up (and kept) by the server before the CLI changes it.
+  assert.equal(server.developmentMode('acme'), false);
+  assert.equal(server.isSenderAllowed('acme', 'anything.example'), false);
+  cli.setDevelopmentMode('acme', true);
+  assert.equal(server.developmentMode('acme'), true);
+  assert.equal(server.isSenderAllowed('acme', 'anything.example'), true);
+  cli.setDevelopmentMode('acme', false);
+  assert.equal(server.isSenderAllowed('acme', 'anything.example'), false);
+
+  assert.equal(server.signingKeysFor('acme', 'example.com'), null);
+  assert.equal(server.returnPathFor('acme', 'mail.example.com'), null);
+  const domain = await verified(cli, clock, 'acme', 'example.com', { dkim: ['ed25519'] });
+  const [first] = domain.dkim;
+  assert.deepEqual(server.signingKeysFor('acme', 'example.com')?.map((k) => k.selector), [first.selector]);
+  assert.equal(server.returnPathFor('acme', 'mail.example.com'), 'bounces.example.com');
+  assert.equal(server.trackingHostFor('acme', 'example.com'), 'track.example.com');
+
+  // A rotation switches keys once its record is seen; the server signs with the new key next.
+  clock.advance(40 * DAY);
+  const rotating = (await cli.rotateDkim('acme', 'example.com'))!;
+  assert.deepEqual(server.signingKeysFor('acme', 'example.com')?.map((k) => k.selector), [first.selector], 'pending keys do not sign');
+  cli.recordVerification('acme', 'example.com', checked(rotating, clock.now()));
+  const next = server.signingKeysFor('acme', 'example.com')?.map((k) => k.selector);
+  assert.equal(next?.length, 1);
+  assert.notEqual(next![0], first.selector);
+
+  // Broken records: still sending during the grace period (judged at the lookup's time), then not.
+  const now = cli.get('acme', 'example.com')!;
+  clock.advance(HOUR);
+  cli.recordVerification('acme', 'example.com', checked(now, clock.now(), { 'return-path-mx': 'missing', tracking: 'missing' }));
+  assert.ok(server.signingKeysFor('acme', 'example.com'));
+  assert.equal(server.trackingHostFor('acme', 'example.com'), null);
+  clock.advance(FAILING_GRACE_MS);
+  assert.equal(server.signingKeysFor('acme', 'example.com'), null);
+
+  // Removed by the CLI: gone for the server's next message.
+  clock.advance(-FAILING_GRACE_MS);
+  assert.ok(server.signingKeysFor('acme', 'example.com'));
+  assert.equal(cli.delete('acme', 'example.com'), true);
+  assert.equal(server.signingKeysFor('acme', 'example.com'), null);
+  assert.equal(server.returnPathFor('acme', 'example.com'), null);
 });

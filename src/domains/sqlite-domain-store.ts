@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { normalizeDomain, systemClock, type Clock } from '../core/index.js';
-import { migrate, type SqliteDatabase } from '../storage/index.js';
+import { migrate, SqliteChangeCounter, type SqliteDatabase } from '../storage/index.js';
 import { chooseSelector, DKIM_ALGORITHMS, dkimRecordName, dkimRecordValue, generateDkimKey, isDkimAlgorithm, signingAlgorithm } from './dkim-keys.js';
 import { checkAccountId, checkReturnPath, DomainsError, normalizeSendingDomain, parentDomains } from './names.js';
 import { MIGRATIONS } from './sqlite-schema.js';
@@ -23,6 +23,8 @@ import type {
 export const RETIRE_AFTER_MS = 7 * 24 * 3_600_000;
 /** How long a verified domain whose records broke may still send (Amazon SES allows 72 hours too). */
 export const FAILING_GRACE_MS = 72 * 3_600_000;
+/** The most (account, domain) lookups kept in memory (unknown domains included); more empties it. */
+const LOOKUP_CACHE_MAX = 1000;
 
 export interface DomainStoreOptions {
   clock?: Clock;
@@ -86,13 +88,22 @@ interface StoredResult {
 /**
  * An account's sending domains, their DKIM keys and their verification state, in the embedded
  * SQLite database. Scoped by account throughout: another account's domain is simply not found.
- * Reads are single indexed queries, cheap enough for the accept pipeline to ask per message.
+ * The lookups the accept pipeline makes per message (development mode, the sending domain, its
+ * keys) are answered from memory while the `domains` change counter stands still; it is read
+ * first on every lookup and moved by triggers on every write, the CLI's included. Rows are kept,
+ * not answers: a status that depends on the time (the failing grace period) is judged at the lookup.
  */
 export class SqliteDomainStore {
   private readonly clock: Clock;
   private readonly retireAfterMs: number;
   private readonly graceMs: number;
   private readonly stmts;
+  private readonly changes: SqliteChangeCounter;
+  private readonly developmentModes = new Map<string, boolean>();
+  /** Rows by account and (normalised) name, null: none; only for the lookups below. */
+  private readonly rowsByName = new Map<string, DomainRow | null>();
+  private readonly activeKeyRows = new Map<string, KeyRow[]>();
+  private readonly recordStates = new WeakMap<DomainRow, Record<string, RecordStatus>>();
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -102,6 +113,7 @@ export class SqliteDomainStore {
     this.retireAfterMs = options.retireAfterMs ?? RETIRE_AFTER_MS;
     this.graceMs = options.failingGraceMs ?? FAILING_GRACE_MS;
     migrate(db, 'domains', MIGRATIONS);
+    this.changes = new SqliteChangeCounter(db, 'domains');
     const keyOrder = "ORDER BY created_at, CASE algorithm WHEN 'rsa' THEN 0 ELSE 1 END, selector";
     this.stmts = {
       owner: db.prepare('SELECT account_id FROM domains WHERE name = ?'),
@@ -339,9 +351,12 @@ export class SqliteDomainStore {
    * alignment (RFC 7489 §3.1.1) a d=example.com signature aligns with From: mail.example.com.
    */
   signingKeysFor(accountId: string, domain: string): SigningKey[] | null {
+    this.fresh();
     const row = this.sendingDomain(accountId, domain);
     if (!row) return null;
-    const keys = (this.stmts.activeKeys.all(row.id) as KeyRow[]).map((k) => ({
+    let active = this.activeKeyRows.get(row.id);
+    if (!active) this.activeKeyRows.set(row.id, (active = this.stmts.activeKeys.all(row.id) as KeyRow[]));
+    const keys = active.map((k) => ({
       domain: row.name,
       selector: k.selector,
       algorithm: signingAlgorithm(k.algorithm),
@@ -352,11 +367,13 @@ export class SqliteDomainStore {
 
   /** May the account send with a From at `domain`: the signing rule above, or development mode. */
   isSenderAllowed(accountId: string, domain: string): boolean {
-    return this.developmentMode(accountId) || this.sendingDomain(accountId, domain) !== null;
+    this.fresh();
+    return this.developmentModeOf(accountId) || this.sendingDomain(accountId, domain) !== null;
   }
 
   /** The return-path (bounce) domain for mail from `domain`, by the signing rule above; null when none. */
   returnPathFor(accountId: string, domain: string): string | null {
+    this.fresh();
     return this.sendingDomain(accountId, domain)?.return_path ?? null;
   }
 
@@ -366,10 +383,12 @@ export class SqliteDomainStore {
    * last conclusive check counts, so a passing DNS failure does not switch links back and forth.
    */
   trackingHostFor(accountId: string, domain: string): string | null {
+    this.fresh();
     const row = this.sendingDomain(accountId, domain);
     if (!row) return null;
     const host = `${TRACKING_LABEL}.${row.name}`;
-    const states = JSON.parse(row.record_states) as Record<string, RecordStatus>;
+    let states = this.recordStates.get(row);
+    if (!states) this.recordStates.set(row, (states = JSON.parse(row.record_states) as Record<string, RecordStatus>));
     return states[`tracking ${host}`] === 'ok' ? host : null;
   }
 
@@ -395,8 +414,27 @@ export class SqliteDomainStore {
   }
 
   developmentMode(accountId: string): boolean {
-    const row = this.stmts.settings.get(accountId) as { development_mode: number } | undefined;
-    return row?.development_mode === 1;
+    this.fresh();
+    return this.developmentModeOf(accountId);
+  }
+
+  /** Drops what the lookups keep when the domains, keys or settings changed since the last look. */
+  private fresh(): void {
+    if (!this.changes.moved()) return;
+    this.developmentModes.clear();
+    this.rowsByName.clear();
+    this.activeKeyRows.clear();
+  }
+
+  /** After fresh(). */
+  private developmentModeOf(accountId: string): boolean {
+    let on = this.developmentModes.get(accountId);
+    if (on === undefined) {
+      on = (this.stmts.settings.get(accountId) as { development_mode: number } | undefined)?.development_mode === 1;
+      if (this.developmentModes.size >= LOOKUP_CACHE_MAX) this.developmentModes.clear();
+      this.developmentModes.set(accountId, on);
+    }
+    return on;
   }
 
   private row(accountId: string, name: string): DomainRow | null {
@@ -410,12 +448,19 @@ export class SqliteDomainStore {
     return this.stmts.keys.all(domainId) as KeyRow[];
   }
 
+  /** After fresh(). */
   private sendingDomain(accountId: string, domain: string): DomainRow | null {
     const name = typeof domain === 'string' ? normalizeDomain(domain) : '';
     if (!name || typeof accountId !== 'string') return null;
     const now = this.clock.now().getTime();
     for (const candidate of parentDomains(name)) {
-      const row = this.stmts.byName.get(accountId, candidate) as DomainRow | undefined;
+      const key = `${accountId}\n${candidate}`;
+      let row = this.rowsByName.get(key);
+      if (row === undefined) {
+        row = (this.stmts.byName.get(accountId, candidate) as DomainRow | undefined) ?? null;
+        if (this.rowsByName.size >= LOOKUP_CACHE_MAX) this.rowsByName.clear();
+        this.rowsByName.set(key, row);
+      }
       if (row && this.statusOf(row, now) !== 'unverified') return row;
     }
     return null;

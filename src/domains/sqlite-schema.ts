@@ -1,4 +1,4 @@
-import type { Migration } from '../storage/index.js';
+import { changeCounterSql, type Migration } from '../storage/index.js';
 
 /**
  * The domains room's tables in the embedded SQLite database, applied with
@@ -54,5 +54,12 @@ export const MIGRATIONS: readonly Migration[] = [
         development_mode INTEGER NOT NULL DEFAULT 0 CHECK (development_mode IN (0, 1))
       );
     `,
+  },
+  {
+    version: 2,
+    // What lets SqliteDomainStore keep the accept pipeline's lookups in memory and still see the
+    // CLI's changes (development mode, a domain added, removed or verified, a key rotated) for
+    // the very next message.
+    sql: changeCounterSql('domains', ['domains', 'dkim_keys', 'domain_settings']),
   },
 ];

@@ -1,5 +1,5 @@
 import { INBOUND_KINDS, silentLogger, systemClock, type Clock, type InboundAuthentication, type InboundKind, type Logger } from '../core/index.js';
-import { migrate, type Migration, type SqliteDatabase } from '../storage/index.js';
+import { migrate, startSweeper, type Migration, type SqliteDatabase, type Sweeper } from '../storage/index.js';
 
 /**
  * The inbound records' table. Its own migration ledger ('feedback-inbound'), so other stores in
@@ -233,11 +233,8 @@ function toRecord(row: Row): InboundRecord {
   };
 }
 
-export interface InboundJanitor {
-  /** Removes records past retention now; returns how many went. */
-  sweep(): number;
-  stop(): void;
-}
+/** Removes records past retention (`sweep()` now); returns how many went. */
+export type InboundJanitor = Sweeper;
 
 /**
  * Removes inbound records older than HERALD_RETENTION — the same time message bodies are kept —
@@ -250,36 +247,18 @@ export function startInboundJanitor(
 ): InboundJanitor {
   const clock = options.clock ?? systemClock;
   const log = options.logger ?? silentLogger;
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const sweep = (): number => {
-    let total = 0;
-    try {
+  return startSweeper({
+    intervalMs: options.intervalMs,
+    onError: (err) => log.error({ err }, 'removing old inbound records failed; trying again at the next sweep'),
+    sweep: (stopped) => {
+      let total = 0;
       const before = new Date(clock.now().getTime() - options.retentionMs);
-      for (let removed = -1; removed !== 0 && !stopped; ) {
+      for (let removed = -1; removed !== 0 && !stopped(); ) {
         removed = store.purgeOlderThan(before, 1000);
         total += removed;
       }
       if (total > 0) log.info({ records: total }, 'removed inbound records past retention');
-    } catch (err) {
-      log.error({ err }, 'removing old inbound records failed; trying again at the next sweep');
-    }
-    return total;
-  };
-  const schedule = (delay: number) => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      sweep();
-      schedule(options.intervalMs ?? 3_600_000);
-    }, delay);
-    timer.unref();
-  };
-  schedule(0);
-  return {
-    sweep,
-    stop() {
-      stopped = true;
-      clearTimeout(timer);
+      return total;
     },
-  };
+  });
 }

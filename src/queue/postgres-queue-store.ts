@@ -16,6 +16,8 @@ import type {
   MessageSource,
   MessageSummary,
   NewMessage,
+  PendingState,
+  QueueGauges,
   QueueStore,
   RecipientState,
   RecipientView,
@@ -898,6 +900,31 @@ export class PostgresQueueStore implements QueueStore {
   private report(err: unknown, msg: string): void {
     if (this.logger) this.logger.error({ err }, msg);
     else process.emitWarning(`${msg}: ${String(err)}`);
+  }
+
+  // ---- graceful stop and metrics ----------------------------------------------------------
+
+  async releaseLeases(owner: string, now: Date): Promise<number> {
+    return this.transaction(async (tx) => {
+      const { rowCount } = await tx.client.query(HOT_QUERIES.releaseOwn, [now, owner]);
+      // Work became due: wake schedulers here and on other nodes.
+      if (rowCount) tx.wake = true;
+      return rowCount ?? 0;
+    });
+  }
+
+  async gauges(): Promise<QueueGauges> {
+    const pending: QueueGauges['pending'] = {
+      queued: { count: 0, oldestCreatedAt: null },
+      deferred: { count: 0, oldestCreatedAt: null },
+      delivering: { count: 0, oldestCreatedAt: null },
+      held: { count: 0, oldestCreatedAt: null },
+    };
+    const { rows } = await this.pool.query<{ state: PendingState; n: string; oldest: Date | null }>(HOT_QUERIES.pendingGauges);
+    for (const row of rows) pending[row.state] = { count: Number(row.n), oldestCreatedAt: row.oldest };
+    // The last seq handed out (see event_seq), even when retention removed that event.
+    const head = await this.pool.query<{ last_seq: string }>('SELECT last_seq FROM event_seq WHERE id = 1');
+    return { pending, lastEventSeq: Number(head.rows[0]?.last_seq ?? 0) };
   }
 }
 

@@ -122,6 +122,14 @@ export const HOT_QUERIES = {
   reapAll: `UPDATE recipients SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END,
       next_attempt_at = $1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $1
     WHERE state = 'delivering'`,
+  /** A stopping worker's own leases back to due; params: now, owner. */
+  releaseOwn: `UPDATE recipients SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END,
+      next_attempt_at = $1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $1
+    WHERE state = 'delivering' AND lease_owner = $2`,
+  /** Pending recipients per state and their oldest message's acceptance time (metrics). */
+  pendingGauges: `SELECT r.state AS state, count(*) AS n, min(m.created_at) AS oldest
+    FROM recipients r JOIN messages m ON m.id = r.message_id
+    WHERE r.state IN ('queued', 'deferred', 'delivering', 'held') GROUP BY r.state`,
 } as const;
 
 /** Schema names Herald creates itself: plain lower-case identifiers, no quoting surprises. */

@@ -337,6 +337,45 @@ export function runQueueStoreContract(name: string, open: () => Promise<QueueSto
         assert.deepEqual(await states(store, m.id), { 'rcpt@a.example': 'deferred' });
         assert.deepEqual(await store.nextDueAt(), at(MINUTE + 1000));
       });
+
+      it('a stopping worker releases only its own leases, due now, and says so to listeners', async ({ store }) => {
+        const mine = message({ recipients: ['x@a.example', 'y@a.example'] });
+        const theirs = message({ recipients: ['z@b.example'] });
+        await store.enqueue(mine);
+        await store.enqueue(theirs);
+        only(await claim(store, at(0), { owner: 'stopping', limit: 1, leaseMs: 600_000 }));
+        only(await claim(store, at(0), { owner: 'other', limit: 1, leaseMs: 600_000 }));
+        const calls = listen(store);
+        assert.equal(await store.releaseLeases('nobody', at(10)), 0);
+        assert.equal(calls.length, 0, 'nothing released, nothing to wake');
+        assert.equal(await store.releaseLeases('stopping', at(10)), 2);
+        assert.deepEqual(await states(store, mine.id), { 'x@a.example': 'queued', 'y@a.example': 'queued' });
+        assert.deepEqual(await states(store, theirs.id), { 'z@b.example': 'delivering' });
+        assert.deepEqual(await store.nextDueAt(), at(10));
+        assert.ok(calls.length >= 1, 'listeners hear that work became due');
+      });
+    });
+
+    describe('gauges', () => {
+      it('counts pending recipients per state with their oldest acceptance time, and the outbox head', async ({ store }) => {
+        const empty = await store.gauges();
+        assert.deepEqual(empty.pending.queued, { count: 0, oldestCreatedAt: null });
+        assert.equal(empty.lastEventSeq, 0);
+        const old = message({ recipients: ['a@a.example', 'b@b.example'], createdAt: at(-5 * MINUTE) });
+        const young = message({ recipients: ['c@a.example'], createdAt: at(0) });
+        await store.enqueue(old);
+        await store.enqueue(young);
+        const batch = (await claim(store, at(0), { limit: 1 }))[0];
+        await store.recordAttempt({ batch, at: at(1000), results: batch.recipients.map((r) => delivered(r.id)) });
+        await store.hold(young.id, at(2000));
+        const g = await store.gauges();
+        assert.deepEqual(g.pending.queued, { count: 1, oldestCreatedAt: at(-5 * MINUTE) });
+        assert.deepEqual(g.pending.held, { count: 1, oldestCreatedAt: at(0) });
+        assert.deepEqual(g.pending.delivering, { count: 0, oldestCreatedAt: null });
+        assert.deepEqual(g.pending.deferred, { count: 0, oldestCreatedAt: null });
+        const events = await store.readEvents(0, 100);
+        assert.equal(g.lastEventSeq, events[events.length - 1].seq);
+      });
     });
 
     describe('recordAttempt', () => {

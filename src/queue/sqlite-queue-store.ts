@@ -92,6 +92,13 @@ const PENDING_SQL = `(${PENDING_STATES.map((s) => `'${s}'`).join(', ')})`;
  * runs in a BEGIN IMMEDIATE transaction so a second process (the CLI) waits on the busy timeout
  * instead of failing on a read-to-write upgrade.
  */
+/**
+ * The states the list's status filter reads from the partial index recipients_state_message (the
+ * queue's own states have the due and lease indexes, and are few: as many as the queue is deep).
+ */
+const INDEXED_STATES: readonly RecipientState[] = ['delivered', 'bounced', 'expired', 'held'];
+const INDEXED_STATES_SQL = `(${INDEXED_STATES.map((s) => `'${s}'`).join(', ')})`;
+
 export class SqliteQueueStore implements QueueStore {
   private readonly db: SqliteDatabase;
   private readonly clock: Clock;
@@ -453,7 +460,9 @@ export class SqliteQueueStore implements QueueStore {
 
   async list(req: ListRequest): Promise<MessageSummary[]> {
     const params: Record<string, unknown> = { limit: Math.max(0, req.limit) };
-    if (req.states?.length) params.states = JSON.stringify(req.states);
+    // One state (what the API asks) is an equality, so the index gives the rows in id order unsorted.
+    if (req.states?.length === 1 && INDEXED_STATES.includes(req.states[0])) params.state = req.states[0];
+    else if (req.states?.length) params.states = JSON.stringify(req.states);
     // Ids are time-ordered, so the time bounds become id bounds: a range of the primary key.
     const upper = [req.before, req.until && firstMessageIdAt(req.until.getTime())].filter((b): b is string => !!b).sort()[0];
     if (upper) params.before = upper;
@@ -464,17 +473,26 @@ export class SqliteQueueStore implements QueueStore {
     const key = Object.keys(params).sort().join(',');
     let stmt = this.listStatements.get(key);
     if (!stmt) {
+      // A tag or a status drives the query from its index (message_tags, recipients_state_message)
+      // in id order, so a rare one reads only its own matches; CROSS JOIN keeps that order.
+      const driver = 'tag' in params ? 'tag' : 'state' in params ? 'state' : null;
+      const stateTest = 'state' in params ? '= @state' : 'IN (SELECT value FROM json_each(@states))';
+      const id = driver ? 'd.message_id' : 'm.id';
       const where = [
-        'before' in params ? 'm.id < @before' : '',
-        'after' in params ? 'm.id >= @after' : '',
+        driver === 'tag' ? 'd.tag = @tag' : '',
+        // The partial index's own condition, literally, so that SQLite may use it.
+        driver === 'state' ? `d.state = @state AND d.state IN ${INDEXED_STATES_SQL}` : '',
+        'before' in params ? `${id} < @before` : '',
+        'after' in params ? `${id} >= @after` : '',
         'account' in params ? 'm.account_id = @account' : '',
-        'states' in params ? 'EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.state IN (SELECT value FROM json_each(@states)))' : '',
+        driver !== 'state' && ('state' in params || 'states' in params) ? `EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.state ${stateTest})` : '',
         'recipient' in params ? 'm.id IN (SELECT message_id FROM recipients WHERE address = @recipient)' : '',
-        'tag' in params ? "EXISTS (SELECT 1 FROM json_each(m.meta, '$.tags') t WHERE t.value = @tag)" : '',
       ].filter(Boolean);
-      stmt = this.db.prepare(
-        `SELECT m.* FROM messages m ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY m.id DESC LIMIT @limit`,
-      );
+      const from =
+        driver === 'tag' ? 'message_tags d CROSS JOIN messages m ON m.id = d.message_id' : driver === 'state' ? 'recipients d CROSS JOIN messages m ON m.id = d.message_id' : 'messages m';
+      // A message with several recipients in the state appears once.
+      const group = driver === 'state' ? 'GROUP BY d.message_id' : '';
+      stmt = this.db.prepare(`SELECT m.* FROM ${from} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ${group} ORDER BY ${id} DESC LIMIT @limit`);
       this.listStatements.set(key, stmt);
     }
     return this.db.transaction(() =>
@@ -658,8 +676,9 @@ export class SqliteQueueStore implements QueueStore {
     for (const row of this.db.prepare(HOT_QUERIES.pendingGauges).all() as { state: PendingState; n: number; oldest: number | null }[]) {
       pending[row.state] = { count: row.n, oldestCreatedAt: row.oldest === null ? null : new Date(row.oldest) };
     }
-    const head = this.db.prepare('SELECT MAX(seq) AS seq FROM events').get() as { seq: number | null };
-    return { pending, lastEventSeq: head.seq ?? 0 };
+    // AUTOINCREMENT's own counter: the last seq handed out, even when retention removed it.
+    const head = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as { seq: number } | undefined;
+    return { pending, lastEventSeq: head?.seq ?? 0 };
   }
 }
 

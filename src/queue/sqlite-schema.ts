@@ -91,6 +91,30 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX recipients_address ON recipients(address);
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- The message list filtered by status or tag, newest first: walked from these in id order,
+      -- so a rare status or tag costs its own matches, not a scan of every message.
+      -- Partial: only states delivery never looks for, so the hot queries keep their own indexes.
+      CREATE INDEX recipients_state_message ON recipients(state, message_id) WHERE state IN ('delivered', 'bounced', 'expired', 'held');
+      CREATE TABLE message_tags (
+        tag        TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        PRIMARY KEY (tag, message_id)
+      ) WITHOUT ROWID;
+      INSERT OR IGNORE INTO message_tags (tag, message_id)
+        SELECT t.value, m.id FROM messages m, json_each(m.meta, '$.tags') t WHERE json_valid(m.meta) AND t.type = 'text';
+      -- Kept by triggers: every write path that adds or removes a message keeps them right.
+      CREATE TRIGGER message_tags_insert AFTER INSERT ON messages BEGIN
+        INSERT OR IGNORE INTO message_tags (tag, message_id)
+          SELECT value, NEW.id FROM json_each(NEW.meta, '$.tags') WHERE type = 'text';
+      END;
+      CREATE TRIGGER message_tags_delete AFTER DELETE ON messages BEGIN
+        DELETE FROM message_tags WHERE message_id = OLD.id AND tag IN (SELECT value FROM json_each(OLD.meta, '$.tags'));
+      END;
+    `,
+  },
 ];
 
 /**
@@ -111,4 +135,12 @@ export const HOT_QUERIES = {
   reapAll: `UPDATE recipients SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END,
       next_attempt_at = @now, lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
     WHERE state = 'delivering'`,
+  /** A stopping worker's own leases back to due; params: { owner, now }. */
+  releaseOwn: `UPDATE recipients SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END,
+      next_attempt_at = @now, lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
+    WHERE state = 'delivering' AND lease_owner = @owner`,
+  /** Pending recipients per state and their oldest message's acceptance time (metrics). */
+  pendingGauges: `SELECT r.state AS state, COUNT(*) AS n, MIN(m.created_at) AS oldest
+    FROM recipients r JOIN messages m ON m.id = r.message_id
+    WHERE r.state IN ('queued', 'deferred', 'delivering', 'held') GROUP BY r.state`,
 } as const;

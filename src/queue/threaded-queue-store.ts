@@ -9,6 +9,7 @@ import type {
   MessageDetail,
   MessageSummary,
   NewMessage,
+  QueueGauges,
   QueueStore,
   RecipientState,
 } from './types.js';
@@ -158,6 +159,12 @@ export class ThreadedQueueStore implements QueueStore {
   }
   countByState(): Promise<Record<RecipientState, number>> {
     return this.call('countByState', []);
+  }
+  releaseLeases(owner: string, now: Date): Promise<number> {
+    return this.call('releaseLeases', [owner, now]);
+  }
+  gauges(): Promise<QueueGauges> {
+    return this.call('gauges', []);
   }
   onCommit(listener: (events: MailEvent[]) => void): void {
     this.listeners.push(listener);

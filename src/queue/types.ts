@@ -61,6 +61,7 @@ export const RECIPIENT_STATES = [
 export type RecipientState = (typeof RECIPIENT_STATES)[number];
 
 export const PENDING_STATES: readonly RecipientState[] = RECIPIENT_STATES.slice(0, 4);
+export type PendingState = 'queued' | 'deferred' | 'delivering' | 'held';
 
 export interface BatchRecipient {
   id: number;
@@ -140,6 +141,12 @@ export interface RecipientView {
   nextAttemptAt: Date | null;
   lastReply: string | null;
   history: AttemptView[];
+}
+
+/** Queue depth and age per pending state, and the outbox head (see QueueStore.gauges). */
+export interface QueueGauges {
+  pending: Record<PendingState, { count: number; oldestCreatedAt: Date | null }>;
+  lastEventSeq: number;
 }
 
 /** The overall status of a message, derived from its recipients. */
@@ -230,6 +237,18 @@ export interface QueueStore {
   eventsOf(id: MessageId, limit: number): Promise<MailEvent[]>;
   /** Counts of recipients per state (metrics, `herald queue list` footer). */
   countByState(): Promise<Record<RecipientState, number>>;
+  /**
+   * Graceful stop: this owner's leases go back to due now (as a reap would), so another worker —
+   * or this node after its restart — takes the work at once instead of after the lease expires.
+   * Returns how many recipients.
+   */
+  releaseLeases(owner: string, now: Date): Promise<number>;
+  /**
+   * What /metrics shows of the queue: per pending state, how many recipients and when the oldest
+   * of their messages was accepted; and the outbox head (the last event seq; 0 when none).
+   * Reads only the pending recipients, so it stays cheap however many finished ones are kept.
+   */
+  gauges(): Promise<QueueGauges>;
   /**
    * Called after each commit with the events it made durable (seq filled in), before the call
    * that committed resolves. Also called, with no events, when a commit made work due without an

@@ -16,6 +16,13 @@
  * - Limits (blocked clients, connections in all and per address, AUTH lockout, idle timeout,
  *   line length, recipients, size) come from HeraldConfig; counters are in memory.
  *
+ * - Stopping (`drain`, then `stop`): new sessions get 421 4.3.2 while the ports stay open, idle
+ *   sessions get it at once, a transaction in flight finishes (its 250 included) before its
+ *   session is told; HERALD_SHUTDOWN_TIMEOUT bounds the wait.
+ * - PROXY protocol (HERALD_SMTP_PROXY_PROTOCOL=on): connections from HERALD_PROXY_TRUSTED must
+ *   start with a v1 or v2 header, and its client address is the session's address for every
+ *   check, the Received header and the logs; other peers cannot send one.
+ *
  * Ports: `start()` binds the configured ports (0 disables a listener) on `smtpBind` or all
  * addresses; `start({ ephemeral: true })` binds port 0 for each enabled listener and returns
  * the ports the system picked (tests).
@@ -28,4 +35,6 @@ export {
   type CredentialLookup,
   type ListenerCredential,
   type InboundRecipients,
+  type SmtpObserver,
 } from './smtp-listeners.js';
+export { parseProxyHeader, type ProxyHeader } from './proxy-protocol.js';

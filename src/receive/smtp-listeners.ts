@@ -42,6 +42,13 @@ export interface SmtpListenersOptions {
   logger: Logger;
   clock?: Clock;
   inbound?: InboundRecipients;
+  /** Counts for /metrics: each session opened, each reply written (by its code). */
+  observe?: SmtpObserver;
+}
+
+export interface SmtpObserver {
+  session(listener: ListenerKind): void;
+  reply(listener: ListenerKind, code: number): void;
 }
 
 export interface ListeningSocket {
@@ -56,8 +63,17 @@ export interface SmtpListeners {
    * instead (the system picks a free port) and the real ports are in the result — for tests.
    */
   start(options?: { ephemeral?: boolean }): Promise<ListeningSocket[]>;
-  /** Stops accepting, closes idle sessions with 421 4.3.2, lets messages in flight finish. */
-  stop(): Promise<void>;
+  /**
+   * Graceful stop, first half: new sessions get 421 4.3.2, idle sessions are told the same at
+   * once, and a session in a transaction finishes it (its 250 included) and is told then.
+   * Resolves when no session is left.
+   */
+  drain(): Promise<void>;
+  /**
+   * Drains for at most `graceMs` (default HERALD_SHUTDOWN_TIMEOUT), then ends the sessions still
+   * open with 421 4.3.2 and closes the listeners.
+   */
+  stop(options?: { graceMs?: number }): Promise<void>;
 }
 
 /** Per-connection facts Herald keeps beside smtp-server's session. */
@@ -101,6 +117,20 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
   const lockout = new AuthLockout(config.authMaxFailures, config.authLockout, clock);
   const states = new WeakMap<SMTPServerSession, ConnectionState>();
   const servers: { kind: ListenerKind; server: PatchedSmtpServer }[] = [];
+  let draining: Promise<void> | null = null;
+  let drained: (() => void) | null = null;
+
+  const openSessions = () => servers.reduce((n, s) => n + s.server.connections.size, 0);
+  const checkDrained = () => {
+    if (drained && openSessions() === 0) drained();
+  };
+  /** A session is in a transaction from MAIL FROM until its DATA is answered or it is reset. */
+  const inTransaction = (connection: SmtpConnection) => Boolean(connection._dataStream || connection.session?.envelope?.mailFrom);
+  const tellShuttingDown = (connection: SmtpConnection) => {
+    const { code, enhanced, text } = Replies.shuttingDown().reply;
+    // send() closes the connection itself after a 421.
+    connection.send(code, `${enhanced} ${text}`, false);
+  };
 
   /** Ends one session from the server's side with a final 421 (e.g. a DATA deadline). */
   function closeSession(kind: ListenerKind, session: SMTPServerSession, rejection: SmtpRejection): void {
@@ -167,6 +197,8 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
 
       onConnect(session, callback) {
         const ip = session.remoteAddress;
+        options.observe?.session(kind);
+        if (draining) return callback(toServerError(Replies.shuttingDown()));
         if (anyNetworkContains(config.blockedClients, ip)) {
           log.info({ listener: kind, ip }, 'connection refused: client blocked');
           return callback(toServerError(Replies.clientBlocked(ip)));
@@ -349,6 +381,8 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
           state.counted = false;
           counter.close(state.ip);
         }
+        // The connection leaves the server's set as it closes; look once it has.
+        if (draining) setImmediate(checkDrained);
       },
     };
   }
@@ -363,6 +397,24 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
           // RFC 5321 §4.3.1 early-talker detection is worth 100 ms only where strangers connect.
           greetAtOnce: kind !== 'mx',
           rewrite,
+          afterReply(code, connection) {
+            options.observe?.reply(kind, code);
+            // Stopping: a session whose transaction just ended (its DATA answered, or RSET) is
+            // told now. Looked at on the next turn: smtp-server resets the envelope right after
+            // writing the DATA reply.
+            if (draining && code !== 421 && code !== 354) {
+              setImmediate(() => {
+                if (!connection._closing && !connection._closed && !inTransaction(connection)) tellShuttingDown(connection);
+              });
+            }
+          },
+          proxy:
+            config.smtpProxyProtocol === 'on'
+              ? {
+                  trusted: (address) => anyNetworkContains(config.proxyTrusted, address),
+                  invalid: (address, reason) => log.warn({ listener: kind, ip: address, reason }, 'bad PROXY protocol header from a trusted balancer; connection closed'),
+                }
+              : undefined,
         });
         server.on('error', (err: Error) => log.warn({ listener: kind, err }, 'SMTP connection error'));
         const port = startOptions.ephemeral ? 0 : configured;
@@ -388,7 +440,25 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
       return bound;
     },
 
-    async stop() {
+    drain() {
+      draining ??= new Promise<void>((resolve) => {
+        drained = resolve;
+        log.info({ sessions: openSessions() }, 'SMTP listeners stopping: new sessions get 421 4.3.2');
+        for (const { server } of servers) {
+          for (const connection of server.connections) if (!inTransaction(connection)) tellShuttingDown(connection);
+        }
+        setImmediate(checkDrained);
+      });
+      return draining;
+    },
+
+    async stop(stopOptions = {}) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeUp = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, stopOptions.graceMs ?? config.shutdownTimeout);
+      });
+      await Promise.race([this.drain(), timeUp]);
+      clearTimeout(timer);
       const closing = servers.map(({ server }) => closeServer(server));
       servers.length = 0;
       await Promise.all(closing);
@@ -399,10 +469,11 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
 function closeServer(server: PatchedSmtpServer): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
-    // Sessions between messages are told at once; a message being received or committed
-    // finishes first (smtp-server's closeTimeout bounds the wait).
+    // Whatever is left ran out of time: ended with 421 4.3.2 (a message not yet answered is
+    // not acknowledged, so its client sends it again later).
     for (const connection of server.connections) {
-      if (!connection._dataStream) connection.send(421, 'Server shutting down');
+      connection.send(421, 'Server shutting down');
+      connection.close();
     }
   });
 }

@@ -4,6 +4,12 @@
  * migration ledger. Durability: WAL with synchronous=FULL, so a commit is on disk when it returns.
  * Also the loop of a room that keeps its tables up to date from the event outbox (`followOutbox`):
  * a page's writes and the room's cursor move in one transaction.
+ * Change counters (`change_counters`, moved by triggers): what lets a room cache its lookups and
+ * still see at once a change another process (the CLI) made to the same file.
+ * And the periodic sweeper that removes rows past their time (`startSweeper`).
+ * Readiness: `migrationProblems` compares each room's ledger with the versions this build knows.
  */
-export { openSqlite, migrate, installationSecret, type SqliteDatabase, type Migration } from './sqlite.js';
+export { openSqlite, migrate, expectMigrations, migrationProblems, installationSecret, type SqliteDatabase, type Migration } from './sqlite.js';
+export { changeCounterSql, SqliteChangeCounter } from './change-counters.js';
 export { followOutbox, type OutboxFollower, type OutboxFollowerOptions } from './outbox-follower.js';
+export { startSweeper, type Sweeper } from './sweeper.js';

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSqlite } from '../storage/index.js';
 import { rejectionOf } from '../../test/support/rejections.js';
+import { tempDatabase } from '../../test/support/sqlite.js';
 import { SqliteSuppressionStore } from './sqlite-suppression-store.js';
 
 /** The store refuses with an SmtpRejection naming the field, which the API turns into a 422. */
@@ -176,4 +177,37 @@ test('remove forgets the address’s soft bounces, so it starts afresh', (t) => 
   assert.equal(store.hasSoftBounces('acme', 'ann@example.com'), false);
   store.applyFeed(1, 2, [soft(2)], policy);
   assert.equal(store.check('acme', 'transactional', ['ann@example.com']).size, 0, 'one soft bounce since the removal, not two');
+});
+
+test('check: one, two and more addresses (each a different statement) answer alike, duplicates and spellings included', (t) => {
+  const { store } = setup(t);
+  store.add('acme', [
+    { address: 'a@example.com', reason: 'hard_bounce' },
+    { address: 'b@example.com', reason: 'complaint', stream: 'transactional' },
+  ]);
+  const ask = (addresses: string[]) =>
+    [...store.check('acme', 'transactional', addresses)].map(([address, hit]) => [address, hit.reason]).sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+  assert.deepEqual(ask(['a@example.com']), [['a@example.com', 'hard_bounce']]);
+  assert.deepEqual(ask(['c@example.com']), []);
+  assert.deepEqual(ask(['a@example.com', 'a@EXAMPLE.com']), [['a@EXAMPLE.com', 'hard_bounce'], ['a@example.com', 'hard_bounce']], 'one address in two spellings');
+  assert.deepEqual(ask(['c@example.com', 'b@example.com']), [['b@example.com', 'complaint']]);
+  assert.deepEqual(ask(['b@example.com', 'c@example.com', 'a@example.com']), [['a@example.com', 'hard_bounce'], ['b@example.com', 'complaint']]);
+  assert.deepEqual([...store.check('acme', 'broadcast', ['a@example.com', 'b@example.com']).keys()], ['a@example.com']);
+  assert.equal(store.check('globex', 'transactional', ['a@example.com']).size, 0);
+});
+
+test('an address added or removed through another connection (the CLI) counts for the very next check', (t) => {
+  const open = tempDatabase(t, 'herald-suppression-');
+  const clock = manualClock();
+  const server = new SqliteSuppressionStore(open(), { clock });
+  const cli = new SqliteSuppressionStore(open(), { clock });
+  assert.equal(server.check('acme', 'transactional', ['a@example.com']).size, 0);
+  cli.add('acme', [{ address: 'a@example.com', reason: 'manual', expiresAt: new Date(clock.now().getTime() + DAY) }]);
+  assert.equal(server.check('acme', 'transactional', ['a@example.com']).get('a@example.com')?.reason, 'manual');
+  assert.equal(server.check('acme', 'transactional', ['a@example.com', 'b@example.com']).size, 1);
+  clock.advance(DAY);
+  assert.equal(server.check('acme', 'transactional', ['a@example.com']).size, 0, 'expired');
+  clock.advance(-DAY);
+  cli.remove('acme', 'a@example.com');
+  assert.equal(server.check('acme', 'transactional', ['a@example.com']).size, 0);
 });

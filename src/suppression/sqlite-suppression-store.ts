@@ -153,8 +153,11 @@ export class SqliteSuppressionStore implements SuppressionCheck {
     migrate(db, 'suppression', MIGRATIONS);
     const live = '(expires_at IS NULL OR expires_at > @now)';
     this.s = {
-      // One statement for any number of addresses: the JSON array is expanded by json_each and
-      // each element is a primary-key lookup.
+      // Most messages have one or two recipients: a primary-key read each, without building and
+      // expanding a JSON array (which cost twice as much). More use one statement for any number:
+      // the JSON array is expanded by json_each and each element is a primary-key lookup.
+      checkOne: db.prepare(`SELECT address, reason, created_at FROM suppressions WHERE account_id = @accountId AND address = @a AND stream = @stream AND ${live}`),
+      checkTwo: db.prepare(`SELECT address, reason, created_at FROM suppressions WHERE account_id = @accountId AND address IN (@a, @b) AND stream = @stream AND ${live}`),
       check: db.prepare(
         `SELECT address, reason, created_at FROM suppressions
          WHERE account_id = @accountId AND address IN (SELECT value FROM json_each(@addresses)) AND stream = @stream AND ${live}`,
@@ -201,7 +204,12 @@ export class SqliteSuppressionStore implements SuppressionCheck {
       if (list) list.push(address);
       else given.set(key, [address]);
     }
-    const rows = this.s.check.all({ accountId, stream, addresses: JSON.stringify([...given.keys()]), now: this.now() }) as Pick<Row, 'address' | 'reason' | 'created_at'>[];
+    const keys = [...given.keys()];
+    const now = this.now();
+    let rows: Pick<Row, 'address' | 'reason' | 'created_at'>[];
+    if (keys.length === 1) rows = this.s.checkOne.all({ accountId, stream, a: keys[0], now }) as typeof rows;
+    else if (keys.length === 2) rows = this.s.checkTwo.all({ accountId, stream, a: keys[0], b: keys[1], now }) as typeof rows;
+    else rows = this.s.check.all({ accountId, stream, addresses: JSON.stringify(keys), now }) as typeof rows;
     for (const row of rows) {
       for (const address of given.get(row.address) ?? []) hits.set(address, { reason: row.reason, createdAt: new Date(row.created_at) });
     }

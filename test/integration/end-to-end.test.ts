@@ -202,30 +202,41 @@ with smtplib.SMTP('127.0.0.1', ${herald.port('submission')}) as s:
   });
 
   test('hold, release, retry and delete steer a message stuck on a down host', async () => {
-    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: herald.port('submissions'), secure: true, auth: { user: password.username, pass: password.password }, tls: { rejectUnauthorized: false } });
-    const deferred = herald.events.waitFor((e) => e.type === 'deferred' && e.recipient === 'stuck@down.test');
-    const info = await transport.sendMail({ from: 'app@sender.test', to: 'stuck@down.test', subject: 'Stuck', text: 'x' });
-    transport.close();
-    const id = queuedId(info.response);
-    const first = await deferred;
-    assert.equal(first.data.scope, 'connection');
+    // Its own Herald, retrying only after an hour: with the suite's 200 ms the next attempt could
+    // be under way (and not holdable) by the time the CLI asks.
+    const slow = await heraldFor(w, { HERALD_RETRY_SCHEDULE: '1h' });
+    try {
+      await slow.credentials.create({ name: 'local', networks: ['127.0.0.0/8'] });
+      const transport = nodemailer.createTransport({ host: '127.0.0.1', port: slow.port('mx'), secure: false, ignoreTLS: true });
+      const deferred = slow.events.waitFor((e) => e.type === 'deferred' && e.recipient === 'stuck@down.test');
+      const info = await transport.sendMail({ from: 'app@sender.test', to: 'stuck@down.test', subject: 'Stuck', text: 'x' });
+      transport.close();
+      const id = queuedId(info.response);
+      const first = await deferred;
+      assert.equal(first.data.scope, 'connection');
 
-    const held = await runCli(['queue', 'hold', id, '--json'], herald.env);
-    assert.equal(held.code, 0, held.stderr);
-    const list = (await runCli(['queue', 'list', '--state', 'held', '--json'], herald.env)).json();
-    assert.deepEqual(list.messages.map((m: { id: string }) => m.id), [id]);
-    assert.equal(list.messages[0].status, 'held');
+      const held = await runCli(['queue', 'hold', id, '--json'], slow.env);
+      assert.equal(held.code, 0, held.stderr);
+      const list = (await runCli(['queue', 'list', '--state', 'held', '--json'], slow.env)).json();
+      assert.deepEqual(list.messages.map((m: { id: string }) => m.id), [id]);
+      assert.equal(list.messages[0].status, 'held');
 
-    const released = herald.events.waitFor((e) => e.type === 'deferred' && e.messageId === id);
-    assert.equal((await runCli(['queue', 'release', id], herald.env)).code, 0);
-    await released;
-    assert.equal((await runCli(['queue', 'retry', '--all', '--json'], herald.env)).code, 0);
+      const released = slow.events.waitFor((e) => e.type === 'deferred' && e.messageId === id && e !== first);
+      assert.equal((await runCli(['queue', 'release', id], slow.env)).code, 0);
+      await released;
+      const retried = slow.events.waitFor((e) => e.type === 'deferred' && e.messageId === id && e !== first);
+      assert.equal((await runCli(['queue', 'retry', '--all', '--json'], slow.env)).code, 0);
+      await retried;
 
-    const deleted = await runCli(['queue', 'delete', id, '--json'], herald.env);
-    assert.equal(deleted.code, 0, deleted.stderr);
-    assert.equal(await herald.store.get(id), null);
-    assert.equal((await runCli(['queue', 'show', id], herald.env)).code, 1);
+      const deleted = await runCli(['queue', 'delete', id, '--json'], slow.env);
+      assert.equal(deleted.code, 0, deleted.stderr);
+      assert.equal(await slow.store.get(id), null);
+      assert.equal((await runCli(['queue', 'show', id], slow.env)).code, 1);
+    } finally {
+      await slow.stop();
+    }
   });
+
 });
 
 describe('giving up', () => {

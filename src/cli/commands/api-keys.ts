@@ -56,7 +56,7 @@ export function apiKeysCommand(): Command {
     .description('revoke an API key by id, or by name within its account; requests with it are refused from then on')
     .argument('<id-or-name>')
     .option('--account <account>', 'the account (id or name) the key belongs to (default: the default account for names, any account for ids)')
-    .addHelpText('after', '\nA running Herald refuses the key within a second.\n\nExamples:\n  herald api-keys revoke key_ab3dk2m9xq7p\n  herald api-keys revoke app --account acme')
+    .addHelpText('after', '\nA running Herald refuses the key from its next request on.\n\nExamples:\n  herald api-keys revoke key_ab3dk2m9xq7p\n  herald api-keys revoke app --account acme')
     .action(async (idOrName: string, opts: { account?: string }, sub: Command) => {
       const revoked = withAccountStore(sub, (store) => store.revokeApiKey(idOrName, opts.account));
       if (!revoked) {

@@ -1,0 +1,72 @@
+import type { Statement } from 'better-sqlite3';
+import type { SqliteDatabase } from './sqlite.js';
+
+/**
+ * Change counters: one row per counter in `change_counters`, moved by SQLite triggers on every
+ * insert, update and delete of the tables it watches, inside the transaction that made the
+ * change, whichever connection or process made it (the CLI writes to the same file as the
+ * server). A room keeps what its lookups read in memory and drops it when its counter moved, so a
+ * lookup costs one primary-key read and never answers from before a committed change.
+ *
+ * Why not `PRAGMA data_version`: it moves on every commit of any other connection, and the queue
+ * store's writer thread commits many times a second under load, so a cache keyed on it would be
+ * dropped all the time. A counter moves only when the records it covers do.
+ */
+
+const TABLE = 'CREATE TABLE IF NOT EXISTS change_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;';
+const NAME = /^[a-z][a-z0-9_]*$/;
+
+/** A table a counter watches; `updateOf` limits the update trigger to those columns (bookkeeping columns left out). */
+export type WatchedTable = string | { table: string; updateOf: readonly string[] };
+
+/**
+ * The SQL of a room's migration that makes `counter` count every change to `tables`: the shared
+ * table (made by whichever room comes first), the counter's row, and three triggers per table.
+ * What it returns is part of applied migrations: it must never change for the same arguments
+ * (watch a new table, or a new column, with a new migration).
+ */
+export function changeCounterSql(counter: string, tables: readonly WatchedTable[]): string {
+  const check = (name: string) => {
+    if (!NAME.test(name)) throw new Error(`changeCounterSql: "${name}" is not a plain table, column or counter name`);
+    return name;
+  };
+  check(counter);
+  const lines = [TABLE, `INSERT OR IGNORE INTO change_counters (name, value) VALUES ('${counter}', 0);`];
+  const bump = `BEGIN UPDATE change_counters SET value = value + 1 WHERE name = '${counter}'; END;`;
+  for (const watched of tables) {
+    const table = check(typeof watched === 'string' ? watched : watched.table);
+    const update = typeof watched === 'string' ? 'UPDATE' : `UPDATE OF ${watched.updateOf.map(check).join(', ')}`;
+    lines.push(`CREATE TRIGGER ${table}_insert_counts_${counter} AFTER INSERT ON ${table} ${bump}`);
+    lines.push(`CREATE TRIGGER ${table}_update_counts_${counter} AFTER ${update} ON ${table} ${bump}`);
+    lines.push(`CREATE TRIGGER ${table}_delete_counts_${counter} AFTER DELETE ON ${table} ${bump}`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * One counter as one connection sees it. `moved()` reads it (a primary-key read of a table of a
+ * few rows) and says whether it changed since the last look: the caller then drops its cache.
+ * Read it before the records it caches, never after: a change committed between the two reads
+ * then only costs one reload more, never a stale entry.
+ */
+export class SqliteChangeCounter {
+  private readonly read: Statement<[string], unknown>;
+  private seen: number | undefined;
+  private looked = false;
+
+  constructor(
+    db: SqliteDatabase,
+    readonly name: string,
+  ) {
+    this.read = db.prepare<[string], unknown>('SELECT value FROM change_counters WHERE name = ?').pluck();
+  }
+
+  /** True on the first look, when the counter changed since the last one, and always when it has no row (nothing may be kept then). */
+  moved(): boolean {
+    const value = this.read.get(this.name) as number | undefined;
+    if (this.looked && value !== undefined && value === this.seen) return false;
+    this.looked = true;
+    this.seen = value;
+    return true;
+  }
+}
