@@ -105,6 +105,8 @@ export class ApiFailure extends Error {
     readonly code: string,
     message: string,
     readonly field?: string,
+    /** Where in a template the problem is (1-based), when the API says. */
+    readonly where?: { line: number; column: number },
   ) {
     super(message);
   }
@@ -127,11 +129,12 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   if (method !== 'GET' && csrf) headers['x-herald-csrf'] = csrf;
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
   if (res.status === 204) return undefined as T;
-  const data = (await res.json().catch(() => null)) as { error?: { code: string; message: string; field?: string } } | null;
+  const data = (await res.json().catch(() => null)) as { error?: { code: string; message: string; field?: string; line?: number; column?: number } } | null;
   if (!res.ok) {
     const error = data?.error ?? { code: 'http_' + res.status, message: `Herald answered ${res.status}` };
     if (res.status === 401 && path !== '/api/v1/session') onSignedOut();
-    throw new ApiFailure(res.status, error.code, error.message, error.field);
+    const where = 'line' in error && error.line !== undefined ? { line: error.line, column: error.column ?? 1 } : undefined;
+    throw new ApiFailure(res.status, error.code, error.message, error.field, where);
   }
   return data as T;
 }

@@ -9,12 +9,16 @@ import { DomainsPage } from './pages/domains';
 import { DomainPage } from './pages/domain';
 import { KeysPage } from './pages/keys';
 import { WebhookPage, WebhooksPage } from './pages/webhooks';
+import { SuppressionsPage } from './pages/suppressions';
+import { TemplatePage, TemplatesPage } from './pages/templates';
 
 const NAV = [
   { href: '/', label: 'Overview' },
   { href: '/messages', label: 'Messages' },
   { href: '/domains', label: 'Domains' },
   { href: '/webhooks', label: 'Webhooks' },
+  { href: '/suppressions', label: 'Suppressions' },
+  { href: '/templates', label: 'Templates' },
   { href: '/keys', label: 'Keys' },
 ];
 
@@ -65,6 +69,10 @@ export function App() {
   else if (path === '/webhooks') page = <WebhooksPage admin={admin} />;
   else if ((m = /^\/webhooks\/([^/]+)$/.exec(path))) page = <WebhookPage id={decodeURIComponent(m[1])} admin={admin} />;
   else if (path === '/keys') page = <KeysPage admin={admin} />;
+  else if (path === '/suppressions') page = <SuppressionsPage search={search} admin={admin} />;
+  else if (path === '/templates') page = <TemplatesPage admin={admin} />;
+  else if (path === '/templates/new') page = <TemplatePage key="new" id={null} admin={admin} />;
+  else if ((m = /^\/templates\/([^/]+)$/.exec(path))) page = <TemplatePage key={m[1]} id={decodeURIComponent(m[1])} admin={admin} />;
   else page = <NotFound />;
 
   return (

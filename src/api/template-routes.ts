@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import { randomBytes } from 'node:crypto';
 import type { TemplateInput, TemplateView } from '../templates/index.js';
 import { ApiErrors, errorResponses } from './errors.js';
+import { MESSAGE_HTML_CSP } from './message-content-routes.js';
 import type { ApiDeps } from './types.js';
 
 /** Stored Handlebars templates: create, read, version, delete, and preview with sample data. */
@@ -41,6 +43,15 @@ const templateInput = {
 } as const;
 
 const errors = errorResponses(400, 401, 403, 404, 422);
+
+/**
+ * Rendered previews wait here for the dashboard's preview frame, which can only load a URL: the
+ * HTML is served from that URL under the same inert policy as a stored message's HTML, never
+ * into the dashboard's own page. Kept in this process's memory, briefly and few of them.
+ */
+const PREVIEW_TTL_MS = 10 * 60_000;
+const MAX_PREVIEWS = 200;
+
 const idParam = { type: 'object', properties: { id: { type: 'string', description: 'The template id or alias.' } } } as const;
 
 export function templateView(t: TemplateView) {
@@ -60,6 +71,14 @@ export function templateView(t: TemplateView) {
 
 export function registerTemplateRoutes(api: FastifyInstance, deps: ApiDeps): void {
   const { templates } = deps;
+  const previews = new Map<string, { accountId: string; html: string; expires: number }>();
+  const keepPreview = (accountId: string, html: string): string => {
+    const now = Date.now();
+    for (const [token, p] of previews) if (p.expires <= now || previews.size >= MAX_PREVIEWS) previews.delete(token);
+    const token = randomBytes(16).toString('hex');
+    previews.set(token, { accountId, html, expires: now + PREVIEW_TTL_MS });
+    return token;
+  };
   const found = (accountId: string, id: string, version?: number) => {
     const t = templates.get(accountId, id, version);
     if (!t) throw ApiErrors.notFound(version === undefined ? `template ${id}` : `version ${version} of template ${id}`);
@@ -190,6 +209,69 @@ export function registerTemplateRoutes(api: FastifyInstance, deps: ApiDeps): voi
       const source = { ...stored, ...(req.body?.template ?? {}) };
       const out = deps.renderer.preview(source, req.body?.data ?? {}, { fieldPrefix: req.body?.template ? 'template.' : '', dataField: 'data' });
       return { subject: out.subject ?? null, html: out.html ?? null, text: out.text ?? null };
+    },
+  );
+
+  api.post<{ Body: { data?: Record<string, unknown>; template: TemplateInput } }>(
+    '/templates/preview',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'Preview a template that is not saved, with sample data',
+        description:
+          'Renders `template` (subject, html, text, required) with `data` as a send would, with the same isolated renderer; nothing is stored or sent. ' +
+          '`html_url` serves the rendered HTML for ten minutes under a policy that lets no script run and loads nothing remote: show it in an <iframe sandbox>.',
+        tags: ['templates'],
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['template'],
+          properties: { data: { type: 'object' }, template: templateInput },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: { subject: nullableString, html: nullableString, text: nullableString, html_url: { ...nullableString, description: 'The rendered HTML, inert; null without an html part.' } },
+          },
+          ...errors,
+        },
+      },
+    },
+    async (req) => {
+      const out = deps.renderer.preview(req.body.template, req.body.data ?? {}, { fieldPrefix: 'template.', dataField: 'data' });
+      const html = out.html ?? null;
+      return {
+        subject: out.subject ?? null,
+        html,
+        text: out.text ?? null,
+        html_url: html === null ? null : `/api/v1/templates/previews/${keepPreview(req.principal!.accountId, html)}`,
+      };
+    },
+  );
+
+  api.get<{ Params: { token: string } }>(
+    '/templates/previews/:token',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: "A preview's HTML, made inert",
+        tags: ['templates'],
+        params: { type: 'object', properties: { token: { type: 'string' } } },
+        response: { 200: { type: 'string', description: 'text/html' }, ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      const p = previews.get(req.params.token);
+      if (!p || p.accountId !== req.principal!.accountId || p.expires <= Date.now()) throw ApiErrors.notFound(`preview ${req.params.token}`);
+      return reply
+        .headers({
+          'Content-Type': 'text/html; charset=utf-8',
+          'Content-Security-Policy': MESSAGE_HTML_CSP,
+          'X-Content-Type-Options': 'nosniff',
+          'Referrer-Policy': 'no-referrer',
+          'Cache-Control': 'private, no-store',
+        })
+        .send(p.html);
     },
   );
 }

@@ -275,6 +275,103 @@ test('webhooks: add an endpoint, send it a test event, see the attempt; keys and
   await page.context().close();
 });
 
+test('suppressions: add addresses, find one, import a CSV file, remove one', { skip }, async () => {
+  const page = await newPage();
+  await signIn(page, 'owner@example.com');
+  await page.getByRole('link', { name: 'Suppressions' }).click();
+  await page.getByRole('heading', { name: 'Suppressions' }).waitFor();
+  await page.getByLabel('Addresses').fill('ann@supp.example\nbob@supp.example, not-an-address');
+  await page.getByLabel('Add suppressions').getByLabel('Stream').selectOption('broadcast');
+  await page.getByRole('button', { name: 'Suppress' }).click();
+  // The batch is all or nothing on the server: the bad address is set aside and named, the rest added.
+  await page.getByRole('alert').filter({ hasText: 'Suppressed: 2 entries added' }).waitFor();
+  await page.getByRole('alert').getByText(/not-an-address/).waitFor();
+  const ann = await call(world.base, 'GET', '/api/v1/suppressions/ann@supp.example', { key: world.adminKey });
+  assert.equal(ann.status, 200);
+  assert.deepEqual(ann.body.suppressions.map((s: { stream: string; reason: string }) => [s.stream, s.reason]), [['broadcast', 'manual']]);
+
+  const csv = 'Email Address,First Name\r\n"Carol <carol@supp.example>",Carol\r\ndave@supp.example,Dave\r\n,nobody\r\n';
+  await page.getByLabel('CSV file', { exact: true }).setInputFiles({ name: 'list.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await page.getByRole('button', { name: 'Import' }).click();
+  await page.getByRole('alert').filter({ hasText: 'Imported list.csv: 2 addresses — 4 entries added' }).waitFor();
+  await page.getByRole('alert').getByText('line 4: no address in ",nobody"').waitFor();
+
+  await page.getByLabel('Address contains').fill('supp.example');
+  await page.getByRole('button', { name: 'Search' }).click();
+  const table = page.getByRole('table', { name: 'Suppressed addresses' });
+  await table.getByRole('cell', { name: 'dave@supp.example' }).first().waitFor();
+  assert.equal(await table.locator('tbody tr').count(), 6, 'ann, bob (broadcast) and carol, dave (both streams)');
+  await page.getByLabel('Address contains').fill('ann@');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await table.getByRole('cell', { name: 'bob@supp.example', exact: true }).waitFor({ state: 'detached' });
+  assert.equal(await table.locator('tbody tr').count(), 1);
+  await shot(page, 'suppressions');
+
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Export CSV' }).click();
+  const exported = await (await download).createReadStream();
+  let text = '';
+  for await (const chunk of exported) text += chunk;
+  assert.match(text, /^address,stream,reason,created_at,expires_at,message_id,detail\r\nann@supp\.example,broadcast,manual,/);
+
+  page.once('dialog', (d) => void d.accept());
+  await page.getByRole('button', { name: 'Remove ann@supp.example (broadcast)' }).click();
+  await page.getByRole('status').filter({ hasText: 'Removed ann@supp.example (broadcast).' }).waitFor();
+  await page.getByText('No suppressed addresses match.').waitFor();
+  assert.equal((await call(world.base, 'GET', '/api/v1/suppressions/ann@supp.example', { key: world.adminKey })).status, 404, 'Herald sends to it again');
+  await page.context().close();
+});
+
+test('templates: create one, preview it with sample data (inert HTML), see an error with its line, save a version', { skip }, async () => {
+  const page = await newPage();
+  const dialogs: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  await signIn(page, 'owner@example.com');
+  await page.getByRole('link', { name: 'Templates' }).click();
+  await page.getByRole('link', { name: 'New template' }).click();
+  await page.getByLabel('Name', { exact: true }).fill('Welcome mail');
+  await page.getByLabel('Alias').fill('welcome');
+  await page.getByLabel('Subject').fill('Welcome, {{user.name}}!');
+  await page.getByLabel('HTML').fill('<h1>Hi {{user.name}}</h1><p>Your plan: {{plan}}</p><img src=x onerror="alert(1)"><script>alert(2)</script>');
+  await page.getByLabel('Text', { exact: true }).fill('Hi {{user.name}}, your plan: {{plan}}');
+  await page.getByLabel('Sample data (JSON)').fill('{ "user": { "name": "Ann" }, "plan": "Pro" }');
+  await page.getByTestId('preview-subject').filter({ hasText: 'Welcome, Ann!' }).waitFor();
+  await page.getByTestId('preview-text').filter({ hasText: 'Hi Ann, your plan: Pro' }).waitFor();
+  const frame = page.frameLocator('iframe[title="HTML preview"]');
+  await frame.getByRole('heading', { name: 'Hi Ann' }).waitFor();
+  await frame.getByText('Your plan: Pro').waitFor();
+  const sandbox = await page.locator('iframe[title="HTML preview"]').getAttribute('sandbox');
+  assert.equal(sandbox, '', 'no allow-scripts, no allow-same-origin');
+
+  await page.getByRole('button', { name: 'Create template' }).click();
+  await page.getByRole('heading', { name: /Welcome mail/ }).getByText('version 1').waitFor();
+  const created = await call(world.base, 'GET', '/api/v1/templates/welcome', { key: world.adminKey });
+  assert.equal(created.status, 200);
+  assert.equal(created.body.subject, 'Welcome, {{user.name}}!');
+
+  // A syntax error is shown with its part, line and column while typing; saving is refused.
+  await page.getByLabel('HTML').fill('<h1>Hi {{user.name}}</h1>\n<p>{{#if plan}}Plan: {{plan}}</p>');
+  await page.getByRole('alert', { name: 'Template problem' }).filter({ hasText: /html: line 2, column \d+/ }).waitFor();
+  await page.getByLabel('HTML').fill('<h1>Hi {{user.name}}</h1>\n<p>{{#if plan}}Plan: {{plan}}{{/if}}</p>');
+  await frame.getByText('Plan: Pro').waitFor();
+  await page.getByRole('button', { name: 'Save as a new version' }).click();
+  await page.getByRole('status').filter({ hasText: 'Saved as version 2.' }).waitFor();
+  const table = page.getByRole('table', { name: 'Versions' });
+  await table.getByRole('cell', { name: '2 (latest)' }).waitFor();
+  await table.getByRole('cell', { name: '1', exact: true }).waitFor();
+  await shot(page, 'template');
+  assert.equal((await call(world.base, 'GET', '/api/v1/templates/welcome', { key: world.adminKey })).body.version, 2);
+  assert.deepEqual(dialogs, [], 'the preview ran no script');
+
+  await page.getByRole('link', { name: 'Templates', exact: true }).first().click();
+  await page.getByRole('table', { name: 'Templates' }).getByRole('link', { name: 'Welcome mail' }).waitFor();
+  await shot(page, 'templates');
+  await page.context().close();
+});
+
 test('a viewer sees no admin buttons, and the API refuses the admin action anyway', { skip }, async () => {
   const page = await newPage({ width: 390, height: 844 });
   await signIn(page, 'viewer@example.com');
