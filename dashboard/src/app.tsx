@@ -55,7 +55,10 @@ export function App() {
   };
   const switchAccount = async (account: string) => {
     adopt(await api<SessionInfo>('PUT', '/api/v1/session/account', { account }));
-    navigate('/');
+    // A list stays open and reloads for the new account; one message, domain or template belongs
+    // to the old account, so its section's list opens instead.
+    const section = /^\/[^/]+\/./.test(path) ? path.slice(0, path.indexOf('/', 1)) : null;
+    if (section) navigate(section);
   };
   const admin = session.account.scope === 'admin';
 
@@ -121,7 +124,8 @@ export function App() {
           </button>
         </div>
       </header>
-      <main id="main" tabIndex={-1}>
+      {/* Keyed by account: switching accounts mounts the page afresh, so it loads that account's data. */}
+      <main id="main" tabIndex={-1} key={session.account.id}>
         {page}
       </main>
     </div>

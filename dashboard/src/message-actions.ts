@@ -1,4 +1,4 @@
-import { api } from './api';
+import { api, type Answer } from './api';
 
 /** Retry, hold, release and cancel (POST /api/v1/messages/{id}/{action} and /messages/actions). */
 
@@ -18,13 +18,7 @@ const DONE: Record<MessageAction, string> = {
   cancel: 'cancelled',
 };
 
-export interface ActionResult {
-  id: string;
-  ok: boolean;
-  recipients?: number;
-  status?: string | null;
-  error?: { code: string; message: string };
-}
+export type ActionResult = Answer<'/api/v1/messages/actions', 'post'>['results'][number];
 
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;

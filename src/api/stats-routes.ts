@@ -13,6 +13,7 @@ import {
   type SqliteStatsStore,
   type StatsParams,
 } from '../stats/index.js';
+import type { QueueStore } from '../queue/index.js';
 import { ApiErrors, errorResponses } from './errors.js';
 
 /** Statistics from the roll-ups: totals and a row per day, hour, domain, tag or stream, with the rates. */
@@ -21,6 +22,8 @@ export interface StatsRouteDeps {
   stats: Pick<SqliteStatsStore, 'query' | 'updatedAt'>;
   /** For the default range (the last 7 days); the system clock when omitted. */
   clock?: Clock;
+  /** The queue's depth and oldest waiting message, answered beside the figures (the dashboard's overview). */
+  store?: Pick<QueueStore, 'gauges'>;
 }
 
 const errors = errorResponses(400, 401, 403);
@@ -81,8 +84,36 @@ const statsSchema = {
     },
     truncated: { type: 'boolean', description: `true when more than ${MAX_GROUPS} domains or tags matched: the largest by sent are listed.` },
     updated_at: { type: ['string', 'null'], format: 'date-time', description: 'When the roll-ups last took in events: the numbers are as of then (usually a second or two ago).' },
+    queue: {
+      type: 'object',
+      description: 'The queue now, across all accounts (not limited by the range or filters): recipients waiting per state, and when the oldest of them was accepted.',
+      required: ['queued', 'deferred', 'delivering', 'held', 'oldest_created_at'],
+      properties: {
+        queued: { type: 'integer' },
+        deferred: { type: 'integer' },
+        delivering: { type: 'integer' },
+        held: { type: 'integer' },
+        oldest_created_at: { type: ['string', 'null'], format: 'date-time', description: 'When the oldest message with a waiting recipient was accepted; null when nothing waits.' },
+      },
+    },
   },
 } as const;
+
+/** Depth per pending state and the oldest acceptance time among them (QueueStore.gauges reads only pending rows). */
+async function queueView(store: Pick<QueueStore, 'gauges'>) {
+  const { pending } = await store.gauges();
+  let oldest: Date | null = null;
+  for (const { oldestCreatedAt } of Object.values(pending)) {
+    if (oldestCreatedAt && (!oldest || oldestCreatedAt < oldest)) oldest = oldestCreatedAt;
+  }
+  return {
+    queued: pending.queued.count,
+    deferred: pending.deferred.count,
+    delivering: pending.delivering.count,
+    held: pending.held.count,
+    oldest_created_at: oldest?.toISOString() ?? null,
+  };
+}
 
 export function registerStatsRoutes(api: FastifyInstance, deps: StatsRouteDeps): void {
   const clock = deps.clock ?? systemClock;
@@ -116,13 +147,15 @@ export function registerStatsRoutes(api: FastifyInstance, deps: StatsRouteDeps):
     async (req) => {
       const q = req.query;
       const params: StatsParams = { from: q.from, to: q.to, groupBy: q.group_by, stream: q.stream, tag: q.tag, domain: q.domain };
+      let view;
       try {
-        return statsView(statsReport(deps.stats, parseStatsQuery(req.principal!.accountId, params, clock.now())));
+        view = statsView(statsReport(deps.stats, parseStatsQuery(req.principal!.accountId, params, clock.now())));
       } catch (err) {
         // The stats room names the query parameter (group_by, from, …): a 400 naming it.
         if (err instanceof SmtpRejection) throw ApiErrors.badRequest(err.reply.text, err.field);
         throw err;
       }
+      return deps.store ? { ...view, queue: await queueView(deps.store) } : view;
     },
   );
 }

@@ -107,6 +107,21 @@ describe('statistics', () => {
     assert.equal((await runCli(['stats', '--account', 'nobody'], env)).code, 1);
   });
 
+  test('the answer carries the queue now: recipients waiting per state and the oldest one’s acceptance time', async () => {
+    const empty = await stats('');
+    assert.deepEqual(empty.body.queue, { queued: 0, deferred: 0, delivering: 0, held: 0, oldest_created_at: null });
+    const later = await call(w.base, 'POST', '/api/v1/messages', {
+      key: sendKey,
+      body: { from: 'shop@sender.test', to: ['dan@a.test', 'eve@a.test'], subject: 'Later', text: 'x', send_at: new Date(Date.now() + 3_600_000).toISOString() },
+    });
+    assert.equal(later.status, 202, JSON.stringify(later.body));
+    const accepted = (await call(w.base, 'GET', `/api/v1/messages/${later.body.id}`, { key: readKey })).body.created_at;
+    const res = await stats('?group_by=tag');
+    assert.deepEqual(res.body.queue, { queued: 2, deferred: 0, delivering: 0, held: 0, oldest_created_at: accepted }, 'whatever the grouping');
+    assert.equal((await call(w.base, 'POST', `/api/v1/messages/${later.body.id}/cancel`, { key: w.adminKey })).status, 200);
+    assert.equal((await stats('')).body.queue.oldest_created_at, null);
+  });
+
   test('bad questions are 400s naming the parameter; the read scope is needed; the schema is in /openapi.json', async () => {
     const cases: [string, string, RegExp][] = [
       ['?group_by=week', 'group_by', /group_by is one of day, hour, domain, tag, stream/],

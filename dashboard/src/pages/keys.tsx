@@ -1,25 +1,11 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { api, ApiFailure } from '../api';
+import { api, ApiFailure, type Answer } from '../api';
 import { CopyButton } from '../copy-button';
 import { when } from '../format';
 
-interface ApiKeyView {
-  id: string;
-  name: string;
-  scope: 'send' | 'read' | 'admin';
-  prefix: string;
-  created_at: string;
-  last_used_at: string | null;
-}
+type ApiKeyView = Answer<'/api/v1/api-keys'>['api_keys'][number];
 
-interface CredentialView {
-  id: string;
-  name: string;
-  kind: 'password' | 'network';
-  username: string | null;
-  networks: string[];
-  created_at: string;
-}
+type CredentialView = Answer<'/api/v1/credentials'>['credentials'][number];
 
 const message = (err: unknown) => (err instanceof ApiFailure || err instanceof Error ? err.message : String(err));
 

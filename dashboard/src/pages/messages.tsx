@@ -1,15 +1,12 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { api, query, type MessageSummary } from '../api';
+import { api, query, type Answer } from '../api';
 import { Link, navigate } from '../router';
 import { when } from '../format';
 import { ACTION_LABELS, actOnMany, type ActionResult, type MessageAction } from '../message-actions';
 
 const STATES = ['queued', 'deferred', 'delivering', 'held', 'delivered', 'bounced', 'expired'];
 
-interface Page {
-  messages: MessageSummary[];
-  next_cursor: string | null;
-}
+type Page = Answer<'/api/v1/messages'>;
 
 /** datetime-local values are local times; the API wants ISO 8601. */
 function toIso(local: string | null): string | undefined {

@@ -1,10 +1,11 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
-import { api, query, type Health, type StatsReport } from '../api';
+import { api, query, type DomainView, type Figures, type StatsReport } from '../api';
 import { TimeChart, type Series } from '../chart';
 import { count, percent, when } from '../format';
 import { useLiveReload } from '../live';
+import { Link } from '../router';
 
-const METRICS: { key: string; label: string; rate?: string }[] = [
+const METRICS: { key: keyof Figures; label: string; rate?: keyof Figures }[] = [
   { key: 'sent', label: 'Sent' },
   { key: 'delivered', label: 'Delivered', rate: 'delivery_rate' },
   { key: 'bounced', label: 'Bounced', rate: 'bounce_rate' },
@@ -19,7 +20,26 @@ const PERIODS = [
   { key: 'month', label: 'Last 30 days' },
 ] as const;
 
-const QUEUE_STATES = ['queued', 'deferred', 'delivering', 'held'];
+const QUEUE_STATES = ['queued', 'deferred', 'delivering', 'held'] as const;
+
+/** What is wrong with a domain, in a few words; null when nothing is. */
+function attention(d: DomainView): string | null {
+  const bad = d.checks.filter((c) => c.required && c.status !== 'ok').length;
+  if (bad) return `${bad} record${bad === 1 ? '' : 's'} to fix`;
+  if (d.status === 'failing') return 'failing';
+  if (d.status !== 'verified') return d.checked_at ? d.status : 'not checked yet';
+  return null;
+}
+
+/** "3 h 20 min" since a time: how long the oldest waiting message has waited. */
+function age(iso: string, now: number): string {
+  const minutes = Math.max(0, Math.floor((now - Date.parse(iso)) / 60_000));
+  if (minutes < 1) return 'under a minute';
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h${minutes % 60 ? ` ${minutes % 60} min` : ''}`;
+  return `${Math.floor(hours / 24)} days`;
+}
 
 function utcDay(d: Date): string {
   return d.toISOString().slice(0, 10);
@@ -27,7 +47,7 @@ function utcDay(d: Date): string {
 
 export function OverviewPage() {
   const [stats, setStats] = useState<Record<string, StatsReport> | null>(null);
-  const [health, setHealth] = useState<Health | null>(null);
+  const [domains, setDomains] = useState<DomainView[] | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   const load = useCallback(() => {
@@ -39,9 +59,7 @@ export function OverviewPage() {
       api<StatsReport>('GET', '/api/v1/stats'),
       api<StatsReport>('GET', `/api/v1/stats${query({ from: monthStart, group_by: 'day' })}`),
     ]).then(([day, week, month]) => setStats({ day, week, month }), (err: Error) => setError(err.message));
-    fetch('/healthz')
-      .then((r) => r.json() as Promise<Health>)
-      .then(setHealth, () => setHealth(null));
+    api<{ domains: DomainView[] }>('GET', '/api/v1/domains').then((r) => setDomains(r.domains), () => setDomains(null));
   }, []);
   useEffect(load, [load]);
   // The figures and the queue follow the account's events; statistics count events about a
@@ -52,7 +70,7 @@ export function OverviewPage() {
     if (!stats) return null;
     const rows = stats.month.rows;
     const times = rows.map((r) => Date.parse(`${r.key}T00:00:00Z`) / 1000);
-    const pick = (k: string) => rows.map((r) => Number(r[k] ?? 0));
+    const pick = (k: keyof Figures) => rows.map((r) => Number(r[k] ?? 0));
     const series: Series[] = [
       { label: 'Sent', values: pick('sent'), colorVar: '--c-sent' },
       { label: 'Delivered', values: pick('delivered'), colorVar: '--c-delivered' },
@@ -61,6 +79,12 @@ export function OverviewPage() {
     ];
     return { times, series };
   }, [stats]);
+
+  const needy = (domains ?? []).flatMap((domain) => {
+    const why = attention(domain);
+    return why ? [{ domain, why }] : [];
+  });
+  const queue = stats?.week.queue;
 
   return (
     <section>
@@ -90,8 +114,8 @@ export function OverviewPage() {
                   const totals = stats?.[p.key]?.totals;
                   return (
                     <td key={p.key}>
-                      <span className="big">{count(totals?.[m.key] as number | undefined)}</span>
-                      {m.rate && totals && <span className="rate"> {percent(totals[m.rate] as number | null)}</span>}
+                      <span className="big">{count(totals?.[m.key] ?? undefined)}</span>
+                      {m.rate && totals && <span className="rate"> {percent(totals[m.rate])}</span>}
                     </td>
                   );
                 })}
@@ -105,20 +129,41 @@ export function OverviewPage() {
       <h2>Last 30 days</h2>
       {chart ? <TimeChart title="Sent, delivered, bounced and opened per day over the last 30 days" times={chart.times} series={chart.series} /> : <p className="muted">Loading…</p>}
 
-      <h2>Queue</h2>
-      {health ? (
-        <ul className="cards" aria-label="Queue depth">
-          {QUEUE_STATES.map((s) => (
-            <li key={s} className="card">
-              <span className="big">{count(health.queue[s] ?? 0)}</span>
-              <span className="label">{s}</span>
+      <h2>Domains that need attention</h2>
+      {domains === null ? (
+        <p className="muted">Loading…</p>
+      ) : needy.length === 0 ? (
+        <p className="muted" data-testid="domains-fine">
+          {domains.length ? 'Every domain is verified and its records are in place.' : <>No sending domains yet: <Link href="/domains">add one</Link>.</>}
+        </p>
+      ) : (
+        <ul className="attention" aria-label="Domains that need attention">
+          {needy.map(({ domain, why }) => (
+            <li key={domain.name}>
+              <Link href={`/domains/${encodeURIComponent(domain.name)}`}>{domain.name}</Link> <span className={`status status-${domain.status}`}>{domain.status}</span> <span className="muted">{why}</span>
             </li>
           ))}
         </ul>
+      )}
+
+      <h2>Queue</h2>
+      {queue ? (
+        <>
+          <ul className="cards" aria-label="Queue depth">
+            {QUEUE_STATES.map((s) => (
+              <li key={s} className="card">
+                <span className="big">{count(queue[s])}</span>
+                <span className="label">{s}</span>
+              </li>
+            ))}
+          </ul>
+          <p className="muted small" data-testid="queue-oldest">
+            {queue.oldest_created_at ? `The oldest waiting message was accepted ${age(queue.oldest_created_at, Date.now())} ago (${when(queue.oldest_created_at)}).` : 'Nothing is waiting.'} Recipients waiting across all accounts.
+          </p>
+        </>
       ) : (
         <p className="muted">The queue's state is not available.</p>
       )}
-      {health && <p className="muted small">Recipients waiting across all accounts · Herald {health.version}</p>}
     </section>
   );
 }

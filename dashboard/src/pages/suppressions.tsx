@@ -1,29 +1,15 @@
 import { useEffect, useState, type ChangeEvent, type FormEvent } from 'react';
-import { api, ApiFailure, query } from '../api';
+import { api, ApiFailure, query, type Answer } from '../api';
 import { Link, navigate } from '../router';
 import { when } from '../format';
 import { csvLine, parseAddressList, type CsvAddress } from '../csv';
 
-export interface SuppressionView {
-  address: string;
-  stream: 'transactional' | 'broadcast';
-  reason: string;
-  message_id: string | null;
-  detail: string | null;
-  created_at: string;
-  expires_at: string | null;
-}
+export type SuppressionView = Page['suppressions'][number];
 
-interface Page {
-  suppressions: SuppressionView[];
-  next_cursor: string | null;
-}
+type Page = Answer<'/api/v1/suppressions'>;
 
-interface AddResult {
-  added: number;
-  updated: number;
-  unchanged: number;
-}
+/** The counts of an add (the answer also lists the entries, which the page does not show). */
+type AddResult = Pick<Answer<'/api/v1/suppressions', 'post'>, 'added' | 'updated' | 'unchanged'>;
 
 const REASONS = ['manual', 'hard_bounce', 'complaint', 'unsubscribe', 'soft_bounces'];
 /** The API takes at most this many addresses in one POST. */

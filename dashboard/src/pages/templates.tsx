@@ -1,27 +1,11 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
-import { api, ApiFailure } from '../api';
+import { api, ApiFailure, type Answer, type Schema } from '../api';
 import { Link, navigate } from '../router';
 import { when } from '../format';
 
-export interface TemplateView {
-  id: string;
-  alias: string | null;
-  name: string | null;
-  version: number;
-  subject: string | null;
-  html: string | null;
-  text: string | null;
-  required: string[];
-  created_at: string;
-  updated_at: string;
-}
+export type TemplateView = Schema<'Template'>;
 
-interface Preview {
-  subject: string | null;
-  html: string | null;
-  text: string | null;
-  html_url: string | null;
-}
+type Preview = Answer<'/api/v1/templates/preview', 'post'>;
 
 type Draft = { name: string; alias: string; subject: string; html: string; text: string; required: string };
 

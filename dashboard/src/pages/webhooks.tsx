@@ -1,41 +1,14 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { api, ApiFailure } from '../api';
+import { api, ApiFailure, type Answer } from '../api';
 import { CopyButton } from '../copy-button';
 import { Link } from '../router';
 import { when } from '../format';
 
-interface WebhookView {
-  id: string;
-  url: string;
-  events: string[];
-  description: string | null;
-  enabled: boolean;
-  status: 'active' | 'failing' | 'disabled';
-  disabled_reason: string | null;
-  retry: { event_id: string; attempts: number; next_attempt_at: string; failing_since: string } | null;
-  created_at: string;
-}
+type WebhookView = Answer<'/api/v1/webhooks/{id}'>;
 
-interface AttemptView {
-  id: number;
-  event_id: string;
-  event_type: string;
-  attempt: number;
-  at: string;
-  status: number | null;
-  error: string | null;
-  latency_ms: number;
-  response: string | null;
-  next_retry_at: string | null;
-}
+type AttemptView = Answer<'/api/v1/webhooks/{id}/attempts'>['attempts'][number];
 
-interface TestResult {
-  event_id: string;
-  ok: boolean;
-  status: number | null;
-  error: string | null;
-  latency_ms: number;
-}
+type TestResult = Answer<'/api/v1/webhooks/{id}/test', 'post'>;
 
 const message = (err: unknown) => (err instanceof ApiFailure || err instanceof Error ? err.message : String(err));
 const statusClass = (s: WebhookView['status']) => (s === 'active' ? 'ok' : s === 'failing' ? 'missing' : 'wrong');
