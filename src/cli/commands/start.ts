@@ -37,6 +37,7 @@ export function startCommand(): Command {
           'Next: herald domains add example.com         (the domain you send as: DKIM key and DNS records, docs/domains.md)',
           '      herald credentials create --name app   (SMTP username and password for your application)',
           '      herald api-keys create --name app --scope send   (a key for the HTTP API, docs/api.md)',
+          '      herald users create --email you@example.com   (a sign-in for the dashboard at the http address above, docs/dashboard.md)',
           'Stop with Ctrl-C.',
         ].join('\n'),
       );
