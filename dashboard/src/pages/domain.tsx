@@ -1,17 +1,13 @@
-import { useEffect, useState } from 'react';
-import { api, ApiFailure, type DomainView, type RecordCheckView } from '../api';
+import { useState } from 'react';
+import { api, type DomainView, type RecordCheckView } from '../api';
+import { Crumbs, ErrorPanel, Loading, Problem } from '../components';
 import { CopyButton } from '../copy-button';
-import { Link } from '../router';
+import { message, useLoad } from '../hooks';
 import { when } from '../format';
 
 export function DomainPage({ name, admin }: { name: string; admin: boolean }) {
-  const [domain, setDomain] = useState<DomainView | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { data: domain, setData: setDomain, error, setError } = useLoad(() => api<DomainView>('GET', `/api/v1/domains/${encodeURIComponent(name)}`), [name]);
   const [checking, setChecking] = useState(false);
-
-  useEffect(() => {
-    api<DomainView>('GET', `/api/v1/domains/${encodeURIComponent(name)}`).then(setDomain, (err: Error) => setError(err.message));
-  }, [name]);
 
   const verify = async () => {
     setChecking(true);
@@ -19,30 +15,20 @@ export function DomainPage({ name, admin }: { name: string; admin: boolean }) {
       const checked = await api<DomainView>('POST', `/api/v1/domains/${encodeURIComponent(name)}/verify`);
       setDomain((d) => ({ ...checked, records: d?.records }));
     } catch (err) {
-      setError(err instanceof ApiFailure ? err.message : String(err));
+      setError(message(err));
     } finally {
       setChecking(false);
     }
   };
 
-  if (error && !domain)
-    return (
-      <section>
-        <h1>{name}</h1>
-        <p className="error" role="alert">
-          {error}
-        </p>
-      </section>
-    );
-  if (!domain) return <p className="loading" role="status">Loading…</p>;
+  if (error && !domain) return <ErrorPanel title={name} error={error} />;
+  if (!domain) return <Loading />;
 
   const checkOf = (purpose: string, recordName: string): RecordCheckView | undefined => domain.checks.find((c) => c.purpose === purpose && c.name === recordName);
 
   return (
     <section>
-      <p className="crumbs">
-        <Link href="/domains">Domains</Link> / {domain.name}
-      </p>
+      <Crumbs href="/domains" section="Domains" here={domain.name} />
       <h1>
         {domain.name} <span className={`status status-${domain.status}`}>{domain.status}</span>
       </h1>
@@ -50,11 +36,7 @@ export function DomainPage({ name, admin }: { name: string; admin: boolean }) {
         Last checked {when(domain.checked_at)}
         {domain.sending_stops_at ? ` · sending stops ${when(domain.sending_stops_at)} unless fixed` : ''}
       </p>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Problem text={error} />
       {admin && (
         <p>
           <button type="button" onClick={() => void verify()} disabled={checking}>

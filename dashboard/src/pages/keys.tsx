@@ -1,102 +1,67 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { api, ApiFailure, type Answer } from '../api';
-import { CopyButton } from '../copy-button';
+import { useState, type FormEvent } from 'react';
+import { api, type Answer } from '../api';
+import { ACTIONS, AdminOnly, ListTable, Problem, SecretShown } from '../components';
+import { message, useLoad } from '../hooks';
 import { when } from '../format';
 
 type ApiKeyView = Answer<'/api/v1/api-keys'>['api_keys'][number];
 
 type CredentialView = Answer<'/api/v1/credentials'>['credentials'][number];
 
-const message = (err: unknown) => (err instanceof ApiFailure || err instanceof Error ? err.message : String(err));
-
-/** A secret shown once, right after it was made, with a copy button. */
-function Secret({ label, value }: { label: string; value: string }) {
-  return (
-    <div className="secret" role="status">
-      <p>
-        <strong>{label}</strong> — shown only now; store it where your application keeps secrets.
-      </p>
-      <div className="field">
-        <span className="label">Value</span>
-        <code>{value}</code>
-        <CopyButton text={value} label={label} />
-      </div>
-    </div>
-  );
-}
+/** A secret to show once: what it is, its value, and for a credential the username that goes with it. */
+type Shown = { label: string; value: string; extra?: string };
 
 export function KeysPage({ admin }: { admin: boolean }) {
-  const [keys, setKeys] = useState<ApiKeyView[] | null>(null);
-  const [credentials, setCredentials] = useState<CredentialView[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [shown, setShown] = useState<{ label: string; value: string; extra?: string } | null>(null);
+  const keys = useLoad(() => api<{ api_keys: ApiKeyView[] }>('GET', '/api/v1/api-keys').then((r) => r.api_keys), [], admin);
+  const credentials = useLoad(() => api<{ credentials: CredentialView[] }>('GET', '/api/v1/credentials').then((r) => r.credentials), [], admin);
+  const [shown, setShown] = useState<Shown | null>(null);
   const [formError, setFormError] = useState<{ form: 'key' | 'credential'; text: string } | null>(null);
 
-  const load = useCallback(() => {
-    api<{ api_keys: ApiKeyView[] }>('GET', '/api/v1/api-keys').then((r) => setKeys(r.api_keys), (err) => setError(message(err)));
-    api<{ credentials: CredentialView[] }>('GET', '/api/v1/credentials').then((r) => setCredentials(r.credentials), (err) => setError(message(err)));
-  }, []);
-  useEffect(() => {
-    if (admin) load();
-  }, [admin, load]);
+  if (!admin) return <AdminOnly title="Keys and credentials" what="API keys and SMTP credentials" />;
 
-  if (!admin)
-    return (
-      <section>
-        <h1>Keys and credentials</h1>
-        <p className="muted">API keys and SMTP credentials are managed by the account's admins.</p>
-      </section>
-    );
-
-  const createKey = async (e: FormEvent<HTMLFormElement>) => {
+  const load = () => {
+    keys.reload();
+    credentials.reload();
+  };
+  /** A create form's submit: makes the thing, shows its secret once and lists it. */
+  const create = (form: 'key' | 'credential', make: (data: FormData) => Promise<Shown>) => async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
-    const form = e.currentTarget;
-    const data = new FormData(form);
+    const element = e.currentTarget;
+    const data = new FormData(element);
     setFormError(null);
     try {
-      const created = await api<ApiKeyView & { key: string }>('POST', '/api/v1/api-keys', { name: String(data.get('name')).trim(), scope: data.get('scope') });
-      setShown({ label: `API key "${created.name}"`, value: created.key });
-      form.reset();
+      setShown(await make(data));
+      element.reset();
       load();
     } catch (err) {
-      setFormError({ form: 'key', text: message(err) });
+      setFormError({ form, text: message(err) });
     }
   };
-  const createCredential = async (e: FormEvent<HTMLFormElement>) => {
-    e.preventDefault();
-    const form = e.currentTarget;
-    const data = new FormData(form);
-    setFormError(null);
-    try {
-      const created = await api<CredentialView & { password: string }>('POST', '/api/v1/credentials', { name: String(data.get('name')).trim() });
-      setShown({ label: `SMTP password of "${created.name}"`, value: created.password, extra: `Username: ${created.username}` });
-      form.reset();
-      load();
-    } catch (err) {
-      setFormError({ form: 'credential', text: message(err) });
-    }
-  };
+  const createKey = create('key', async (data) => {
+    const created = await api<ApiKeyView & { key: string }>('POST', '/api/v1/api-keys', { name: String(data.get('name')).trim(), scope: data.get('scope') });
+    return { label: `API key "${created.name}"`, value: created.key };
+  });
+  const createCredential = create('credential', async (data) => {
+    const created = await api<CredentialView & { password: string }>('POST', '/api/v1/credentials', { name: String(data.get('name')).trim() });
+    return { label: `SMTP password of "${created.name}"`, value: created.password, extra: `Username: ${created.username}` };
+  });
   const revoke = async (what: 'api-keys' | 'credentials', id: string, name: string) => {
     if (!window.confirm(`Revoke "${name}"? It stops working at once.`)) return;
     try {
       await api('DELETE', `/api/v1/${what}/${encodeURIComponent(id)}`);
       load();
     } catch (err) {
-      setError(message(err));
+      keys.setError(message(err));
     }
   };
 
   return (
     <section>
       <h1>Keys and credentials</h1>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Problem text={keys.error ?? credentials.error} />
       {shown && (
         <>
-          <Secret label={shown.label} value={shown.value} />
+          <SecretShown title={shown.label} note="shown only now; store it where your application keeps secrets." field="Value" value={shown.value} copyLabel={shown.label} />
           {shown.extra && <p className="mono">{shown.extra}</p>}
         </>
       )}
@@ -117,46 +82,25 @@ export function KeysPage({ admin }: { admin: boolean }) {
           </select>
         </label>
         <button type="submit">Create API key</button>
-        {formError?.form === 'key' && (
-          <p className="error" role="alert">
-            {formError.text}
-          </p>
-        )}
+        <Problem text={formError?.form === 'key' ? formError.text : null} />
       </form>
-      {keys && (
-        <div className="table-wrap">
-          <table className="list" aria-label="API keys">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Scope</th>
-                <th scope="col">Starts with</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last used</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {keys.map((k) => (
-                <tr key={k.id}>
-                  <td>{k.name}</td>
-                  <td>{k.scope}</td>
-                  <td className="mono">{k.prefix}…</td>
-                  <td className="nowrap">{when(k.created_at)}</td>
-                  <td className="nowrap">{when(k.last_used_at)}</td>
-                  <td>
-                    <button type="button" className="secondary small" onClick={() => void revoke('api-keys', k.id, k.name)}>
-                      Revoke {k.name}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ListTable
+        rows={keys.data}
+        label="API keys"
+        columns={['Name', 'Scope', 'Starts with', 'Created', 'Last used', ACTIONS]}
+        row={(k) => (
+          <tr key={k.id}>
+            <td>{k.name}</td>
+            <td>{k.scope}</td>
+            <td className="mono">{k.prefix}…</td>
+            <td className="nowrap">{when(k.created_at)}</td>
+            <td className="nowrap">{when(k.last_used_at)}</td>
+            <td>
+              <RevokeButton name={k.name} onClick={() => void revoke('api-keys', k.id, k.name)} />
+            </td>
+          </tr>
+        )}
+      />
 
       <h2>SMTP credentials</h2>
       <p className="muted">
@@ -169,43 +113,32 @@ export function KeysPage({ admin }: { admin: boolean }) {
           <input name="name" required placeholder="billing-app" />
         </label>
         <button type="submit">Create SMTP credential</button>
-        {formError?.form === 'credential' && (
-          <p className="error" role="alert">
-            {formError.text}
-          </p>
-        )}
+        <Problem text={formError?.form === 'credential' ? formError.text : null} />
       </form>
-      {credentials && credentials.length === 0 && <p className="muted">No SMTP credentials yet.</p>}
-      {credentials && credentials.length > 0 && (
-        <div className="table-wrap">
-          <table className="list" aria-label="SMTP credentials">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Username or networks</th>
-                <th scope="col">Created</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {credentials.map((c) => (
-                <tr key={c.id}>
-                  <td>{c.name}</td>
-                  <td className="mono">{c.kind === 'password' ? c.username : c.networks.join(', ')}</td>
-                  <td className="nowrap">{when(c.created_at)}</td>
-                  <td>
-                    <button type="button" className="secondary small" onClick={() => void revoke('credentials', c.id, c.name)}>
-                      Revoke {c.name}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ListTable
+        rows={credentials.data}
+        label="SMTP credentials"
+        empty="No SMTP credentials yet."
+        columns={['Name', 'Username or networks', 'Created', ACTIONS]}
+        row={(c) => (
+          <tr key={c.id}>
+            <td>{c.name}</td>
+            <td className="mono">{c.kind === 'password' ? c.username : c.networks.join(', ')}</td>
+            <td className="nowrap">{when(c.created_at)}</td>
+            <td>
+              <RevokeButton name={c.name} onClick={() => void revoke('credentials', c.id, c.name)} />
+            </td>
+          </tr>
+        )}
+      />
     </section>
+  );
+}
+
+function RevokeButton({ name, onClick }: { name: string; onClick: () => void }) {
+  return (
+    <button type="button" className="secondary small" onClick={onClick}>
+      Revoke {name}
+    </button>
   );
 }

@@ -1,6 +1,8 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api, type MailEventView, type MessageDetail } from '../api';
-import { Link, navigate } from '../router';
+import { Crumbs, ErrorPanel, Loading, Notice, type NoticeView } from '../components';
+import { useLoad } from '../hooks';
+import { navigate } from '../router';
 import { bytes, when } from '../format';
 import { useLiveReload } from '../live';
 import { ACTION_LABELS, actOn, type MessageAction } from '../message-actions';
@@ -32,20 +34,16 @@ function possibleActions(m: MessageDetail): MessageAction[] {
 }
 
 export function MessagePage({ id, admin }: { id: string; admin: boolean }) {
-  const [message, setMessage] = useState<MessageDetail | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<{ text: string; bad?: boolean } | null>(null);
+  const { data: message, setData: setMessage, error, reload: load } = useLoad(() => api<MessageDetail>('GET', `/api/v1/messages/${encodeURIComponent(id)}`), [id]);
+  const [notice, setNotice] = useState<NoticeView | null>(null);
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
 
-  const load = useCallback(() => {
-    api<MessageDetail>('GET', `/api/v1/messages/${encodeURIComponent(id)}`).then(setMessage, (err: Error) => setError(err.message));
-  }, [id]);
+  // Another message: nothing of the last one stays on the page while it loads.
   useEffect(() => {
     setMessage(null);
     setNotice(null);
-    load();
-  }, [load]);
+  }, [id]);
   // Attempts, deliveries, opens and clicks appear as they happen.
   useLiveReload(load, { messageId: id, enabled: !error });
 
@@ -67,23 +65,12 @@ export function MessagePage({ id, admin }: { id: string; admin: boolean }) {
     }
   };
 
-  if (error)
-    return (
-      <section>
-        <h1>Message</h1>
-        <p className="error" role="alert">
-          {error}
-        </p>
-        <Link href="/messages">Back to messages</Link>
-      </section>
-    );
-  if (!message) return <p className="loading" role="status">Loading…</p>;
+  if (error) return <ErrorPanel title="Message" error={error} back={{ href: '/messages', label: 'Back to messages' }} />;
+  if (!message) return <Loading />;
 
   return (
     <section>
-      <p className="crumbs">
-        <Link href="/messages">Messages</Link> / {message.id}
-      </p>
+      <Crumbs href="/messages" section="Messages" here={message.id} />
       <h1>{message.subject || '(no subject)'}</h1>
       <dl className="facts">
         <dt>Status</dt>
@@ -140,11 +127,7 @@ export function MessagePage({ id, admin }: { id: string; admin: boolean }) {
           </button>
         </div>
       )}
-      {notice && (
-        <p className={notice.bad ? 'error' : 'notice'} role={notice.bad ? 'alert' : 'status'}>
-          {notice.text}
-        </p>
-      )}
+      <Notice notice={notice} />
 
       <h2>Recipients</h2>
       {message.recipients.map((r) => {

@@ -1,6 +1,8 @@
-import { useEffect, useState, type ChangeEvent, type FormEvent } from 'react';
+import { useState, type ChangeEvent, type FormEvent } from 'react';
 import { api, ApiFailure, query, type Answer } from '../api';
-import { Link, navigate } from '../router';
+import { ACTIONS, Choice, ListTable, Outcome, Pager, Problem, SearchForm, type NoticeView } from '../components';
+import { useLoad } from '../hooks';
+import { Link } from '../router';
 import { when } from '../format';
 import { csvLine, parseAddressList, type CsvAddress } from '../csv';
 
@@ -11,6 +13,7 @@ type Page = Answer<'/api/v1/suppressions'>;
 /** The counts of an add (the answer also lists the entries, which the page does not show). */
 type AddResult = Pick<Answer<'/api/v1/suppressions', 'post'>, 'added' | 'updated' | 'unchanged'>;
 
+const STREAMS = ['transactional', 'broadcast'];
 const REASONS = ['manual', 'hard_bounce', 'complaint', 'unsubscribe', 'soft_bounces'];
 /** The API takes at most this many addresses in one POST. */
 const BATCH = 1000;
@@ -51,32 +54,9 @@ async function addInBatches(items: CsvAddress[], stream: string, onProgress: (do
 export function SuppressionsPage({ search, admin }: { search: URLSearchParams; admin: boolean }) {
   const filters = { search: search.get('search') ?? '', stream: search.get('stream') ?? '', reason: search.get('reason') ?? '' };
   const cursor = search.get('cursor') ?? undefined;
-  const key = search.toString();
-  const [page, setPage] = useState<Page | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<{ text: string; bad?: boolean; lines?: string[] } | null>(null);
+  const { data: page, error, reload } = useLoad(() => api<Page>('GET', `/api/v1/suppressions${query({ ...filters, cursor, limit: '100' })}`), [search.toString()]);
+  const [notice, setNotice] = useState<NoticeView | null>(null);
   const [progress, setProgress] = useState<{ label: string; done: number; total: number } | null>(null);
-  const [reloads, setReloads] = useState(0);
-
-  useEffect(() => {
-    setError(null);
-    api<Page>('GET', `/api/v1/suppressions${query({ ...filters, cursor, limit: '100' })}`).then(setPage, (err: Error) => {
-      setPage(null);
-      setError(err.message);
-    });
-  }, [key, reloads]);
-
-  const submitSearch = (e: FormEvent<HTMLFormElement>) => {
-    e.preventDefault();
-    const params = new URLSearchParams();
-    for (const [k, v] of new FormData(e.currentTarget).entries()) if (typeof v === 'string' && v.trim()) params.set(k, v.trim());
-    navigate(`/suppressions${params.size ? `?${params}` : ''}`);
-  };
-  const pageLink = (next: string) => {
-    const params = new URLSearchParams(search);
-    params.set('cursor', next);
-    return `/suppressions?${params}`;
-  };
 
   const add = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
@@ -96,7 +76,7 @@ export function SuppressionsPage({ search, admin }: { search: URLSearchParams; a
       const bad = r.refused.map((x) => `${x.address}: ${x.why}`);
       setNotice({ text: `Suppressed: ${summary(r)}.${bad.length ? ` ${plural(bad.length, 'address')} refused:`.replace('addresss', 'addresses') : ''}`, bad: bad.length > 0, lines: bad });
       if (!bad.length) form.reset();
-      setReloads((n) => n + 1);
+      reload();
     } catch (err) {
       setNotice({ text: (err as Error).message, bad: true });
     }
@@ -107,7 +87,7 @@ export function SuppressionsPage({ search, admin }: { search: URLSearchParams; a
     try {
       await api('DELETE', `/api/v1/suppressions/${encodeURIComponent(s.address)}?stream=${s.stream}`);
       setNotice({ text: `Removed ${s.address} (${s.stream}).` });
-      setReloads((n) => n + 1);
+      reload();
     } catch (err) {
       setNotice({ text: (err as Error).message, bad: true });
     }
@@ -163,7 +143,7 @@ export function SuppressionsPage({ search, admin }: { search: URLSearchParams; a
         lines: bad.slice(0, 50),
       });
       form.reset();
-      setReloads((n) => n + 1);
+      reload();
     } catch (err) {
       setNotice({ text: (err as Error).message, bad: true });
     } finally {
@@ -180,40 +160,23 @@ export function SuppressionsPage({ search, admin }: { search: URLSearchParams; a
       <p className="muted">
         Addresses Herald does not send to: hard bounces, complaints, unsubscribes, repeated soft bounces and the ones you add. Each entry is for one stream.
       </p>
-      <form className="filters" onSubmit={submitSearch} key={key} role="search" aria-label="Search suppressions">
+      <SearchForm
+        path="/suppressions"
+        label="Search suppressions"
+        search={search}
+        extra={
+          <button type="button" className="secondary" onClick={() => void exportCsv()} disabled={!!progress}>
+            Export CSV
+          </button>
+        }
+      >
         <label>
           Address contains
           <input name="search" defaultValue={filters.search} placeholder="example.com" />
         </label>
-        <label>
-          Stream
-          <select name="stream" defaultValue={filters.stream}>
-            <option value="">both</option>
-            <option value="transactional">transactional</option>
-            <option value="broadcast">broadcast</option>
-          </select>
-        </label>
-        <label>
-          Reason
-          <select name="reason" defaultValue={filters.reason}>
-            <option value="">any</option>
-            {REASONS.map((r) => (
-              <option key={r} value={r}>
-                {r}
-              </option>
-            ))}
-          </select>
-        </label>
-        <div className="buttons">
-          <button type="submit">Search</button>
-          <Link href="/suppressions" className="button secondary">
-            Clear
-          </Link>
-          <button type="button" className="secondary" onClick={() => void exportCsv()} disabled={!!progress}>
-            Export CSV
-          </button>
-        </div>
-      </form>
+        <Choice label="Stream" name="stream" defaultValue={filters.stream} any="both" options={STREAMS} />
+        <Choice label="Reason" name="reason" defaultValue={filters.reason} any="any" options={REASONS} />
+      </SearchForm>
 
       {admin && (
         <div className="panels">
@@ -223,14 +186,7 @@ export function SuppressionsPage({ search, admin }: { search: URLSearchParams; a
               Addresses
               <textarea name="addresses" rows={3} placeholder={'ann@example.com\nbob@example.net'} />
             </label>
-            <label>
-              Stream
-              <select name="stream" defaultValue="all">
-                <option value="all">both streams</option>
-                <option value="transactional">transactional</option>
-                <option value="broadcast">broadcast</option>
-              </select>
-            </label>
+            <Choice label="Stream" name="stream" defaultValue="all" any="both streams" anyValue="all" options={STREAMS} />
             <button type="submit" disabled={!!progress}>
               Suppress
             </button>
@@ -242,14 +198,7 @@ export function SuppressionsPage({ search, admin }: { search: URLSearchParams; a
               CSV file
               <input name="file" type="file" accept=".csv,.txt,text/csv,text/plain" onChange={fileChosen} />
             </label>
-            <label>
-              Stream
-              <select name="stream" defaultValue="all">
-                <option value="all">both streams</option>
-                <option value="transactional">transactional</option>
-                <option value="broadcast">broadcast</option>
-              </select>
-            </label>
+            <Choice label="Stream" name="stream" defaultValue="all" any="both streams" anyValue="all" options={STREAMS} />
             <button type="submit" disabled={!!progress}>
               Import
             </button>
@@ -266,87 +215,43 @@ export function SuppressionsPage({ search, admin }: { search: URLSearchParams; a
           </label>
         </div>
       )}
-      {notice && (
-        <div role={notice.bad ? 'alert' : 'status'}>
-          <p className={notice.bad ? 'error' : 'notice'}>{notice.text}</p>
-          {notice.lines && notice.lines.length > 0 && (
-            <ul className="small muted">
-              {notice.lines.map((l) => (
-                <li key={l}>{l}</li>
-              ))}
-            </ul>
-          )}
-        </div>
-      )}
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Outcome notice={notice} />
+      <Problem text={error} />
 
-      {page && page.suppressions.length === 0 && <p className="muted">No suppressed addresses match.</p>}
-      {page && page.suppressions.length > 0 && (
-        <div className="table-wrap">
-          <table className="list" aria-label="Suppressed addresses">
-            <thead>
-              <tr>
-                <th scope="col">Address</th>
-                <th scope="col">Stream</th>
-                <th scope="col">Reason</th>
-                <th scope="col">Since</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Why</th>
-                {admin && (
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                )}
-              </tr>
-            </thead>
-            <tbody>
-              {page.suppressions.map((s) => (
-                <tr key={`${s.address} ${s.stream}`}>
-                  <td className="mono">{s.address}</td>
-                  <td>{s.stream}</td>
-                  <td>
-                    <span className="tag">{s.reason}</span>
-                  </td>
-                  <td className="nowrap">{when(s.created_at)}</td>
-                  <td className="nowrap">{s.expires_at ? when(s.expires_at) : 'never'}</td>
-                  <td className="small">
-                    {s.detail}
-                    {s.message_id && (
-                      <>
-                        {s.detail ? ' · ' : ''}
-                        <Link href={`/messages/${s.message_id}`}>the message</Link>
-                      </>
-                    )}
-                  </td>
-                  {admin && (
-                    <td>
-                      <button type="button" className="secondary small" onClick={() => void remove(s)}>
-                        Remove<span className="visually-hidden"> {s.address} ({s.stream})</span>
-                      </button>
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      <nav className="pager" aria-label="Pages">
-        {cursor && (
-          <button type="button" className="secondary" onClick={() => history.back()}>
-            ← Back
-          </button>
+      <ListTable
+        rows={page?.suppressions}
+        label="Suppressed addresses"
+        empty="No suppressed addresses match."
+        columns={['Address', 'Stream', 'Reason', 'Since', 'Expires', 'Why', admin && ACTIONS]}
+        row={(s) => (
+          <tr key={`${s.address} ${s.stream}`}>
+            <td className="mono">{s.address}</td>
+            <td>{s.stream}</td>
+            <td>
+              <span className="tag">{s.reason}</span>
+            </td>
+            <td className="nowrap">{when(s.created_at)}</td>
+            <td className="nowrap">{s.expires_at ? when(s.expires_at) : 'never'}</td>
+            <td className="small">
+              {s.detail}
+              {s.message_id && (
+                <>
+                  {s.detail ? ' · ' : ''}
+                  <Link href={`/messages/${s.message_id}`}>the message</Link>
+                </>
+              )}
+            </td>
+            {admin && (
+              <td>
+                <button type="button" className="secondary small" onClick={() => void remove(s)}>
+                  Remove<span className="visually-hidden"> {s.address} ({s.stream})</span>
+                </button>
+              </td>
+            )}
+          </tr>
         )}
-        {page?.next_cursor && (
-          <Link className="button secondary" href={pageLink(page.next_cursor)}>
-            Next →
-          </Link>
-        )}
-      </nav>
+      />
+      <Pager path="/suppressions" search={search} next={page?.next_cursor} back="← Back" forward="Next →" />
     </section>
   );
 }

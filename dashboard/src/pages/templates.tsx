@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, ApiFailure, type Answer, type Schema } from '../api';
+import { ACTIONS, Crumbs, ErrorPanel, ListTable, Loading, LoadMore, Notice, Problem, type NoticeView } from '../components';
 import { Link, navigate } from '../router';
 import { when } from '../format';
 
@@ -68,47 +69,25 @@ export function TemplatesPage({ admin }: { admin: boolean }) {
           </Link>
         </p>
       )}
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
-      {templates && templates.length === 0 && <p className="muted">No templates yet.</p>}
-      {templates && templates.length > 0 && (
-        <div className="table-wrap">
-          <table className="list" aria-label="Templates">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Alias</th>
-                <th scope="col">Version</th>
-                <th scope="col">Subject</th>
-                <th scope="col">Changed</th>
-              </tr>
-            </thead>
-            <tbody>
-              {templates.map((t) => (
-                <tr key={t.id}>
-                  <td>
-                    <Link href={`/templates/${encodeURIComponent(t.id)}`}>{t.name || t.alias || t.id}</Link>
-                  </td>
-                  <td className="mono">{t.alias ?? '–'}</td>
-                  <td>{t.version}</td>
-                  <td className="mono small">{t.subject ?? ''}</td>
-                  <td className="nowrap">{when(t.updated_at)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      {next && (
-        <nav className="pager" aria-label="Pages">
-          <button type="button" className="secondary" onClick={() => load(next)}>
-            More
-          </button>
-        </nav>
-      )}
+      <Problem text={error} />
+      <ListTable
+        rows={templates}
+        label="Templates"
+        empty="No templates yet."
+        columns={['Name', 'Alias', 'Version', 'Subject', 'Changed']}
+        row={(t) => (
+          <tr key={t.id}>
+            <td>
+              <Link href={`/templates/${encodeURIComponent(t.id)}`}>{t.name || t.alias || t.id}</Link>
+            </td>
+            <td className="mono">{t.alias ?? '–'}</td>
+            <td>{t.version}</td>
+            <td className="mono small">{t.subject ?? ''}</td>
+            <td className="nowrap">{when(t.updated_at)}</td>
+          </tr>
+        )}
+      />
+      <LoadMore next={next} onMore={load} />
     </section>
   );
 }
@@ -127,7 +106,7 @@ export function TemplatePage({ id, admin }: { id: string | null; admin: boolean 
   const [loadError, setLoadError] = useState<string | null>(null);
   const [preview, setPreview] = useState<Preview | null>(null);
   const [problem, setProblem] = useState<{ text: string; field?: string } | null>(null);
-  const [notice, setNotice] = useState<{ text: string; bad?: boolean } | null>(null);
+  const [notice, setNotice] = useState<NoticeView | null>(null);
   const [saving, setSaving] = useState(false);
   const renders = useRef(0);
 
@@ -219,26 +198,15 @@ export function TemplatePage({ id, admin }: { id: string | null; admin: boolean 
     }
   };
 
-  if (loadError)
-    return (
-      <section>
-        <h1>Template</h1>
-        <p className="error" role="alert">
-          {loadError}
-        </p>
-        <Link href="/templates">Back to templates</Link>
-      </section>
-    );
-  if (id && !current) return <p className="loading" role="status">Loading…</p>;
+  if (loadError) return <ErrorPanel title="Template" error={loadError} back={{ href: '/templates', label: 'Back to templates' }} />;
+  if (id && !current) return <Loading />;
 
   const invalid = (f: string) => (problem?.field === f ? true : undefined);
   const title = current ? current.name || current.alias || current.id : 'New template';
 
   return (
     <section>
-      <p className="crumbs">
-        <Link href="/templates">Templates</Link> / {current ? current.id : 'new'}
-      </p>
+      <Crumbs href="/templates" section="Templates" here={current ? current.id : 'new'} />
       <h1>
         {title}
         {current && <span className="tag">version {current.version}</span>}
@@ -276,11 +244,7 @@ export function TemplatePage({ id, admin }: { id: string | null; admin: boolean 
               </button>
             </div>
           )}
-          {notice && (
-            <p className={notice.bad ? 'error' : 'notice'} role={notice.bad ? 'alert' : 'status'}>
-              {notice.text}
-            </p>
-          )}
+          <Notice notice={notice} />
         </form>
         <div>
           <label>
@@ -319,37 +283,26 @@ export function TemplatePage({ id, admin }: { id: string | null; admin: boolean 
       {versions.length > 0 && (
         <>
           <h2>Versions</h2>
-          <div className="table-wrap">
-            <table className="list" aria-label="Versions">
-              <thead>
-                <tr>
-                  <th scope="col">Version</th>
-                  <th scope="col">Made</th>
-                  <th scope="col">Subject</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {versions.map((v) => (
-                  <tr key={v.version}>
-                    <td>
-                      {v.version}
-                      {v.version === current?.version ? ' (latest)' : ''}
-                    </td>
-                    <td className="nowrap">{when(v.updated_at)}</td>
-                    <td className="mono small">{v.subject ?? ''}</td>
-                    <td>
-                      <button type="button" className="secondary small" disabled={shownVersion === v.version} onClick={() => void open(v.version)}>
-                        Open<span className="visually-hidden"> version {v.version}</span>
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <ListTable
+            rows={versions}
+            label="Versions"
+            columns={['Version', 'Made', 'Subject', ACTIONS]}
+            row={(v) => (
+              <tr key={v.version}>
+                <td>
+                  {v.version}
+                  {v.version === current?.version ? ' (latest)' : ''}
+                </td>
+                <td className="nowrap">{when(v.updated_at)}</td>
+                <td className="mono small">{v.subject ?? ''}</td>
+                <td>
+                  <button type="button" className="secondary small" disabled={shownVersion === v.version} onClick={() => void open(v.version)}>
+                    Open<span className="visually-hidden"> version {v.version}</span>
+                  </button>
+                </td>
+              </tr>
+            )}
+          />
         </>
       )}
     </section>

@@ -1,6 +1,7 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { api, ApiFailure, type Answer } from '../api';
-import { CopyButton } from '../copy-button';
+import { useState, type FormEvent } from 'react';
+import { api, type Answer } from '../api';
+import { AdminOnly, Crumbs, ErrorPanel, ListTable, Loading, Notice, Problem, SecretShown, type NoticeView } from '../components';
+import { message, useLoad } from '../hooks';
 import { Link } from '../router';
 import { when } from '../format';
 
@@ -10,44 +11,30 @@ type AttemptView = Answer<'/api/v1/webhooks/{id}/attempts'>['attempts'][number];
 
 type TestResult = Answer<'/api/v1/webhooks/{id}/test', 'post'>;
 
-const message = (err: unknown) => (err instanceof ApiFailure || err instanceof Error ? err.message : String(err));
 const statusClass = (s: WebhookView['status']) => (s === 'active' ? 'ok' : s === 'failing' ? 'missing' : 'wrong');
 
 function SecretBox({ secret }: { secret: string }) {
   return (
-    <div className="secret" role="status">
-      <p>
-        <strong>Signing secret</strong> — shown only now. Your endpoint checks each request's <code>webhook-signature</code> with it.
-      </p>
-      <div className="field">
-        <span className="label">Secret</span>
-        <code>{secret}</code>
-        <CopyButton text={secret} label="the signing secret" />
-      </div>
-    </div>
+    <SecretShown
+      title="Signing secret"
+      note={
+        <>
+          shown only now. Your endpoint checks each request's <code>webhook-signature</code> with it.
+        </>
+      }
+      field="Secret"
+      value={secret}
+      copyLabel="the signing secret"
+    />
   );
 }
 
 export function WebhooksPage({ admin }: { admin: boolean }) {
-  const [hooks, setHooks] = useState<WebhookView[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { data: hooks, error, reload: load } = useLoad(() => api<{ webhooks: WebhookView[] }>('GET', '/api/v1/webhooks').then((r) => r.webhooks), [], admin);
   const [addError, setAddError] = useState<string | null>(null);
   const [secret, setSecret] = useState<{ id: string; secret: string } | null>(null);
 
-  const load = useCallback(() => {
-    api<{ webhooks: WebhookView[] }>('GET', '/api/v1/webhooks').then((r) => setHooks(r.webhooks), (err) => setError(message(err)));
-  }, []);
-  useEffect(() => {
-    if (admin) load();
-  }, [admin, load]);
-
-  if (!admin)
-    return (
-      <section>
-        <h1>Webhooks</h1>
-        <p className="muted">Webhook endpoints are managed by the account's admins.</p>
-      </section>
-    );
+  if (!admin) return <AdminOnly title="Webhooks" what="Webhook endpoints" />;
 
   const add = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
@@ -91,11 +78,7 @@ export function WebhooksPage({ admin }: { admin: boolean }) {
           <input name="description" placeholder="CRM sync" />
         </label>
         <button type="submit">Add webhook</button>
-        {addError && (
-          <p className="error" role="alert">
-            {addError}
-          </p>
-        )}
+        <Problem text={addError} />
       </form>
       {secret && (
         <>
@@ -105,59 +88,38 @@ export function WebhooksPage({ admin }: { admin: boolean }) {
           </p>
         </>
       )}
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
-      {hooks && hooks.length === 0 && <p className="muted">No webhook endpoints yet.</p>}
-      {hooks && hooks.length > 0 && (
-        <div className="table-wrap">
-          <table className="list" aria-label="Webhook endpoints">
-            <thead>
-              <tr>
-                <th scope="col">Endpoint</th>
-                <th scope="col">Events</th>
-                <th scope="col">Status</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {hooks.map((h) => (
-                <tr key={h.id}>
-                  <td>
-                    <Link href={`/webhooks/${h.id}`}>{h.url}</Link>
-                    {h.description && <div className="muted small">{h.description}</div>}
-                  </td>
-                  <td className="small">{h.events.join(', ')}</td>
-                  <td>
-                    <span className={`status status-${statusClass(h.status)}`}>{h.status}</span>
-                  </td>
-                  <td className="nowrap">{when(h.created_at)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <Problem text={error} />
+      <ListTable
+        rows={hooks}
+        label="Webhook endpoints"
+        empty="No webhook endpoints yet."
+        columns={['Endpoint', 'Events', 'Status', 'Created']}
+        row={(h) => (
+          <tr key={h.id}>
+            <td>
+              <Link href={`/webhooks/${h.id}`}>{h.url}</Link>
+              {h.description && <div className="muted small">{h.description}</div>}
+            </td>
+            <td className="small">{h.events.join(', ')}</td>
+            <td>
+              <span className={`status status-${statusClass(h.status)}`}>{h.status}</span>
+            </td>
+            <td className="nowrap">{when(h.created_at)}</td>
+          </tr>
+        )}
+      />
     </section>
   );
 }
 
 export function WebhookPage({ id, admin }: { id: string; admin: boolean }) {
-  const [hook, setHook] = useState<WebhookView | null>(null);
-  const [attempts, setAttempts] = useState<AttemptView[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<{ text: string; bad?: boolean } | null>(null);
+  const path = `/api/v1/webhooks/${encodeURIComponent(id)}`;
+  const { data: hook, error, reload } = useLoad(() => api<WebhookView>('GET', path), [path]);
+  // The attempts are extra: when they cannot be read the page shows the endpoint without them.
+  const { data: attempts, reload: reloadAttempts } = useLoad(() => api<{ attempts: AttemptView[] }>('GET', `${path}/attempts?limit=50`).then((r) => r.attempts), [path]);
+  const [notice, setNotice] = useState<NoticeView | null>(null);
   const [secret, setSecret] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const path = `/api/v1/webhooks/${encodeURIComponent(id)}`;
-
-  const load = useCallback(() => {
-    api<WebhookView>('GET', path).then(setHook, (err) => setError(message(err)));
-    api<{ attempts: AttemptView[] }>('GET', `${path}/attempts?limit=50`).then((r) => setAttempts(r.attempts), () => setAttempts(null));
-  }, [path]);
-  useEffect(load, [load]);
 
   const act = async (work: () => Promise<string | void>) => {
     setBusy(true);
@@ -169,7 +131,8 @@ export function WebhookPage({ id, admin }: { id: string; admin: boolean }) {
       setNotice({ text: message(err), bad: true });
     } finally {
       setBusy(false);
-      load();
+      reload();
+      reloadAttempts();
     }
   };
   const test = () =>
@@ -190,23 +153,12 @@ export function WebhookPage({ id, admin }: { id: string; admin: boolean }) {
       setSecret(r.secret);
     });
 
-  if (error)
-    return (
-      <section>
-        <h1>Webhook</h1>
-        <p className="error" role="alert">
-          {error}
-        </p>
-        <Link href="/webhooks">Back to webhooks</Link>
-      </section>
-    );
-  if (!hook) return <p className="loading" role="status">Loading…</p>;
+  if (error) return <ErrorPanel title="Webhook" error={error} back={{ href: '/webhooks', label: 'Back to webhooks' }} />;
+  if (!hook) return <Loading />;
 
   return (
     <section>
-      <p className="crumbs">
-        <Link href="/webhooks">Webhooks</Link> / {hook.id}
-      </p>
+      <Crumbs href="/webhooks" section="Webhooks" here={hook.id} />
       <h1>
         <span className="mono">{hook.url}</span>
       </h1>
@@ -248,49 +200,33 @@ export function WebhookPage({ id, admin }: { id: string; admin: boolean }) {
           </button>
         </div>
       )}
-      {notice && (
-        <p className={notice.bad ? 'error' : 'notice'} role={notice.bad ? 'alert' : 'status'}>
-          {notice.text}
-        </p>
-      )}
+      <Notice notice={notice} />
       {secret && <SecretBox secret={secret} />}
 
       <h2>Recent attempts</h2>
-      {attempts && attempts.length === 0 && <p className="muted">No attempts yet.</p>}
-      {attempts && attempts.length > 0 && (
-        <div className="table-wrap">
-          <table className="list" aria-label="Recent attempts">
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Event</th>
-                <th scope="col">Answer</th>
-                <th scope="col">Latency</th>
-                <th scope="col">Next retry</th>
-              </tr>
-            </thead>
-            <tbody>
-              {attempts.map((a) => (
-                <tr key={a.id} data-event-type={a.event_type}>
-                  <td className="nowrap">{when(a.at)}</td>
-                  <td>
-                    {a.event_type}
-                    <div className="muted small mono">
-                      {a.event_id} · attempt {a.attempt}
-                    </div>
-                  </td>
-                  <td>
-                    <span className={`status status-${a.status !== null && a.status >= 200 && a.status < 300 ? 'ok' : 'wrong'}`}>{a.status ?? 'no answer'}</span>
-                    {(a.error || a.response) && <div className="muted small">{a.error ?? a.response}</div>}
-                  </td>
-                  <td>{a.latency_ms} ms</td>
-                  <td className="nowrap">{when(a.next_retry_at)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ListTable
+        rows={attempts}
+        label="Recent attempts"
+        empty="No attempts yet."
+        columns={['Time', 'Event', 'Answer', 'Latency', 'Next retry']}
+        row={(a) => (
+          <tr key={a.id} data-event-type={a.event_type}>
+            <td className="nowrap">{when(a.at)}</td>
+            <td>
+              {a.event_type}
+              <div className="muted small mono">
+                {a.event_id} · attempt {a.attempt}
+              </div>
+            </td>
+            <td>
+              <span className={`status status-${a.status !== null && a.status >= 200 && a.status < 300 ? 'ok' : 'wrong'}`}>{a.status ?? 'no answer'}</span>
+              {(a.error || a.response) && <div className="muted small">{a.error ?? a.response}</div>}
+            </td>
+            <td>{a.latency_ms} ms</td>
+            <td className="nowrap">{when(a.next_retry_at)}</td>
+          </tr>
+        )}
+      />
     </section>
   );
 }
