@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { newMessageId } from '../src/core/index.js';
 import { SqliteQueueStore, type ListRequest, type NewMessage } from '../src/queue/index.js';
 import { openSqlite } from '../src/storage/index.js';
-import { machineLine, replaceGeneratedBlock, type Results } from './report.js';
+import { machineLine, markdownTable, replaceGeneratedBlock, type Results } from './report.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -161,9 +161,7 @@ export function renderListTable(r: ListBenchResults): string {
     ...r.queries.map((q) => [q.name, ...r.sizes.map((s) => (q.bySize[s] ? `${q.bySize[s].rows}, ${q.bySize[s].p50.toFixed(2)} / ${q.bySize[s].p99.toFixed(2)}` : '–'))]),
     ['filling the store through enqueue (messages/s); database size', ...r.sizes.map((s) => (r.fill[s] ? `${k(r.fill[s].messagesPerSecond)}; ${(r.fill[s].databaseBytes / 2 ** 20).toFixed(0)} MiB` : '–'))],
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const line = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [line(rows[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
+  return markdownTable(rows[0]!, rows.slice(1));
 }
 
 export const LIST_BLOCK = {

@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { newMessageId, type MailEvent } from '../src/core/index.js';
 import { ThreadedQueueStore } from '../src/queue/index.js';
 import { parseStatsQuery, SqliteStatsStore, startStatsFeeder, statsReport, type StatsLabels, type StatsParams } from '../src/stats/index.js';
-import { replaceGeneratedBlock } from './report.js';
+import { markdownTable, replaceGeneratedBlock } from './report.js';
 import { openSqlite } from '../src/storage/index.js';
 
 const HOUR = 3_600_000;
@@ -239,9 +239,7 @@ export function renderStatsTable(r: StatsBenchResults): string {
     [`roll-up rows for those ${k(r.apply.events)} events over 30 days; database size`, `${k(r.apply.rollupRows)}; ${(r.apply.databaseBytes / 2 ** 20).toFixed(1)} MiB`],
     ...r.queries.map((q) => [`question: ${q.name}, ${q.rows} rows — p50 / p99 (ms)`, `${q.p50.toFixed(2)} / ${q.p99.toFixed(2)}`]),
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const line = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [line(rows[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
+  return markdownTable(rows[0]!, rows.slice(1));
 }
 
 export const STATS_BLOCK = {

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import PostalMime from 'postal-mime';
 import { isMessageId } from '../core/index.js';
 import type { QueueStore } from '../queue/index.js';
@@ -14,6 +14,19 @@ import { ApiErrors, errorResponses } from './errors.js';
 
 export const MESSAGE_HTML_CSP =
   "default-src 'none'; img-src data:; style-src 'unsafe-inline'; form-action 'none'; base-uri 'none'; frame-ancestors 'self'; sandbox";
+
+/** Answers with HTML that can run nothing and load nothing (a message's, a template preview's). */
+export function sendInertHtml(reply: FastifyReply, html: string): FastifyReply {
+  return reply
+    .headers({
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Security-Policy': MESSAGE_HTML_CSP,
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+      'Cache-Control': 'private, no-store',
+    })
+    .send(html);
+}
 
 export interface MessageContentDeps {
   store: Pick<QueueStore, 'get' | 'getBody'>;
@@ -51,15 +64,7 @@ export function registerMessageContentRoutes(api: FastifyInstance, deps: Message
     async (req, reply) => {
       const parsed = await PostalMime.parse(await load(req.params.id, req.principal!.accountId));
       const html = parsed.html ?? `<!doctype html><meta charset="utf-8"><pre style="white-space:pre-wrap;font:14px/1.5 monospace">${escapeHtml(parsed.text ?? '')}</pre>`;
-      return reply
-        .headers({
-          'Content-Type': 'text/html; charset=utf-8',
-          'Content-Security-Policy': MESSAGE_HTML_CSP,
-          'X-Content-Type-Options': 'nosniff',
-          'Referrer-Policy': 'no-referrer',
-          'Cache-Control': 'private, no-store',
-        })
-        .send(html);
+      return sendInertHtml(reply, html);
     },
   );
 

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import type { TemplateInput, TemplateView } from '../templates/index.js';
 import { ApiErrors, errorResponses } from './errors.js';
-import { MESSAGE_HTML_CSP } from './message-content-routes.js';
+import { sendInertHtml } from './message-content-routes.js';
 import type { ApiDeps } from './types.js';
 
 /** Stored Handlebars templates: create, read, version, delete, and preview with sample data. */
@@ -263,15 +263,7 @@ export function registerTemplateRoutes(api: FastifyInstance, deps: ApiDeps): voi
     async (req, reply) => {
       const p = previews.get(req.params.token);
       if (!p || p.accountId !== req.principal!.accountId || p.expires <= Date.now()) throw ApiErrors.notFound(`preview ${req.params.token}`);
-      return reply
-        .headers({
-          'Content-Type': 'text/html; charset=utf-8',
-          'Content-Security-Policy': MESSAGE_HTML_CSP,
-          'X-Content-Type-Options': 'nosniff',
-          'Referrer-Policy': 'no-referrer',
-          'Cache-Control': 'private, no-store',
-        })
-        .send(p.html);
+      return sendInertHtml(reply, p.html);
     },
   );
 }

@@ -12,6 +12,7 @@ import { SqliteCredentialStore } from '../accounts/index.js';
 import { createAcceptPipeline } from '../accept/index.js';
 import { createSmtpListeners } from './index.js';
 import { parseProxyHeader } from './proxy-protocol.js';
+import { rawSmtp } from '../../test/support/raw-smtp.js';
 
 const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
 
@@ -106,41 +107,8 @@ async function boot(t: TestContext, overrides: Partial<Record<ConfigKey, string>
   return { store, credentials, port: bound.find((b) => b.kind === 'mx')!.port };
 }
 
-/** A raw socket that writes exactly what it is given and reads replies line by line. */
-async function rawSession(port: number, first: Buffer | string) {
-  const socket = net.connect({ host: '127.0.0.1', port });
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  socket.write(first);
-  let buffer = '';
-  const waiting: ((line: string | null) => void)[] = [];
-  const lines: (string | null)[] = [];
-  const push = (line: string | null) => {
-    const w = waiting.shift();
-    if (w) w(line);
-    else lines.push(line);
-  };
-  socket.on('data', (chunk) => {
-    buffer += chunk.toString('latin1');
-    let i;
-    while ((i = buffer.indexOf('\r\n')) >= 0) {
-      const line = buffer.slice(0, i);
-      buffer = buffer.slice(i + 2);
-      // Only the last line of a multi-line reply is a reply.
-      if (line[3] !== '-') push(line);
-    }
-  });
-  socket.on('close', () => push(null));
-  socket.on('error', () => {});
-  const reply = () => (lines.length ? Promise.resolve(lines.shift()!) : new Promise<string | null>((resolve) => waiting.push(resolve)));
-  const send = async (command: string) => {
-    socket.write(`${command}\r\n`);
-    return reply();
-  };
-  return { reply, send, end: () => socket.destroy() };
-}
-
 async function relayThrough(port: number, header: Buffer | string) {
-  const session = await rawSession(port, header);
+  const session = await rawSmtp(port, header);
   assert.match((await session.reply()) ?? '', /^220 /);
   assert.match((await session.send('EHLO client.example')) ?? '', /^250 /);
   assert.match((await session.send('MAIL FROM:<app@s.example>')) ?? '', /^250 /);
@@ -174,13 +142,13 @@ test('behind a trusted balancer, the address in the PROXY header (v1 or v2) is t
 
 test('a trusted balancer that sends no valid header is cut off; an untrusted peer cannot claim an address', async (t) => {
   const trusted = await boot(t, { smtpProxyProtocol: 'on', proxyTrusted: '127.0.0.0/8' });
-  const garbage = await rawSession(trusted.port, 'EHLO client.example\r\n');
+  const garbage = await rawSmtp(trusted.port, 'EHLO client.example\r\n');
   assert.equal(await garbage.reply(), null, 'closed without a session');
 
   const untrusted = await boot(t, { smtpProxyProtocol: 'on', proxyTrusted: '192.0.2.0/24' });
   untrusted.credentials.create({ name: 'app', networks: ['203.0.113.7/32'] });
   // From an untrusted peer the header is just a bad command, and the session is its own.
-  const session = await rawSession(untrusted.port, '');
+  const session = await rawSmtp(untrusted.port, '');
   assert.match((await session.reply()) ?? '', /^220 /);
   assert.match((await session.send('PROXY TCP4 203.0.113.7 127.0.0.1 51234 25')) ?? '', /^5\d\d /);
   assert.match((await session.send('EHLO client.example')) ?? '', /^250 /);

@@ -7,43 +7,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { rmSync } from 'node:fs';
 import { startDnsServer } from '../support/dns-server.js';
 import { startSmtpSink } from '../support/smtp-sink.js';
 import { tempDir } from '../support/herald.js';
 import { freePort, startHerald } from '../support/processes.js';
-
-/** A raw SMTP client: writes exactly what it is told, reads whole replies (last lines). */
-async function connect(port: number) {
-  const socket = net.connect({ host: '127.0.0.1', port });
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  let buffer = '';
-  const replies: (string | null)[] = [];
-  const waiting: ((reply: string | null) => void)[] = [];
-  const push = (reply: string | null) => (waiting.length ? waiting.shift()!(reply) : replies.push(reply));
-  socket.on('data', (chunk) => {
-    buffer += chunk.toString('latin1');
-    let i;
-    while ((i = buffer.indexOf('\r\n')) >= 0) {
-      const line = buffer.slice(0, i);
-      buffer = buffer.slice(i + 2);
-      if (line[3] !== '-') push(line);
-    }
-  });
-  socket.on('close', () => push(null));
-  socket.on('error', () => {});
-  const reply = () => (replies.length ? Promise.resolve(replies.shift()!) : new Promise<string | null>((resolve) => waiting.push(resolve)));
-  return {
-    reply,
-    write: (text: string) => socket.write(text),
-    async send(command: string) {
-      socket.write(`${command}\r\n`);
-      return reply();
-    },
-    end: () => socket.destroy(),
-  };
-}
+import { rawSmtp } from '../support/raw-smtp.js';
 
 test('SIGTERM: new sessions get 421 4.3.2 and the API 503, the message in flight gets its 250, exit 0, delivered after restart', async () => {
   const dns = await startDnsServer();
@@ -74,7 +43,7 @@ test('SIGTERM: new sessions get 421 4.3.2 and the API 503, the message in flight
     assert.deepEqual(((await ready.json()) as { checks: unknown }).checks, { store: { ok: true }, migrations: { ok: true } });
 
     // A client in the middle of DATA (the message not finished yet).
-    const slow = await connect(herald.mxPort);
+    const slow = await rawSmtp(herald.mxPort);
     assert.match((await slow.reply()) ?? '', /^220 /);
     assert.match((await slow.send('EHLO client.test')) ?? '', /^250 /);
     assert.match((await slow.send('MAIL FROM:<app@sender.test>')) ?? '', /^250 /);
@@ -88,7 +57,7 @@ test('SIGTERM: new sessions get 421 4.3.2 and the API 503, the message in flight
     // The signal is handled asynchronously: connect until the node answers as a stopping one.
     let greeting: string | null = null;
     for (let i = 0; i < 500; i++) {
-      const probe = await connect(herald.mxPort);
+      const probe = await rawSmtp(herald.mxPort);
       greeting = await probe.reply();
       if (greeting?.startsWith('220 ')) await probe.send('QUIT');
       probe.end();
