@@ -109,10 +109,14 @@ export class SqliteQueueStore implements QueueStore {
   private pending: PendingWrite[] = [];
   private flushScheduled: NodeJS.Immediate | undefined;
   private closed = false;
+  /** Set when a write (not the commit) threw in a chunk written without savepoints. */
+  private writeFailed = false;
   private readonly s;
   // Transaction wrappers made once (better-sqlite3 turns a nested call into a savepoint).
   private readonly chunkTx;
   private readonly savepoint;
+  // Made once too: building a wrapper per call costs more than the reads of a small get().
+  private readonly readTx: <T>(fn: () => T) => T;
   private readonly listStatements = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
 
   constructor(db: SqliteDatabase, options: SqliteQueueStoreOptions = {}) {
@@ -122,6 +126,10 @@ export class SqliteQueueStore implements QueueStore {
     this.maxBatchWrites = options.maxBatchWrites ?? 500;
     this.maxBatchBytes = options.maxBatchBytes ?? 32 * 1024 * 1024;
     migrate(db, 'queue', MIGRATIONS);
+    // Statement and savepoint journals in memory rather than in temporary files: a journal
+    // written to a file costs system calls for every page it holds, and it never has to
+    // survive a crash (the WAL does that).
+    db.pragma('temp_store = MEMORY');
     this.s = {
       insertMessage: db.prepare(
         'INSERT INTO messages (id, account_id, source, mail_from, size, created_at, expires_at, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
@@ -194,6 +202,7 @@ export class SqliteQueueStore implements QueueStore {
     };
     this.chunkTx = db.transaction(this.writeChunk.bind(this));
     this.savepoint = db.transaction((w: PendingWrite, now: number) => w.write(now));
+    this.readTx = db.transaction((fn: () => unknown) => fn()) as <T>(fn: () => T) => T;
   }
 
   // ---- group commit ----------------------------------------------------------------------
@@ -236,11 +245,25 @@ export class SqliteQueueStore implements QueueStore {
     }
     const chunk = this.pending.splice(0, n);
     if (chunk.length === 0) return;
-    const events: MailEvent[] = [];
+    let events: MailEvent[] = [];
     const refused = new Map<PendingWrite, unknown>();
+    const commit = (isolate: boolean) => {
+      if (chunk.some((p) => p.durable)) this.chunkTx.immediate(chunk, events, refused, isolate);
+      else this.withoutSync(() => this.chunkTx.immediate(chunk, events, refused, isolate));
+    };
     try {
-      if (chunk.some((p) => p.durable)) this.chunkTx.immediate(chunk, events, refused);
-      else this.withoutSync(() => this.chunkTx.immediate(chunk, events, refused));
+      // First without a savepoint per write: savepoints journal every page a write touches, which
+      // cost more than the writes themselves. Nearly every chunk commits this way.
+      this.writeFailed = false;
+      try {
+        commit(false);
+      } catch (err) {
+        if (!this.writeFailed) throw err;
+        // A write failed and took the chunk with it (rolled back, nothing committed): again with
+        // a savepoint per write, so that only the bad write is refused.
+        events = [];
+        commit(true);
+      }
     } catch (err) {
       // Nothing of the chunk is durable: every caller must answer 451 4.3.0.
       for (const p of chunk) p.reject(err);
@@ -253,8 +276,19 @@ export class SqliteQueueStore implements QueueStore {
     }
   }
 
-  private writeChunk(chunk: PendingWrite[], events: MailEvent[], refused: Map<PendingWrite, unknown>): void {
+  private writeChunk(chunk: PendingWrite[], events: MailEvent[], refused: Map<PendingWrite, unknown>, isolate: boolean): void {
     const now = this.clock.now().getTime();
+    if (!isolate) {
+      for (const p of chunk) {
+        try {
+          events.push(...p.write(now));
+        } catch (err) {
+          this.writeFailed = true;
+          throw err;
+        }
+      }
+      return;
+    }
     for (const p of chunk) {
       try {
         // A savepoint per write: one bad write (say, a duplicate message id) is refused alone.
@@ -431,7 +465,7 @@ export class SqliteQueueStore implements QueueStore {
 
   async get(id: MessageId): Promise<MessageDetail | null> {
     // One read transaction: recipients and their attempts from the same snapshot.
-    return this.db.transaction(() => {
+    return this.readTx(() => {
       const m = this.s.message.get(id) as MessageRow | undefined;
       if (!m) return null;
       const rows = this.s.recipientsOf.all(id) as RecipientRow[];
@@ -455,7 +489,7 @@ export class SqliteQueueStore implements QueueStore {
         ...toSummary(m, rows.map((r) => r.state), rows.length, due.length ? Math.min(...due) : null),
         recipients,
       };
-    })();
+    });
   }
 
   async list(req: ListRequest): Promise<MessageSummary[]> {
@@ -495,7 +529,7 @@ export class SqliteQueueStore implements QueueStore {
       stmt = this.db.prepare(`SELECT m.* FROM ${from} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ${group} ORDER BY ${id} DESC LIMIT @limit`);
       this.listStatements.set(key, stmt);
     }
-    return this.db.transaction(() =>
+    return this.readTx(() =>
       (stmt.all(params) as MessageRow[]).map((m) => {
         const groups = this.s.stateSummary.all(m.id) as { state: RecipientState; n: number; next: number | null }[];
         const nexts = groups.map((g) => g.next).filter((t): t is number => t !== null);
@@ -506,7 +540,7 @@ export class SqliteQueueStore implements QueueStore {
           nexts.length ? Math.min(...nexts) : null,
         );
       }),
-    )();
+    );
   }
 
   async readEvents(afterSeq: number, limit: number): Promise<MailEvent[]> {
