@@ -5,8 +5,8 @@ import type { QueueStore } from '../queue/index.js';
 import { ApiErrors, errorResponses } from './errors.js';
 
 /**
- * A stored message's content: its HTML part for the dashboard's preview frame, and the raw source
- * for download. The HTML is whatever the sender wrote, so it is answered with a policy under
+ * A stored message's content: its HTML part for the dashboard's preview frame, its headers and
+ * text part as JSON, and the raw source for download. The HTML is whatever the sender wrote, so it is answered with a policy under
  * which it can do nothing: no script, no remote images, fonts or styles sheets (which would tell
  * the sender it was looked at), no forms, no plug-ins, and a `sandbox` that gives it an opaque
  * origin of its own even when the URL is opened on its own, outside the dashboard's frame.
@@ -65,6 +65,57 @@ export function registerMessageContentRoutes(api: FastifyInstance, deps: Message
       const parsed = await PostalMime.parse(await load(req.params.id, req.principal!.accountId));
       const html = parsed.html ?? `<!doctype html><meta charset="utf-8"><pre style="white-space:pre-wrap;font:14px/1.5 monospace">${escapeHtml(parsed.text ?? '')}</pre>`;
       return sendInertHtml(reply, html);
+    },
+  );
+
+  api.get<{ Params: { id: string } }>(
+    '/messages/:id/content',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: "The message's headers, text part and attachments, parsed",
+        description:
+          'What the message page shows besides the HTML: every header in the order written (decoded), the text part, ' +
+          'whether there is an HTML part (GET /messages/{id}/html shows it inert), and the attachments by name, type and size.',
+        tags: ['messages'],
+        params: idParam,
+        response: {
+          200: {
+            type: 'object',
+            required: ['headers', 'text', 'has_html', 'attachments'],
+            properties: {
+              headers: {
+                type: 'array',
+                items: { type: 'object', required: ['name', 'value'], properties: { name: { type: 'string' }, value: { type: 'string' } } },
+              },
+              text: { type: ['string', 'null'], description: 'The text/plain part; null when the message has none.' },
+              has_html: { type: 'boolean' },
+              attachments: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['filename', 'mime_type', 'size'],
+                  properties: { filename: { type: ['string', 'null'] }, mime_type: { type: 'string' }, size: { type: 'integer', description: 'Bytes, decoded.' } },
+                },
+              },
+            },
+          },
+          ...errorResponses(401, 403, 404),
+        },
+      },
+    },
+    async (req) => {
+      const parsed = await PostalMime.parse(await load(req.params.id, req.principal!.accountId));
+      return {
+        headers: parsed.headers.map((h) => ({ name: h.originalKey ?? h.key, value: h.value })),
+        text: parsed.text ?? null,
+        has_html: parsed.html !== undefined,
+        attachments: parsed.attachments.map((a) => ({
+          filename: a.filename ?? null,
+          mime_type: a.mimeType,
+          size: typeof a.content === 'string' ? a.content.length : a.content.byteLength,
+        })),
+      };
     },
   );
 

@@ -122,10 +122,21 @@ test('sign in, send through the API, find the message, open its timeline; its HT
     '<h1>Hi there</h1><p>Your order has shipped.</p>' +
     '<script>document.title="pwned";parent.document.title="pwned";top.__pwned=1;new Image().src="/pwned-script"</script>' +
     '<img src="x" onerror="parent.document.title=\'pwned\';alert(\'pwned\');new Image().src=\'/pwned-onerror\'">' +
-    '<img src="https://tracker.example/pwned-remote.gif">';
+    '<img src="https://tracker.example/pwned-remote.gif">' +
+    '<p><a href="https://shop.example/orders/1">Track your parcel</a></p>';
   const sent = await call(world.base, 'POST', '/api/v1/messages', {
     key: world.adminKey,
-    body: { from: 'shop@herald.test', to: 'ann@a.test', subject: 'Your order has shipped', html: payload, text: 'Hi there', tags: ['orders'] },
+    body: {
+      from: 'shop@herald.test',
+      to: 'ann@a.test',
+      subject: 'Your order has shipped',
+      html: payload,
+      text: 'Hi there, your order is on its way.',
+      tags: ['orders'],
+      headers: { 'X-Order': 'A-1001' },
+      track_opens: true,
+      track_links: 'html_only',
+    },
   });
   assert.equal(sent.status, 202, JSON.stringify(sent.body));
   await world.events.finished(sent.body.id, 1);
@@ -133,7 +144,12 @@ test('sign in, send through the API, find the message, open its timeline; its HT
 
   await page.reload();
   await page.locator('tr[data-metric="delivered"] td').first().getByText('1', { exact: true }).waitFor();
-  await page.locator('.chart canvas').first().waitFor();
+  // The change from the period before: none was sent in the hour before this one.
+  await page.locator('tr[data-metric="sent"] td').first().getByLabel('none the period before').waitFor();
+  await page.locator('tr[data-metric="bounced"] td').first().getByLabel('the same as the period before').waitFor();
+  // Two charts: the last 24 hours by hour, the last 30 days by day.
+  await page.getByRole('img', { name: /per hour over the last 24 hours/ }).locator('canvas').waitFor();
+  await page.getByRole('img', { name: /per day over the last 30 days/ }).locator('canvas').waitFor();
   await shot(page, 'overview');
 
   await page.getByRole('link', { name: 'Messages' }).click();
@@ -144,6 +160,8 @@ test('sign in, send through the API, find the message, open its timeline; its HT
   await link.waitFor();
   await shot(page, 'messages');
 
+  // Listening before the click: the frame may load its document before the page is checked.
+  const htmlLoaded = page.waitForResponse((r) => r.url().endsWith(`/api/v1/messages/${sent.body.id}/html`));
   await link.click();
   await page.waitForURL(new RegExp(`/messages/${sent.body.id}$`));
   const timeline = page.getByRole('list', { name: 'Timeline of ann@a.test' });
@@ -153,13 +171,31 @@ test('sign in, send through the API, find the message, open its timeline; its HT
   assert.match(await timeline.locator('li[data-event="delivered"]').innerText(), /250/);
   const frame = page.locator('iframe.preview');
   assert.equal(await frame.getAttribute('sandbox'), '');
-  await page.waitForResponse((r) => r.url().endsWith(`/api/v1/messages/${sent.body.id}/html`) && r.status() === 200).catch(() => {});
+  assert.equal((await htmlLoaded).status(), 200);
   // The frame has loaded its document (the payload had every chance to run).
   await page.waitForFunction(() => {
     const f = document.querySelector('iframe.preview') as HTMLIFrameElement | null;
     return f !== null && f.getAttribute('src') !== null;
   });
   await page.waitForLoadState('load');
+  // The text part and every header, beside the HTML.
+  await page.getByLabel('Text part').getByText('Hi there, your order is on its way.').waitFor();
+  const headers = page.getByRole('table', { name: 'Headers' });
+  await headers.getByRole('row', { name: /X-Order\s+A-1001/ }).waitFor();
+  await headers.getByRole('row', { name: /Subject\s+Your order has shipped/ }).waitFor();
+
+  // The recipient opens the message and clicks its link (the frame blocked the pixel, so these
+  // are the only hits): both appear in the timeline as they happen, without reloading.
+  const html = await (await fetch(`${world.base}/api/v1/messages/${sent.body.id}/html`, { headers: { authorization: `Bearer ${world.adminKey}` } })).text();
+  const pixel = /\/t\/o\/[^"'\s>]+/.exec(html)?.[0];
+  const click = /\/t\/c\/[^"'\s>]+/.exec(html)?.[0];
+  assert.ok(pixel && click, 'the HTML has a tracking pixel and a tracked link');
+  const ua = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0' };
+  assert.equal((await fetch(`${world.base}${pixel}`, { headers: ua })).status, 200);
+  assert.equal((await fetch(`${world.base}${click}`, { headers: ua, redirect: 'manual' })).status, 302);
+  await timeline.locator('li[data-event="opened"]').waitFor();
+  await timeline.locator('li[data-event="clicked"]').waitFor();
+  assert.match(await timeline.locator('li[data-event="clicked"]').innerText(), /https:\/\/shop\.example\/orders\/1/);
   await shot(page, 'message');
 
   assert.equal(await page.title(), 'Herald');

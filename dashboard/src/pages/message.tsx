@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
-import { api, type MailEventView, type MessageDetail } from '../api';
-import { Crumbs, ErrorPanel, Loading, Notice, type NoticeView } from '../components';
+import { api, type Answer, type MailEventView, type MessageDetail } from '../api';
+import { Crumbs, ErrorPanel, Loading, Notice, Problem, type NoticeView } from '../components';
 import { useLoad } from '../hooks';
 import { navigate } from '../router';
 import { bytes, when } from '../format';
@@ -19,7 +19,52 @@ function eventDetail(e: MailEventView): string {
       parts.push([reply.code, reply.enhanced, reply.text].filter(Boolean).join(' '));
     }
   }
+  // An open or a click: who made it, a person or (by Herald's judgement) a machine such as a link scanner.
+  if (e.type === 'opened' || e.type === 'clicked') {
+    parts.push(d.machine === true ? `by a machine${typeof d.machineReason === 'string' ? ` (${d.machineReason})` : ''}` : 'by a person');
+    if (typeof d.userAgent === 'string' && d.userAgent) parts.push(d.userAgent);
+  }
   return parts.join(' · ');
+}
+
+type MessageContent = Answer<'/api/v1/messages/{id}/content'>;
+
+/** The parts of the message besides its HTML: the text part, the attachments and every header. */
+function ContentParts({ id }: { id: string }) {
+  const { data: content, error } = useLoad(() => api<MessageContent>('GET', `/api/v1/messages/${encodeURIComponent(id)}/content`), [id]);
+  if (error) return <Problem text={`The message's headers and text are not available: ${error}`} />;
+  if (!content) return <Loading />;
+  return (
+    <>
+      <h3>Text</h3>
+      {content.text === null ? <p className="muted">The message has no text part.</p> : <pre className="text-part" aria-label="Text part" tabIndex={0}>{content.text}</pre>}
+      {content.attachments.length > 0 && (
+        <>
+          <h3>Attachments</h3>
+          <ul aria-label="Attachments">
+            {content.attachments.map((a, i) => (
+              <li key={i}>
+                {a.filename ?? '(no name)'} <span className="muted small">{a.mime_type} · {bytes(a.size)}</span>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      <h3>Headers</h3>
+      <div className="table-wrap">
+        <table className="list headers" aria-label="Headers">
+          <tbody>
+            {content.headers.map((h, i) => (
+              <tr key={i}>
+                <th scope="row">{h.name}</th>
+                <td className="mono">{h.value}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
 }
 
 /** Which actions make sense for the message's recipients now (the API refuses the others with 409). */
@@ -155,9 +200,13 @@ export function MessagePage({ id, admin }: { id: string; admin: boolean }) {
       })}
 
       <h2>Content</h2>
-      <p className="muted small">Shown as sent, with scripts and remote images blocked.</p>
-      {/* No allow-scripts and no allow-same-origin: the mail runs nothing and cannot reach the dashboard. */}
-      <iframe className="preview" title="Message content" sandbox="" referrerPolicy="no-referrer" src={`/api/v1/messages/${encodeURIComponent(message.id)}/html`} />
+      <div className="content">
+        <h3>HTML</h3>
+        <p className="muted small">Shown as sent, with scripts and remote images blocked.</p>
+        {/* No allow-scripts and no allow-same-origin: the mail runs nothing and cannot reach the dashboard. */}
+        <iframe className="preview" title="Message content" sandbox="" referrerPolicy="no-referrer" src={`/api/v1/messages/${encodeURIComponent(message.id)}/html`} />
+        <ContentParts id={message.id} />
+      </div>
     </section>
   );
 }

@@ -5,20 +5,59 @@ import { count, percent, when } from '../format';
 import { useLiveReload } from '../live';
 import { Link } from '../router';
 
-const METRICS: { key: keyof Figures; label: string; rate?: keyof Figures }[] = [
+/** `worse` marks the figures whose rise is bad news (the change is shown in the warning colour). */
+const METRICS: { key: keyof Figures; label: string; rate?: keyof Figures; worse?: boolean }[] = [
   { key: 'sent', label: 'Sent' },
   { key: 'delivered', label: 'Delivered', rate: 'delivery_rate' },
-  { key: 'bounced', label: 'Bounced', rate: 'bounce_rate' },
-  { key: 'complained', label: 'Complained', rate: 'complaint_rate' },
+  { key: 'bounced', label: 'Bounced', rate: 'bounce_rate', worse: true },
+  { key: 'complained', label: 'Complained', rate: 'complaint_rate', worse: true },
   { key: 'opened_unique', label: 'Opened', rate: 'open_rate' },
   { key: 'clicked_unique', label: 'Clicked', rate: 'click_rate' },
 ];
 
 const PERIODS = [
+  { key: 'hour', label: 'Last hour' },
   { key: 'day', label: 'Last 24 h' },
-  { key: 'week', label: 'Last 7 days' },
   { key: 'month', label: 'Last 30 days' },
 ] as const;
+type Period = (typeof PERIODS)[number]['key'];
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/**
+ * The ranges of the three periods and of the period before each, as stats queries. Statistics are
+ * kept per UTC hour, so the periods end with the current hour: the last hour is this hour so far,
+ * the last 24 h this hour and the 23 before, the last 30 days today and the 29 days before.
+ */
+function ranges(now: Date): Record<Period, { current: Record<string, string>; previous: Record<string, string> }> {
+  const hour = Math.floor(now.getTime() / HOUR) * HOUR;
+  const iso = (t: number) => new Date(t).toISOString();
+  const today = Date.parse(utcDay(now));
+  return {
+    hour: { current: { from: iso(hour) }, previous: { from: iso(hour - HOUR), to: iso(hour) } },
+    day: { current: { from: iso(hour - 23 * HOUR), group_by: 'hour' }, previous: { from: iso(hour - 47 * HOUR), to: iso(hour - 23 * HOUR) } },
+    month: { current: { from: utcDay(new Date(today - 29 * DAY)), group_by: 'day' }, previous: { from: utcDay(new Date(today - 59 * DAY)), to: utcDay(new Date(today - 30 * DAY)) } },
+  };
+}
+
+/** The change from the previous period, as a short mark with its words for screen readers. */
+function Change({ now, before, worse }: { now: number; before: number; worse?: boolean }) {
+  if (now === before) {
+    return (
+      <span className="change" aria-label="the same as the period before" title="The same as the period before">
+        ±0
+      </span>
+    );
+  }
+  const up = now > before;
+  const words = before === 0 ? 'none the period before' : `${up ? 'up' : 'down'} ${Math.round((Math.abs(now - before) / before) * 100)}% from ${count(before)} the period before`;
+  return (
+    <span className={`change change-${up ? 'up' : 'down'}${worse ? ' change-bad' : ''}`} aria-label={words} title={words}>
+      {before === 0 ? 'new' : `${up ? '▲' : '▼'} ${Math.round((Math.abs(now - before) / before) * 100)}%`}
+    </span>
+  );
+}
 
 const QUEUE_STATES = ['queued', 'deferred', 'delivering', 'held'] as const;
 
@@ -46,19 +85,21 @@ function utcDay(d: Date): string {
 }
 
 export function OverviewPage() {
-  const [stats, setStats] = useState<Record<string, StatsReport> | null>(null);
+  const [stats, setStats] = useState<Record<Period, { current: StatsReport; previous: StatsReport }> | null>(null);
   const [domains, setDomains] = useState<DomainView[] | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   const load = useCallback(() => {
-    const now = new Date();
-    const dayAgo = new Date(now.getTime() - 86_400_000).toISOString();
-    const monthStart = utcDay(new Date(now.getTime() - 29 * 86_400_000));
-    Promise.all([
-      api<StatsReport>('GET', `/api/v1/stats${query({ from: dayAgo, group_by: 'hour' })}`),
-      api<StatsReport>('GET', '/api/v1/stats'),
-      api<StatsReport>('GET', `/api/v1/stats${query({ from: monthStart, group_by: 'day' })}`),
-    ]).then(([day, week, month]) => setStats({ day, week, month }), (err: Error) => setError(err.message));
+    const wanted = ranges(new Date());
+    const read = (params: Record<string, string>) => api<StatsReport>('GET', `/api/v1/stats${query(params)}`);
+    // Six small reads of the hourly roll-ups: each period and the one before it.
+    Promise.all(PERIODS.map(async ({ key }) => [key, { current: await read(wanted[key].current), previous: await read(wanted[key].previous) }] as const)).then(
+      (answers) => {
+        setError(null);
+        setStats(Object.fromEntries(answers) as Record<Period, { current: StatsReport; previous: StatsReport }>);
+      },
+      (err: Error) => setError(err.message),
+    );
     api<{ domains: DomainView[] }>('GET', '/api/v1/domains').then((r) => setDomains(r.domains), () => setDomains(null));
   }, []);
   useEffect(load, [load]);
@@ -66,25 +107,29 @@ export function OverviewPage() {
   // second after they happen, so the reload waits a little longer.
   useLiveReload(load, { delayMs: 1500 });
 
-  const chart = useMemo(() => {
+  const charts = useMemo(() => {
     if (!stats) return null;
-    const rows = stats.month.rows;
-    const times = rows.map((r) => Date.parse(`${r.key}T00:00:00Z`) / 1000);
-    const pick = (k: keyof Figures) => rows.map((r) => Number(r[k] ?? 0));
-    const series: Series[] = [
-      { label: 'Sent', values: pick('sent'), colorVar: '--c-sent' },
-      { label: 'Delivered', values: pick('delivered'), colorVar: '--c-delivered' },
-      { label: 'Bounced', values: pick('bounced'), colorVar: '--c-bounced' },
-      { label: 'Opened', values: pick('opened_unique'), colorVar: '--c-opened' },
-    ];
-    return { times, series };
+    const plot = (rows: StatsReport['rows'], time: (key: string) => number) => {
+      const pick = (k: keyof Figures) => rows.map((r) => Number(r[k] ?? 0));
+      const series: Series[] = [
+        { label: 'Sent', values: pick('sent'), colorVar: '--c-sent' },
+        { label: 'Delivered', values: pick('delivered'), colorVar: '--c-delivered' },
+        { label: 'Bounced', values: pick('bounced'), colorVar: '--c-bounced' },
+        { label: 'Opened', values: pick('opened_unique'), colorVar: '--c-opened' },
+      ];
+      return { times: rows.map((r) => time(r.key) / 1000), series };
+    };
+    return {
+      day: plot(stats.day.current.rows, (key) => Date.parse(key)),
+      month: plot(stats.month.current.rows, (key) => Date.parse(`${key}T00:00:00Z`)),
+    };
   }, [stats]);
 
   const needy = (domains ?? []).flatMap((domain) => {
     const why = attention(domain);
     return why ? [{ domain, why }] : [];
   });
-  const queue = stats?.week.queue;
+  const queue = stats?.hour.current.queue;
 
   return (
     <section>
@@ -111,11 +156,13 @@ export function OverviewPage() {
               <tr key={m.key} data-metric={m.key}>
                 <th scope="row">{m.label}</th>
                 {PERIODS.map((p) => {
-                  const totals = stats?.[p.key]?.totals;
+                  const totals = stats?.[p.key].current.totals;
+                  const before = stats?.[p.key].previous.totals;
                   return (
                     <td key={p.key}>
                       <span className="big">{count(totals?.[m.key] ?? undefined)}</span>
                       {m.rate && totals && <span className="rate"> {percent(totals[m.rate])}</span>}
+                      {totals && before && <Change now={Number(totals[m.key] ?? 0)} before={Number(before[m.key] ?? 0)} worse={m.worse} />}
                     </td>
                   );
                 })}
@@ -124,10 +171,23 @@ export function OverviewPage() {
           </tbody>
         </table>
       </div>
-      {stats && <p className="muted small">Counted up to {when(stats.week.updated_at)}; times are UTC days.</p>}
+      {stats && (
+        <p className="muted small">
+          Counted up to {when(stats.hour.current.updated_at)}. Periods end with the current UTC hour (the last hour is this hour so far; the last 30 days are today and the 29 UTC days before); each change
+          compares with the period of the same length just before.
+        </p>
+      )}
 
-      <h2>Last 30 days</h2>
-      {chart ? <TimeChart title="Sent, delivered, bounced and opened per day over the last 30 days" times={chart.times} series={chart.series} /> : <p className="muted">Loading…</p>}
+      <div className="charts">
+        <div>
+          <h2>Last 24 hours</h2>
+          {charts ? <TimeChart title="Sent, delivered, bounced and opened per hour over the last 24 hours" times={charts.day.times} series={charts.day.series} /> : <p className="muted">Loading…</p>}
+        </div>
+        <div>
+          <h2>Last 30 days</h2>
+          {charts ? <TimeChart title="Sent, delivered, bounced and opened per day over the last 30 days" times={charts.month.times} series={charts.month.series} /> : <p className="muted">Loading…</p>}
+        </div>
+      </div>
 
       <h2>Domains that need attention</h2>
       {domains === null ? (
