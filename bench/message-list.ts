@@ -50,6 +50,10 @@ export interface ListBenchResults {
 /** A `vip` recipient gets one message in 1,000; a rare tag one in 10,000; the rest are unique. */
 const recipientOf = (i: number) => (i % 1000 === 7 ? 'vip@customer.example' : `user${i}@d${i % 200}.example`);
 const tagsOf = (i: number) => (i % 10_000 === 3 ? [`tag${i % 20}`, 'rare'] : [`tag${i % 20}`]);
+/** An `alerts@` sender sends one message in 1,000; the rest come from ten addresses of one domain. */
+const senderOf = (i: number) => (i % 1000 === 11 ? 'alerts@notify.example' : `shop${i % 10}@sender.test`);
+/** Every subject says "receipt" but one in 10,000, which is a password reset. */
+const subjectOf = (i: number) => (i % 10_000 === 13 ? `Password reset for account ${i}` : `Your receipt #${i}`);
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -63,6 +67,10 @@ function searches(end: number): [string, Omit<ListRequest, 'limit' | 'accountId'
     ['recipient (1 message in 1,000 is to it)', { recipient: 'vip@customer.example' }],
     ['tag (on 1 message in 20)', { tag: 'tag5' }],
     ['tag (on 1 message in 10,000)', { tag: 'rare' }],
+    ['sender (1 message in 1,000 is from it)', { sender: 'alerts@notify.example' }],
+    ['sender domain (999 messages in 1,000 are from it)', { sender: '@sender.test' }],
+    ['subject contains "receipt" (every message but 1 in 10,000)', { subject: 'receipt' }],
+    ['subject contains "password reset" (1 message in 10,000)', { subject: 'password reset' }],
     ['status bounced (5% of messages)', { states: ['bounced'] }],
     ['status held (1 message in 10,000)', { states: ['held'] }],
     ['time range: one hour, mid-way back', { since: new Date(middle), until: new Date(middle + HOUR) }],
@@ -82,12 +90,12 @@ async function fill(store: SqliteQueueStore, total: number, end: number, log: (l
         id: newMessageId(at),
         accountId: ACCOUNT,
         source: 'api',
-        mailFrom: 'shop@sender.test',
+        mailFrom: senderOf(i),
         recipients: [recipientOf(i)],
         body,
         createdAt: new Date(at),
         expiresAt: new Date(at + 5 * DAY),
-        meta: { subject: `Your receipt #${i}`, tags: tagsOf(i), stream: 'transactional' },
+        meta: { subject: subjectOf(i), tags: tagsOf(i), stream: 'transactional' },
       };
       batch.push(store.enqueue(msg));
     }

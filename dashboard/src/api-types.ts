@@ -1638,8 +1638,12 @@ export interface paths {
                     limit?: string;
                     /** @description An envelope recipient address. */
                     recipient?: string;
+                    /** @description The envelope sender (MAIL FROM) address, or `@example.com` for every sender of a domain. */
+                    sender?: string;
                     /** @description Messages with at least one recipient in this state. */
                     status?: "queued" | "deferred" | "delivering" | "held" | "delivered" | "bounced" | "expired";
+                    /** @description Subject contains this text, case-insensitively (at least 3 characters). */
+                    subject?: string;
                     tag?: string;
                     /** @description Created before this time. */
                     to?: string;

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { isMessageId } from '../core/index.js';
-import { RECIPIENT_STATES, type RecipientState } from '../queue/index.js';
+import { isMessageId, isValidEnvelopeAddress, normalizeDomain } from '../core/index.js';
+import { MIN_SUBJECT_SEARCH, RECIPIENT_STATES, type RecipientState } from '../queue/index.js';
 import { ApiErrors, batchBodyLimit, errorResponses } from './errors.js';
 import { submissionFromMessage, submissionFromRaw, type MessageBody, type RawMessageBody } from './message-request.js';
 import { idempotent, sendAll, tryBuild, type SendOutcome } from './sending.js';
@@ -140,7 +140,7 @@ export function registerMessageRoutes(api: FastifyInstance, deps: ApiDeps): void
     },
   );
 
-  api.get<{ Querystring: { recipient?: string; status?: RecipientState; tag?: string; from?: string; to?: string; cursor?: string; limit?: string } }>(
+  api.get<{ Querystring: { recipient?: string; sender?: string; subject?: string; status?: RecipientState; tag?: string; from?: string; to?: string; cursor?: string; limit?: string } }>(
     '/messages',
     {
       config: { scope: 'read' },
@@ -153,6 +153,8 @@ export function registerMessageRoutes(api: FastifyInstance, deps: ApiDeps): void
           additionalProperties: false,
           properties: {
             recipient: { type: 'string', description: 'An envelope recipient address.' },
+            sender: { type: 'string', description: 'The envelope sender (MAIL FROM) address, or `@example.com` for every sender of a domain.' },
+            subject: { type: 'string', description: `Subject contains this text, case-insensitively (at least ${MIN_SUBJECT_SEARCH} characters).` },
             status: { type: 'string', enum: [...RECIPIENT_STATES], description: 'Messages with at least one recipient in this state.' },
             tag: { type: 'string' },
             from: { type: 'string', format: 'date-time', description: 'Created at or after this time.' },
@@ -175,11 +177,21 @@ export function registerMessageRoutes(api: FastifyInstance, deps: ApiDeps): void
       if (q.cursor !== undefined && !isMessageId(q.cursor)) throw ApiErrors.badRequest('cursor is not one this API gave out', 'cursor');
       const limit = q.limit === undefined ? 50 : Number(q.limit);
       if (limit < 1 || limit > LIST_MAX) throw ApiErrors.badRequest(`limit is 1 to ${LIST_MAX}`, 'limit');
+      if (q.sender !== undefined) {
+        const valid = q.sender.startsWith('@') ? normalizeDomain(q.sender.slice(1)) !== '' : isValidEnvelopeAddress(q.sender);
+        if (!valid) throw ApiErrors.badRequest('sender is an email address (name@example.com) or a domain (@example.com)', 'sender');
+      }
+      // The search index is made of three-character pieces: a shorter text cannot be looked up.
+      if (q.subject !== undefined && [...q.subject].length < MIN_SUBJECT_SEARCH) {
+        throw ApiErrors.badRequest(`subject needs at least ${MIN_SUBJECT_SEARCH} characters`, 'subject');
+      }
       const messages = await deps.store.list({
         accountId: req.principal!.accountId,
         limit,
         before: q.cursor,
         recipient: q.recipient,
+        sender: q.sender,
+        subject: q.subject,
         states: q.status ? [q.status] : undefined,
         tag: q.tag,
         since: q.from ? new Date(q.from) : undefined,

@@ -651,6 +651,42 @@ export function runQueueStoreContract(name: string, open: () => Promise<QueueSto
         assert.deepEqual(await ids({ limit: 1, accountId: 'acct-a', before: a2.id }), [a1.id]);
       });
 
+      it('list filters by sender (address or whole domain) and by subject text, with the other filters and the cursor', async ({ store }) => {
+        // Senders as the accept pipeline stores them: the domain normalised, the local part as given.
+        const a = message({ mailFrom: 'News@shop.example', meta: { subject: 'Your Receipt #100', tags: ['receipt'] } });
+        const b = message({ mailFrom: 'billing@shop.example', meta: { subject: 'Invoice 7: "paid" 100% (ünïcode)' } });
+        const c = message({ mailFrom: 'news@other.example', meta: { subject: 'your receipt #101', tags: ['receipt'] } });
+        const cCreated = new Date(T0 + sequence); // c's id was minted at this time
+        const d = message({ mailFrom: 'News@shop.example', meta: { tags: ['receipt'] } }); // no subject
+        const e = message({ mailFrom: '', meta: { subject: 'Delivery Status Notification (Failure)' } }); // a DSN: null sender
+        for (const m of [a, b, c, d, e]) await store.enqueue(m);
+        const ids = async (req: Parameters<QueueStore['list']>[0]) => (await store.list(req)).map((s) => s.id);
+
+        // The search's domain is normalised like the stored ones; the local part is compared as is.
+        assert.deepEqual(await ids({ limit: 10, sender: 'News@SHOP.example' }), [d.id, a.id]);
+        assert.deepEqual(await ids({ limit: 10, sender: 'news@shop.example' }), []);
+        assert.deepEqual(await ids({ limit: 10, sender: '@Shop.Example' }), [d.id, b.id, a.id]);
+        assert.deepEqual(await ids({ limit: 10, sender: '@example' }), []);
+        assert.deepEqual(await ids({ limit: 1, sender: '@shop.example', before: d.id }), [b.id]);
+        assert.deepEqual(await ids({ limit: 10, sender: '@shop.example', tag: 'receipt' }), [d.id, a.id]);
+
+        assert.deepEqual(await ids({ limit: 10, subject: 'RECEIPT #10' }), [c.id, a.id]);
+        assert.deepEqual(await ids({ limit: 10, subject: 'ceipt #100' }), [a.id]);
+        assert.deepEqual(await ids({ limit: 10, subject: '"paid" 100%' }), [b.id]);
+        assert.deepEqual(await ids({ limit: 10, subject: '(ÜNÏ' }), [b.id]);
+        assert.deepEqual(await ids({ limit: 10, subject: '100_' }), []);
+        assert.deepEqual(await ids({ limit: 10, subject: 'status notification' }), [e.id]);
+        assert.deepEqual(await ids({ limit: 1, subject: 'receipt' }), [c.id]);
+        assert.deepEqual(await ids({ limit: 1, subject: 'receipt', before: c.id }), [a.id]);
+        assert.deepEqual(await ids({ limit: 10, subject: 'receipt', sender: '@shop.example' }), [a.id]);
+        assert.deepEqual(await ids({ limit: 10, subject: 'receipt', tag: 'receipt', until: cCreated }), [a.id]);
+        assert.deepEqual(await ids({ limit: 10, subject: 'receipt', accountId: 'acct-2' }), []);
+
+        // Removing a message takes it out of the subject search too.
+        assert.equal(await store.remove(a.id, at(1000)), true);
+        assert.deepEqual(await ids({ limit: 10, subject: 'receipt' }), [c.id]);
+      });
+
       it('eventsOf returns one message’s timeline in order', async ({ store }) => {
         const msg = message({ recipients: ['x@a.example', 'y@b.example'] });
         const other = message();

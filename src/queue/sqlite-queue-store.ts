@@ -1,6 +1,6 @@
 import { domainOf, firstMessageIdAt, formatReply, normalizeAddress, systemClock, type Clock, type Logger, type MailEvent, type MessageId } from '../core/index.js';
 import { migrate, type SqliteDatabase } from '../storage/index.js';
-import { HOT_QUERIES, MIGRATIONS } from './sqlite-schema.js';
+import { HOT_QUERIES, MIGRATIONS, SENDER_DOMAIN_SQL } from './sqlite-schema.js';
 import { messageStatus } from './status.js';
 import { PENDING_STATES, RECIPIENT_STATES } from './types.js';
 import type {
@@ -22,7 +22,7 @@ import type {
   RecipientState,
   RecipientView,
 } from './types.js';
-import { checkAttempt, checkMessage, compact, isDue } from './store-rules.js';
+import { checkAttempt, checkMessage, compact, isDue, senderFilter } from './store-rules.js';
 
 export interface SqliteQueueStoreOptions {
   clock?: Clock;
@@ -170,6 +170,7 @@ export class SqliteQueueStore implements QueueStore {
         'SELECT id, address, state, attempts, next_attempt_at, last_reply FROM recipients WHERE message_id = ? ORDER BY id',
       ),
       attemptsOf: db.prepare('SELECT recipient_id, at, host, state, reply FROM attempts WHERE message_id = ? ORDER BY id'),
+      subjectSeq: db.prepare('SELECT seq FROM message_subjects WHERE message_id = ?'),
       stateSummary: db.prepare(
         `SELECT state, COUNT(*) AS n, MIN(CASE WHEN state IN ${DUE_STATES} THEN next_attempt_at END) AS next
          FROM recipients WHERE message_id = ? GROUP BY state`,
@@ -504,16 +505,38 @@ export class SqliteQueueStore implements QueueStore {
     if (req.accountId !== undefined) params.account = req.accountId;
     if (req.recipient !== undefined) params.recipient = normalizeAddress(req.recipient);
     if (req.tag !== undefined) params.tag = req.tag;
+    if (req.sender !== undefined) {
+      const sender = senderFilter(req.sender);
+      if ('domain' in sender) params.senderDomain = sender.domain;
+      else params.sender = sender.address;
+    }
+    if (req.subject !== undefined) {
+      // One phrase: the trigram index matches it as a substring, case-insensitively.
+      params.subject = `"${req.subject.replaceAll('"', '""')}"`;
+      // The subject index is in stored order: the page before a message is the part of the index
+      // before its entry (ids are the same order but for messages stored in the same instant).
+      if (params.before !== undefined && req.before !== undefined && params.before === req.before) {
+        const seq = this.s.subjectSeq.get(req.before) as { seq: number } | undefined;
+        if (seq) {
+          params.beforeSeq = seq.seq;
+          delete params.before;
+        }
+      }
+    }
     const key = Object.keys(params).sort().join(',');
     let stmt = this.listStatements.get(key);
     if (!stmt) {
-      // A tag or a status drives the query from its index (message_tags, recipients_state_message)
-      // in id order, so a rare one reads only its own matches; CROSS JOIN keeps that order.
-      const driver = 'tag' in params ? 'tag' : 'state' in params ? 'state' : null;
+      // A subject, tag or status drives the query from its index (message_subjects_fts,
+      // message_tags, recipients_state_message) newest first, so a rare one reads only its own
+      // matches and a common one stops at the page's end; CROSS JOIN keeps that order.
+      const driver = 'subject' in params ? 'subject' : 'tag' in params ? 'tag' : 'state' in params ? 'state' : null;
       const stateTest = 'state' in params ? '= @state' : 'IN (SELECT value FROM json_each(@states))';
-      const id = driver ? 'd.message_id' : 'm.id';
+      const id = driver === 'subject' ? 'm.id' : driver ? 'd.message_id' : 'm.id';
       const where = [
+        driver === 'subject' ? 'message_subjects_fts MATCH @subject' : '',
+        'beforeSeq' in params ? 'f.rowid < @beforeSeq' : '',
         driver === 'tag' ? 'd.tag = @tag' : '',
+        driver !== 'tag' && 'tag' in params ? 'EXISTS (SELECT 1 FROM message_tags t WHERE t.tag = @tag AND t.message_id = m.id)' : '',
         // The partial index's own condition, literally, so that SQLite may use it.
         driver === 'state' ? `d.state = @state AND d.state IN ${INDEXED_STATES_SQL}` : '',
         'before' in params ? `${id} < @before` : '',
@@ -521,12 +544,21 @@ export class SqliteQueueStore implements QueueStore {
         'account' in params ? 'm.account_id = @account' : '',
         driver !== 'state' && ('state' in params || 'states' in params) ? `EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.state ${stateTest})` : '',
         'recipient' in params ? 'm.id IN (SELECT message_id FROM recipients WHERE address = @recipient)' : '',
+        'sender' in params ? 'm.mail_from = @sender' : '',
+        'senderDomain' in params ? `${SENDER_DOMAIN_SQL} = @senderDomain AND instr(m.mail_from, '@') > 0` : '',
       ].filter(Boolean);
       const from =
-        driver === 'tag' ? 'message_tags d CROSS JOIN messages m ON m.id = d.message_id' : driver === 'state' ? 'recipients d CROSS JOIN messages m ON m.id = d.message_id' : 'messages m';
+        driver === 'subject'
+          ? 'message_subjects_fts f CROSS JOIN message_subjects s ON s.seq = f.rowid CROSS JOIN messages m ON m.id = s.message_id'
+          : driver === 'tag'
+            ? 'message_tags d CROSS JOIN messages m ON m.id = d.message_id'
+            : driver === 'state'
+              ? 'recipients d CROSS JOIN messages m ON m.id = d.message_id'
+              : 'messages m';
       // A message with several recipients in the state appears once.
       const group = driver === 'state' ? 'GROUP BY d.message_id' : '';
-      stmt = this.db.prepare(`SELECT m.* FROM ${from} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ${group} ORDER BY ${id} DESC LIMIT @limit`);
+      const order = driver === 'subject' ? 'f.rowid' : id;
+      stmt = this.db.prepare(`SELECT m.* FROM ${from} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ${group} ORDER BY ${order} DESC LIMIT @limit`);
       this.listStatements.set(key, stmt);
     }
     return this.readTx(() =>

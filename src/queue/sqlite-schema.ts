@@ -115,7 +115,42 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 5,
+    sql: `
+      -- The message list by sender: one address, or every sender of a domain. A WITHOUT ROWID
+      -- table's index ends in the id, so equal keys come in id order and a page stops at its 50th.
+      -- The domain is what follows the last '@' (SENDER_DOMAIN_SQL repeats this expression).
+      CREATE INDEX messages_mail_from ON messages(mail_from);
+      CREATE INDEX messages_mail_from_domain ON messages(substr(mail_from, length(rtrim(mail_from, replace(mail_from, '@', ''))) + 1));
+      -- Search by subject (case-insensitive "contains"): a trigram full-text index. FTS needs
+      -- integer row ids and messages has none, so message_subjects numbers the messages in the
+      -- order they were stored; the index holds no copy of the text (contentless).
+      CREATE TABLE message_subjects (
+        seq        INTEGER PRIMARY KEY,
+        message_id TEXT NOT NULL UNIQUE
+      );
+      CREATE VIRTUAL TABLE message_subjects_fts USING fts5(subject, content='', contentless_delete=1, tokenize='trigram');
+      INSERT INTO message_subjects (message_id)
+        SELECT id FROM messages WHERE json_valid(meta) AND json_type(meta, '$.subject') = 'text' ORDER BY id;
+      INSERT INTO message_subjects_fts (rowid, subject)
+        SELECT s.seq, json_extract(m.meta, '$.subject') FROM message_subjects s JOIN messages m ON m.id = s.message_id;
+      -- Kept by triggers, like message_tags: every write path that adds or removes a message.
+      CREATE TRIGGER message_subjects_insert AFTER INSERT ON messages WHEN json_type(NEW.meta, '$.subject') = 'text' BEGIN
+        INSERT INTO message_subjects (message_id) VALUES (NEW.id);
+        INSERT INTO message_subjects_fts (rowid, subject)
+          VALUES ((SELECT seq FROM message_subjects WHERE message_id = NEW.id), json_extract(NEW.meta, '$.subject'));
+      END;
+      CREATE TRIGGER message_subjects_delete AFTER DELETE ON messages BEGIN
+        DELETE FROM message_subjects_fts WHERE rowid = (SELECT seq FROM message_subjects WHERE message_id = OLD.id);
+        DELETE FROM message_subjects WHERE message_id = OLD.id;
+      END;
+    `,
+  },
 ];
+
+/** The sender's domain as index messages_mail_from_domain has it (the text after the last '@'). */
+export const SENDER_DOMAIN_SQL = "substr(m.mail_from, length(rtrim(m.mail_from, replace(m.mail_from, '@', ''))) + 1)";
 
 /**
  * The queries on the delivery hot path, kept beside the indexes that serve them (a test checks

@@ -1,4 +1,4 @@
-import { domainOf } from '../core/index.js';
+import { domainOf, normalizeAddress, normalizeDomain } from '../core/index.js';
 import type { AttemptRecord, NewMessage, RecipientState } from './types.js';
 
 /** The rules every QueueStore backend applies alike, so the contract has one source. */
@@ -35,4 +35,9 @@ export function checkAttempt(rec: AttemptRecord): number {
     if (invalid) throw new Error(`cannot queue DSN ${dsn.id}: ${invalid}`);
   }
   return (rec.dsns ?? []).reduce((sum, dsn) => sum + dsn.body.length, 0);
+}
+
+/** ListRequest.sender as stored mail_from compares: one address, or every sender of a domain (`@example.com`). */
+export function senderFilter(sender: string): { address: string } | { domain: string } {
+  return sender.startsWith('@') ? { domain: normalizeDomain(sender.slice(1)) } : { address: normalizeAddress(sender) };
 }

@@ -170,6 +170,9 @@ export interface MessageDetail extends MessageSummary {
   recipients: RecipientView[];
 }
 
+/** The shortest ListRequest.subject: the SQLite search index is made of three-character pieces. */
+export const MIN_SUBJECT_SEARCH = 3;
+
 export interface ListRequest {
   /** Only messages with at least one recipient in one of these states. */
   states?: RecipientState[];
@@ -182,6 +185,16 @@ export interface ListRequest {
   recipient?: string;
   /** Only messages carrying this tag. */
   tag?: string;
+  /**
+   * Only messages with this envelope sender (domain case-insensitive, like `recipient`), or
+   * `@example.com` for every sender of that domain.
+   */
+  sender?: string;
+  /**
+   * Only messages whose subject contains this text, case-insensitively. At least
+   * MIN_SUBJECT_SEARCH characters (callers check; the SQLite index finds nothing shorter).
+   */
+  subject?: string;
   /** Only messages created at or after this time. */
   since?: Date;
   /** Only messages created before this time. */

@@ -160,6 +160,20 @@ test('sign in, send through the API, find the message, open its timeline; its HT
   await link.waitFor();
   await shot(page, 'messages');
 
+  // A search by subject text (any case) and the sender's domain, kept in the address.
+  await page.getByLabel('Recipient').fill('');
+  await page.getByLabel('Subject').fill('no such subject');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForURL(/subject=no\+such\+subject/);
+  await link.waitFor({ state: 'detached' });
+  await page.getByLabel('Subject').fill('ORDER HAS');
+  await page.getByLabel('Sender').fill('@herald.test');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForURL(/subject=ORDER\+HAS/);
+  assert.match(page.url(), /sender=%40herald\.test/);
+  await link.waitFor();
+  assert.equal(await page.getByLabel('Subject').inputValue(), 'ORDER HAS');
+
   // Listening before the click: the frame may load its document before the page is checked.
   const htmlLoaded = page.waitForResponse((r) => r.url().endsWith(`/api/v1/messages/${sent.body.id}/html`));
   await link.click();

@@ -225,6 +225,28 @@ describe('HTTP API', () => {
     assert.equal(badStatus.body.error.field, 'status');
   });
 
+  test('search by sender (address or domain) and subject text', async () => {
+    const a = await send({ from: 'Orders@Shop.test', to: 'find@a.test', subject: 'Your order #1042 has shipped', text: 'a' });
+    const b = await send({ from: 'billing@shop.test', to: 'find@a.test', subject: 'Invoice for ORDER #1042', text: 'b' });
+    const c = await send({ from: 'orders@elsewhere.test', to: 'find@a.test', subject: 'Order #1042 elsewhere', text: 'c' });
+    const list = async (query: string) => {
+      const res = await call(w.base, 'GET', `/api/v1/messages?recipient=find@a.test&${query}`, { key: readKey });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return res.body.messages.map((m: { id: string }) => m.id);
+    };
+    assert.deepEqual(await list('sender=Orders@shop.TEST'), [a.body.id]);
+    assert.deepEqual(await list('sender=%40shop.test'), [b.body.id, a.body.id]);
+    assert.deepEqual(await list(`subject=${encodeURIComponent('order #1042')}`), [c.body.id, b.body.id, a.body.id]);
+    assert.deepEqual(await list(`subject=shipped&sender=${encodeURIComponent('@shop.test')}`), [a.body.id]);
+    assert.deepEqual(await list('subject=nothing-like-this'), []);
+    const short = await call(w.base, 'GET', '/api/v1/messages?subject=ab', { key: readKey });
+    assert.equal(short.status, 400);
+    assert.equal(short.body.error.field, 'subject');
+    const badSender = await call(w.base, 'GET', '/api/v1/messages?sender=not-an-address', { key: readKey });
+    assert.equal(badSender.status, 400);
+    assert.equal(badSender.body.error.field, 'sender');
+  });
+
   test('a batch: each message judged alone, the good ones delivered', async () => {
     const res = await call(w.base, 'POST', '/api/v1/messages/batch', {
       key: sendKey,

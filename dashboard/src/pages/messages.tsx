@@ -20,6 +20,8 @@ function toIso(local: string | null): string | undefined {
 export function MessagesPage({ search, admin }: { search: URLSearchParams; admin: boolean }) {
   const filters = {
     recipient: search.get('recipient') ?? '',
+    sender: search.get('sender') ?? '',
+    subject: search.get('subject') ?? '',
     tag: search.get('tag') ?? '',
     status: search.get('status') ?? '',
     from: search.get('from') ?? '',
@@ -28,7 +30,7 @@ export function MessagesPage({ search, admin }: { search: URLSearchParams; admin
   const cursor = search.get('cursor') ?? undefined;
   const key = search.toString();
   const { data: page, error, reload } = useLoad(
-    () => api<Page>('GET', `/api/v1/messages${query({ recipient: filters.recipient, tag: filters.tag, status: filters.status, from: toIso(filters.from), to: toIso(filters.to), cursor, limit: '50' })}`),
+    () => api<Page>('GET', `/api/v1/messages${query({ recipient: filters.recipient, sender: filters.sender, subject: filters.subject, tag: filters.tag, status: filters.status, from: toIso(filters.from), to: toIso(filters.to), cursor, limit: '50' })}`),
     [key],
   );
   const [selected, setSelected] = useState<Set<string>>(new Set());
@@ -66,6 +68,15 @@ export function MessagesPage({ search, admin }: { search: URLSearchParams; admin
         <label>
           Recipient
           <input name="recipient" type="email" defaultValue={filters.recipient} placeholder="ann@example.com" />
+        </label>
+        <label>
+          Sender
+          {/* Text, not email: a whole domain is written @example.com. */}
+          <input name="sender" defaultValue={filters.sender} placeholder="billing@example.com or @example.com" />
+        </label>
+        <label>
+          Subject
+          <input name="subject" defaultValue={filters.subject} minLength={3} placeholder="contains…" />
         </label>
         <label>
           Tag
