@@ -18,6 +18,7 @@ import { newMessageId } from '../src/core/index.js';
 import { SqliteQueueStore, type ListRequest, type NewMessage } from '../src/queue/index.js';
 import { openSqlite } from '../src/storage/index.js';
 import { machineLine, markdownTable, replaceGeneratedBlock, type Results } from './report.js';
+import { describeMachine } from './machine.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -192,26 +193,8 @@ export function updateListDocs(doc: string, machine: Results['machine'], r: List
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { execFileSync } = await import('node:child_process');
-  const { cpus, release, totalmem } = await import('node:os');
   const { values: args } = parseArgs({ options: { sizes: { type: 'string', default: '10000,1000000' }, runs: { type: 'string', default: '300' }, docs: { type: 'boolean', default: false } } });
-  const sh = (cmd: string, argv: string[]) => {
-    try {
-      return execFileSync(cmd, argv, { encoding: 'utf8' }).trim();
-    } catch {
-      return '?';
-    }
-  };
-  const root = resolve(import.meta.dirname, '..');
-  const machine = {
-    nproc: cpus().length,
-    cpu: cpus()[0]?.model ?? '?',
-    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    kernel: release(),
-    node: process.version,
-    filesystem: sh('sh', ['-c', `df -T ${JSON.stringify(tmpdir())} | awk 'NR==2{print $2}'`]),
-    herald: `${sh('git', ['-C', root, 'rev-parse', '--short', 'HEAD'])}${sh('git', ['-C', root, 'status', '--porcelain', 'src']) ? ' + uncommitted changes' : ''} (tsx)`,
-  };
+  const machine = describeMachine({ dist: false });
   const r = await runListBench({
     sizes: args.sizes!.split(',').map(Number),
     runs: Number(args.runs),
@@ -221,7 +204,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const table = renderListTable(r);
   console.log(table);
   if (args.docs) {
-    const path = join(root, 'docs', 'performance.md');
+    const path = resolve(import.meta.dirname, '..', 'docs', 'performance.md');
     writeFileSync(path, updateListDocs(readFileSync(path, 'utf8'), machine, r, table));
   }
 }

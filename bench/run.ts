@@ -16,12 +16,12 @@
 //            --dist (run dist/cli/herald.js)   --docs / --no-docs   --herald-log-level info
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDnsServer } from '../test/support/dns-server.js';
 import { freePort, heraldUnavailable, REPO_ROOT } from '../test/support/processes.js';
 import { measureApi, type ApiCellSpec } from './api-load.js';
+import { describeMachine } from './machine.js';
 import { sampleRss, smtpSource, startBareApi, startSink, startTarget, timedSource, warmUpCount, type Target, type TargetName, type TargetOptions, type TimedRun } from './peers.js';
 import { measureLatency, percentile } from './smtp-client.js';
 import { renderApiTable, renderSignTable, renderTable, sizeLabel, updateDocs, type ApiResults, type ApiVariant, type Results, type SignResults, type SignVariant } from './report.js';
@@ -74,16 +74,8 @@ const results: Results = {
   quick: QUICK,
   // The script itself passes --dist (it measures the build `npm start` runs); show what the user typed.
   command: ((user) => `npm run bench${user.length ? ' -- ' + user.join(' ') : ''}`)(process.argv.slice(2).filter((a) => a !== '--dist')),
-  machine: {
-    nproc: cpus().length,
-    cpu: cpus()[0]?.model ?? '?',
-    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    kernel: release(),
-    node: process.version,
-    postfix: sh('/usr/sbin/postconf', ['-h', 'mail_version']),
-    filesystem: sh('sh', ['-c', `df -T ${JSON.stringify(process.env.TMPDIR ?? '/tmp')} | awk 'NR==2{print $2}'`]),
-    herald: `${sh('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD'])}${sh('git', ['-C', REPO_ROOT, 'status', '--porcelain', 'src']) ? ' + uncommitted changes' : ''} (${args.dist ? 'dist' : 'tsx'})`,
-  },
+  machine: describeMachine({ dist: args.dist! }),
+
   heraldUnavailable: heraldWhy ?? undefined,
   accept: [],
   latency: [],

@@ -15,14 +15,14 @@
 //    parameters) over --runs runs each, on those events spread over 30 days, 200 recipient
 //    domains, 20 tags and both streams.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { newMessageId, type MailEvent } from '../src/core/index.js';
 import { ThreadedQueueStore } from '../src/queue/index.js';
 import { parseStatsQuery, SqliteStatsStore, startStatsFeeder, statsReport, type StatsLabels, type StatsParams } from '../src/stats/index.js';
-import { markdownTable, replaceGeneratedBlock } from './report.js';
+import { machineLine, markdownTable, replaceGeneratedBlock } from './report.js';
+import { describeMachine } from './machine.js';
 import { openSqlite } from '../src/storage/index.js';
 
 const HOUR = 3_600_000;
@@ -205,20 +205,6 @@ async function measureApplyAndQueries(total: number, runs: number, log: (line: s
   }
 }
 
-function machine(): string {
-  const sh = (cmd: string, argv: string[]) => {
-    try {
-      return execFileSync(cmd, argv, { encoding: 'utf8' }).trim();
-    } catch {
-      return '?';
-    }
-  };
-  const root = resolve(import.meta.dirname, '..');
-  const rev = `${sh('git', ['-C', root, 'rev-parse', '--short', 'HEAD'])}${sh('git', ['-C', root, 'status', '--porcelain', 'src']) ? ' + uncommitted changes' : ''}`;
-  const fs = sh('sh', ['-c', `df -T ${JSON.stringify(tmpdir())} | awk 'NR==2{print $2}'`]);
-  return `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round((totalmem() / 2 ** 30) * 10) / 10} GiB memory, Linux ${release()}, ${fs} file system for the database; Node ${process.version}; Herald ${rev} (tsx).`;
-}
-
 export async function runStatsBench(options: StatsBenchOptions & { command: string }): Promise<StatsBenchResults> {
   const log = options.progress ?? (() => {});
   const startedAt = new Date().toISOString();
@@ -226,7 +212,7 @@ export async function runStatsBench(options: StatsBenchOptions & { command: stri
   log(`stats: the feeder counted ${feeder.events} events in ${feeder.seconds.toFixed(2)} s: ${feeder.eventsPerSecond.toFixed(0)} events/s`);
   const rest = await measureApplyAndQueries(options.rollup, options.runs, log);
   log(`stats: applyPage alone: ${rest.apply.eventsPerSecond.toFixed(0)} events/s, ${rest.apply.rollupRows} roll-up rows`);
-  return { startedAt, command: options.command, machine: machine(), feeder, ...rest };
+  return { startedAt, command: options.command, machine: machineLine(describeMachine({ dist: false })), feeder, ...rest };
 }
 
 const k = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
