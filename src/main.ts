@@ -18,7 +18,7 @@ import { SqliteSuppressionStore, startSuppressionFeeder, SUPPRESSION_EVENT_TYPES
 import { COUNTED_EVENT_TYPES, SqliteStatsStore, startStatsFeeder, type StatsFeeder } from './stats/index.js';
 import { startDeliveryThread, type DeliveryThread } from './delivery-thread.js';
 import { EventBus, SqliteWebhookStore, startWebhookDispatcher, type WebhookDispatcher } from './notify/index.js';
-import { createHttpServer, defaultDashboardDir, SqliteIdempotencyStore, startIdempotencyJanitor } from './api/index.js';
+import { createHttpServer, defaultDashboardDir, SqliteIdempotencyStore, SqlitePreviewStore, startIdempotencyJanitor } from './api/index.js';
 import { createLogger, HeraldMetrics, loadTlsMaterial, VERSION, type TlsMaterial } from './runtime/index.js';
 
 export { VERSION };
@@ -94,6 +94,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   const templates = new SqliteTemplateStore(db, { clock });
   const renderer = new HandlebarsTemplateRenderer(templates);
   const idempotency = new SqliteIdempotencyStore(db, { clock });
+  const previews = new SqlitePreviewStore(db, { clock });
   const domains = new SqliteDomainStore(db, { clock });
   const resolver = deps.resolver ?? new NodeDnsResolver({ servers: config.dnsServers });
   const dnsContext = dnsContextOf(config);
@@ -182,6 +183,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     templates,
     renderer,
     idempotency,
+    previews,
     domains,
     domainMonitor,
     resolver,

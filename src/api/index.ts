@@ -12,4 +12,5 @@
 export { createHttpServer, bodyLimitFor, type HttpServer } from './http-server.js';
 export { defaultDashboardDir, DASHBOARD_CSP } from './dashboard-routes.js';
 export { SqliteIdempotencyStore, startIdempotencyJanitor } from './sqlite-idempotency-store.js';
+export { SqlitePreviewStore } from './sqlite-preview-store.js';
 export type { ApiDeps, ApiPrincipal } from './types.js';

@@ -6,8 +6,8 @@ import { ApiErrors, errorResponses } from './errors.js';
 
 /**
  * A stored message's content: its HTML part for the dashboard's preview frame, its headers and
- * text part as JSON, and the raw source for download. The HTML is whatever the sender wrote, so it is answered with a policy under
- * which it can do nothing: no script, no remote images, fonts or styles sheets (which would tell
+ * text part as JSON, each attachment and the raw source for download. The HTML is whatever the
+ * sender wrote, so it is answered with a policy under which it can do nothing: no script, no remote images, fonts or styles sheets (which would tell
  * the sender it was looked at), no forms, no plug-ins, and a `sandbox` that gives it an opaque
  * origin of its own even when the URL is opened on its own, outside the dashboard's frame.
  */
@@ -36,6 +36,24 @@ const idParam = { type: 'object', properties: { id: { type: 'string' } } } as co
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * The name to save an attachment under: the sender chose it, so only its last path segment is
+ * kept, without control characters, at most 200 characters long; a name left empty (or only
+ * dots) becomes `attachment-<index>`.
+ */
+export function attachmentName(filename: string | null | undefined, index: number): string {
+  const base = (filename ?? '').split(/[\\/]/).pop() ?? '';
+  // Lone surrogates too: they cannot be encoded as UTF-8.
+  const cleaned = base.replace(/[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '').trim();
+  const name = [...cleaned].slice(0, 200).join('');
+  return name && !/^\.+$/.test(name) ? name : `attachment-${index}`;
+}
+
+/** RFC 8187 ext-value characters: percent-encoded UTF-8 except letters, digits and !#$&+-.^_`|~. */
+function encodeFilename(name: string): string {
+  return encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 export function registerMessageContentRoutes(api: FastifyInstance, deps: MessageContentDeps): void {
@@ -116,6 +134,42 @@ export function registerMessageContentRoutes(api: FastifyInstance, deps: Message
           size: typeof a.content === 'string' ? a.content.length : a.content.byteLength,
         })),
       };
+    },
+  );
+
+  api.get<{ Params: { id: string; index: string } }>(
+    '/messages/:id/attachments/:index',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'One attachment of the message, for download',
+        description:
+          'The attachment at this position in the list GET /messages/{id}/content answers (from 0), decoded. ' +
+          "Always application/octet-stream with Content-Disposition: attachment, whatever the attachment's own type, so a browser saves it and never shows it.",
+        tags: ['messages'],
+        params: { type: 'object', properties: { id: { type: 'string' }, index: { type: 'string', description: 'The position in `attachments`, from 0.' } } },
+        response: {
+          200: { description: 'The attachment, decoded.', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+          ...errorResponses(401, 403, 404),
+        },
+      },
+    },
+    async (req, reply) => {
+      const parsed = await PostalMime.parse(await load(req.params.id, req.principal!.accountId));
+      const index = /^\d{1,6}$/.test(req.params.index) ? Number(req.params.index) : -1;
+      const attachment = parsed.attachments[index];
+      if (!attachment) throw ApiErrors.notFound(`attachment ${req.params.index} of message ${req.params.id}`);
+      const raw = attachment.content;
+      const content = typeof raw === 'string' ? Buffer.from(raw) : raw instanceof ArrayBuffer ? Buffer.from(raw) : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+      return reply
+        .headers({
+          // Never the attachment's own type: an HTML or SVG file must not render in Herald's origin.
+          'Content-Type': 'application/octet-stream',
+          'Content-Disposition': `attachment; filename*=UTF-8''${encodeFilename(attachmentName(attachment.filename, index))}`,
+          'X-Content-Type-Options': 'nosniff',
+          'Cache-Control': 'private, no-store',
+        })
+        .send(content);
     },
   );
 

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { randomBytes } from 'node:crypto';
 import type { TemplateInput, TemplateView } from '../templates/index.js';
 import { ApiErrors, errorResponses } from './errors.js';
 import { sendInertHtml } from './message-content-routes.js';
@@ -44,14 +43,6 @@ const templateInput = {
 
 const errors = errorResponses(400, 401, 403, 404, 422);
 
-/**
- * Rendered previews wait here for the dashboard's preview frame, which can only load a URL: the
- * HTML is served from that URL under the same inert policy as a stored message's HTML, never
- * into the dashboard's own page. Kept in this process's memory, briefly and few of them.
- */
-const PREVIEW_TTL_MS = 10 * 60_000;
-const MAX_PREVIEWS = 200;
-
 const idParam = { type: 'object', properties: { id: { type: 'string', description: 'The template id or alias.' } } } as const;
 
 export function templateView(t: TemplateView) {
@@ -70,15 +61,10 @@ export function templateView(t: TemplateView) {
 }
 
 export function registerTemplateRoutes(api: FastifyInstance, deps: ApiDeps): void {
-  const { templates } = deps;
-  const previews = new Map<string, { accountId: string; html: string; expires: number }>();
-  const keepPreview = (accountId: string, html: string): string => {
-    const now = Date.now();
-    for (const [token, p] of previews) if (p.expires <= now || previews.size >= MAX_PREVIEWS) previews.delete(token);
-    const token = randomBytes(16).toString('hex');
-    previews.set(token, { accountId, html, expires: now + PREVIEW_TTL_MS });
-    return token;
-  };
+  // Rendered previews wait in the database (any API process can serve them) for the dashboard's
+  // preview frame, which can only load a URL: the HTML is served from that URL under the same
+  // inert policy as a stored message's HTML, never into the dashboard's own page.
+  const { templates, previews } = deps;
   const found = (accountId: string, id: string, version?: number) => {
     const t = templates.get(accountId, id, version);
     if (!t) throw ApiErrors.notFound(version === undefined ? `template ${id}` : `version ${version} of template ${id}`);
@@ -244,7 +230,7 @@ export function registerTemplateRoutes(api: FastifyInstance, deps: ApiDeps): voi
         subject: out.subject ?? null,
         html,
         text: out.text ?? null,
-        html_url: html === null ? null : `/api/v1/templates/previews/${keepPreview(req.principal!.accountId, html)}`,
+        html_url: html === null ? null : `/api/v1/templates/previews/${previews.keep(req.principal!.accountId, html)}`,
       };
     },
   );
@@ -261,9 +247,9 @@ export function registerTemplateRoutes(api: FastifyInstance, deps: ApiDeps): voi
       },
     },
     async (req, reply) => {
-      const p = previews.get(req.params.token);
-      if (!p || p.accountId !== req.principal!.accountId || p.expires <= Date.now()) throw ApiErrors.notFound(`preview ${req.params.token}`);
-      return sendInertHtml(reply, p.html);
+      const html = previews.get(req.principal!.accountId, req.params.token);
+      if (html === null) throw ApiErrors.notFound(`preview ${req.params.token}`);
+      return sendInertHtml(reply, html);
     },
   );
 }

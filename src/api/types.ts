@@ -6,6 +6,7 @@ import type { QueueStore } from '../queue/index.js';
 import type { AccountRateLimiter, ApiKeyScope, SqliteAccountStore, SqliteCredentialStore, SqliteUserStore } from '../accounts/index.js';
 import type { SqliteTemplateStore, TemplateRenderer } from '../templates/index.js';
 import type { SqliteIdempotencyStore } from './sqlite-idempotency-store.js';
+import type { SqlitePreviewStore } from './sqlite-preview-store.js';
 import type { MailEvent } from '../core/index.js';
 import type { MessageMeta } from '../queue/index.js';
 import type { SqliteWebhookStore } from '../notify/index.js';
@@ -52,6 +53,8 @@ export interface ApiDeps {
   templates: SqliteTemplateStore;
   renderer: TemplateRenderer;
   idempotency: SqliteIdempotencyStore;
+  /** Rendered template previews (POST /templates/preview), shared by every API process. */
+  previews: SqlitePreviewStore;
   domains: SqliteDomainStore;
   domainMonitor: DomainMonitor;
   /** DNS for the domain record plans (HERALD_DNS_SERVERS). */

@@ -29,7 +29,7 @@ function eventDetail(e: MailEventView): string {
 
 type MessageContent = Answer<'/api/v1/messages/{id}/content'>;
 
-/** The parts of the message besides its HTML: the text part, the attachments and every header. */
+/** The parts of the message besides its HTML: the text part, the attachments (each a download) and every header. */
 function ContentParts({ id }: { id: string }) {
   const { data: content, error } = useLoad(() => api<MessageContent>('GET', `/api/v1/messages/${encodeURIComponent(id)}/content`), [id]);
   if (error) return <Problem text={`The message's headers and text are not available: ${error}`} />;
@@ -44,7 +44,11 @@ function ContentParts({ id }: { id: string }) {
           <ul aria-label="Attachments">
             {content.attachments.map((a, i) => (
               <li key={i}>
-                {a.filename ?? '(no name)'} <span className="muted small">{a.mime_type} · {bytes(a.size)}</span>
+                {/* Always answered as a download (application/octet-stream), so nothing in it renders here. */}
+                <a href={`/api/v1/messages/${encodeURIComponent(id)}/attachments/${i}`} download>
+                  {a.filename ?? '(no name)'}
+                </a>{' '}
+                <span className="muted small">{a.mime_type} · {bytes(a.size)}</span>
               </li>
             ))}
           </ul>
