@@ -434,7 +434,11 @@ writeFileSync(join(dir, 'latest.json'), JSON.stringify(results, null, 2) + '\n')
 progress(`results written to ${file}`);
 if (!args['no-docs'] && (args.docs ?? !QUICK)) {
   const docs = join(REPO_ROOT, 'docs', 'performance.md');
-  updateDocs(docs, results, tables, readFileSafe(docs));
+  // The SMTP block is one table over all five SMTP steps: a run of only some of them would
+  // replace it with fewer rows, so it is rewritten only by a run of all five.
+  const fullSmtp = SMTP_STEPS.every((s) => steps.has(s));
+  if (tables.smtp !== undefined && !fullSmtp) progress('the SMTP table in docs/performance.md is kept: only a run of every SMTP step rewrites it (this run\'s table is printed above and in the JSON file)');
+  updateDocs(docs, results, { ...tables, smtp: fullSmtp ? tables.smtp : undefined }, readFileSafe(docs));
   if (webhooks && webhookTable) updateWebhookDocs(docs, results, webhooks, webhookTable);
   if (statsBench && statsTable) updateStatsDocs(docs, statsBench, statsTable);
   if (tracking && trackingTable) writeFileSync(docs, updateTrackingDocs(readFileSafe(docs), results, tracking, trackingTable));
