@@ -37,7 +37,7 @@ function ContentParts({ id }: { id: string }) {
   return (
     <>
       <h3>Text</h3>
-      {content.text === null ? <p className="muted">The message has no text part.</p> : <pre className="text-part" aria-label="Text part" tabIndex={0}>{content.text}</pre>}
+      {content.text === null ? <p className="muted">The message has no text part.</p> : <pre className="text-part" role="region" aria-label="Text part" tabIndex={0}>{content.text}</pre>}
       {content.attachments.length > 0 && (
         <>
           <h3>Attachments</h3>

@@ -41,11 +41,12 @@ function ranges(now: Date): Record<Period, { current: Record<string, string>; pr
   };
 }
 
-/** The change from the previous period, as a short mark with its words for screen readers. */
+/** The change from the previous period, as a short mark with its words for screen readers (an image
+ * role: a plain span's label is not read). */
 function Change({ now, before, worse }: { now: number; before: number; worse?: boolean }) {
   if (now === before) {
     return (
-      <span className="change" aria-label="the same as the period before" title="The same as the period before">
+      <span className="change" role="img" aria-label="the same as the period before" title="The same as the period before">
         ±0
       </span>
     );
@@ -53,7 +54,7 @@ function Change({ now, before, worse }: { now: number; before: number; worse?: b
   const up = now > before;
   const words = before === 0 ? 'none the period before' : `${up ? 'up' : 'down'} ${Math.round((Math.abs(now - before) / before) * 100)}% from ${count(before)} the period before`;
   return (
-    <span className={`change change-${up ? 'up' : 'down'}${worse ? ' change-bad' : ''}`} aria-label={words} title={words}>
+    <span className={`change change-${up ? 'up' : 'down'}${worse ? ' change-bad' : ''}`} role="img" aria-label={words} title={words}>
       {before === 0 ? 'new' : `${up ? '▲' : '▼'} ${Math.round((Math.abs(now - before) / before) * 100)}%`}
     </span>
   );
