@@ -38,7 +38,6 @@ interface Kind {
   name: string;
   content: MessageContent;
   writer: WriterMessage;
-  mailComposer: MailComposerOptions;
 }
 
 const kinds: Kind[] = [
@@ -57,18 +56,6 @@ const kinds: Kind[] = [
       text: crlf(TEXT_1K),
       attachments: [],
     },
-    mailComposer: {
-      from: { name: 'The Shop', address: 'shop@example.com' },
-      to: [{ name: '', address: 'ann@example.net' }],
-      subject: 'Your order 4711',
-      text: crlf(TEXT_1K),
-      headers: [],
-      messageId: `<${OPTIONS.messageId}>`,
-      date: DATE,
-      attachments: [],
-      disableFileAccess: true,
-      disableUrlAccess: true,
-    },
   },
   {
     name: 'text+html 1 KB, UTF-8 subject',
@@ -85,19 +72,6 @@ const kinds: Kind[] = [
       text: crlf(TEXT_1K),
       html: HTML_1K,
       attachments: [],
-    },
-    mailComposer: {
-      from: { name: 'The Shop', address: 'shop@example.com' },
-      to: [{ name: 'Ann Example', address: 'ann@example.net' }],
-      subject: 'Grüße — Ihre Bestellung 4711 ist unterwegs',
-      text: crlf(TEXT_1K),
-      html: HTML_1K,
-      headers: [],
-      messageId: `<${OPTIONS.messageId}>`,
-      date: DATE,
-      attachments: [],
-      disableFileAccess: true,
-      disableUrlAccess: true,
     },
   },
   {
@@ -127,23 +101,34 @@ const kinds: Kind[] = [
         { filename: 'invoice-4711.pdf', contentType: 'application/pdf', base64: PDF.toString('base64') },
       ],
     },
-    mailComposer: {
-      from: { name: 'The Shop', address: 'shop@example.com' },
-      to: [{ name: 'Ann Example', address: 'ann@example.net' }],
-      subject: 'Invoice 4711',
-      html: `${HTML_1K}<img src="cid:logo@shop">`,
-      headers: [],
-      messageId: `<${OPTIONS.messageId}>`,
-      date: DATE,
-      attachments: [
-        { filename: 'logo.png', content: PNG, contentType: 'image/png', contentDisposition: 'inline', cid: 'logo@shop', contentTransferEncoding: 'base64' },
-        { filename: 'invoice-4711.pdf', content: PDF, contentType: 'application/pdf', contentDisposition: 'attachment', contentTransferEncoding: 'base64' },
-      ],
-      disableFileAccess: true,
-      disableUrlAccess: true,
-    },
   },
 ];
+
+/** The same message as MailComposer takes it (what composeMessageWithMailComposer hands it). */
+function mailComposerOptions(w: WriterMessage): MailComposerOptions {
+  return {
+    from: w.from,
+    to: [...w.to],
+    ...(w.cc.length ? { cc: [...w.cc] } : {}),
+    ...(w.replyTo.length ? { replyTo: [...w.replyTo] } : {}),
+    subject: w.subject,
+    text: w.text,
+    html: w.html,
+    headers: [...w.headers],
+    messageId: w.messageId,
+    date: w.date,
+    attachments: w.attachments.map((a) => ({
+      filename: a.filename,
+      content: Buffer.from(a.base64 ?? '', 'base64'),
+      contentType: a.contentType,
+      contentDisposition: a.contentId ? ('inline' as const) : ('attachment' as const),
+      ...(a.contentId ? { cid: a.contentId } : {}),
+      contentTransferEncoding: 'base64' as const,
+    })),
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  };
+}
 
 function crlf(text: string): string {
   return text.replace(/\r\n|\r|\n/g, '\r\n');
@@ -195,11 +180,13 @@ async function time(runs: Record<string, Run>): Promise<Record<string, Timing>> 
 const fmt = (us: number) => us.toFixed(1).padStart(8);
 const rows: string[] = [];
 for (const kind of kinds) {
+  // Prepared once, outside the timing, like the writer's input.
+  const composerInput = mailComposerOptions(kind.writer);
   const [newBody, oldBody, writerBody, mcBody] = [
     (await composeMessage(kind.content, OPTIONS)).body,
     (await composeMessageWithMailComposer(kind.content, OPTIONS)).body,
     writeMessage(kind.writer),
-    await new MailComposer(kind.mailComposer).compile().build(),
+    await new MailComposer(composerInput).compile().build(),
   ];
   if (!sameBytes(newBody, oldBody) || !sameBytes(writerBody, mcBody) || !sameBytes(newBody, writerBody)) {
     throw new Error(`${kind.name}: the writer and MailComposer differ`);
@@ -208,7 +195,7 @@ for (const kind of kinds) {
     'compose new': () => composeMessage(kind.content, OPTIONS),
     'compose old': () => composeMessageWithMailComposer(kind.content, OPTIONS),
     'mime new': () => writeMessage(kind.writer),
-    'mime old': () => new MailComposer(kind.mailComposer).compile().build(),
+    'mime old': () => new MailComposer(composerInput).compile().build(),
   });
   const line = (view: string) => {
     const o = t[`${view} old`]!;
