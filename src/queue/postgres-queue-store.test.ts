@@ -4,6 +4,7 @@ import pg from 'pg';
 import { newMessageId, type MailEvent } from '../core/index.js';
 import { postgresUnavailable, testSchema, TEST_DATABASE_URL } from '../../test/support/postgres.js';
 import { runQueueStoreContract, type QueueStoreFixture } from './queue-store-contract.js';
+import { T0, twoRecipientMessage } from './store-test-fixtures.js';
 import { PostgresQueueStore, type PostgresQueueStoreOptions } from './postgres-queue-store.js';
 import { HOT_QUERIES, MIGRATIONS } from './postgres-schema.js';
 import type { DeliveryBatch, NewMessage, QueueStore, RecipientResult } from './types.js';
@@ -40,22 +41,7 @@ async function openFixture(options: Partial<PostgresQueueStoreOptions> = {}): Pr
   };
 }
 
-const T0 = Date.UTC(2030, 0, 1);
-let n = 0;
-function message(over: Partial<NewMessage> = {}): NewMessage {
-  return {
-    id: newMessageId(T0 + ++n),
-    accountId: 'acct-1',
-    source: 'smtp',
-    mailFrom: 'sender@s.example',
-    recipients: ['rcpt@a.example', 'other@b.example'],
-    body: Buffer.from('Subject: hi\r\n\r\nhello\r\n'),
-    createdAt: new Date(T0),
-    expiresAt: new Date(T0 + 86_400_000),
-    meta: {},
-    ...over,
-  };
-}
+const message = twoRecipientMessage;
 
 function delivered(recipientId: number, text = 'ok'): RecipientResult {
   return { recipientId, state: 'delivered', outcome: { kind: 'delivered', host: 'mx.a.example', reply: { code: 250, text } } };

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { newMessageId, type MailEvent } from '../core/index.js';
 import { openSqlite, type SqliteDatabase } from '../storage/index.js';
 import { runQueueStoreContract, type QueueStoreFixture } from './queue-store-contract.js';
+import { T0, twoRecipientMessage } from './store-test-fixtures.js';
 import { SqliteQueueStore, type SqliteQueueStoreOptions } from './sqlite-queue-store.js';
 import { HOT_QUERIES, MIGRATIONS } from './sqlite-schema.js';
 import type { NewMessage } from './types.js';
@@ -35,22 +36,7 @@ async function openFixture(options: SqliteQueueStoreOptions = {}): Promise<Queue
 
 runQueueStoreContract('SqliteQueueStore', () => openFixture());
 
-const T0 = Date.UTC(2030, 0, 1);
-let n = 0;
-function message(over: Partial<NewMessage> = {}): NewMessage {
-  return {
-    id: newMessageId(T0 + ++n),
-    accountId: 'acct-1',
-    source: 'smtp',
-    mailFrom: 'sender@s.example',
-    recipients: ['rcpt@a.example', 'other@b.example'],
-    body: Buffer.from('Subject: hi\r\n\r\nhello\r\n'),
-    createdAt: new Date(T0),
-    expiresAt: new Date(T0 + 86_400_000),
-    meta: {},
-    ...over,
-  };
-}
+const message = twoRecipientMessage;
 
 function tableCounts(db: SqliteDatabase): Record<string, number> {
   const count = (table: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
