@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { domainOf, firstMessageIdAt, formatReply, normalizeAddress, systemClock, type Clock, type Logger, type MailEvent, type MessageId } from '../core/index.js';
-import { checkSchemaName, HOT_QUERIES, migratePostgres, MIGRATIONS } from './postgres-schema.js';
+import { HOT_QUERIES, MIGRATIONS } from './postgres-schema.js';
+import { checkSchemaName, migratePostgres } from '../storage/index.js';
 import { messageStatus } from './status.js';
 import { PENDING_STATES, RECIPIENT_STATES } from './types.js';
 import type {

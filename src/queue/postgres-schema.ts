@@ -1,5 +1,3 @@
-import type pg from 'pg';
-
 export interface PostgresMigration {
   version: number;
   sql: string;
@@ -131,49 +129,3 @@ export const HOT_QUERIES = {
     FROM recipients r JOIN messages m ON m.id = r.message_id
     WHERE r.state IN ('queued', 'deferred', 'delivering', 'held') GROUP BY r.state`,
 } as const;
-
-/** Schema names Herald creates itself: plain lower-case identifiers, no quoting surprises. */
-export function checkSchemaName(schema: string): void {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
-    throw new Error(`invalid PostgreSQL schema name "${schema}": use lower-case letters, digits and _ (at most 63), not starting with a digit`);
-  }
-}
-
-/**
- * Applies a room's migrations to `schema` (created if missing) in one transaction, under a
- * transaction-level advisory lock on (migrations, schema): nodes starting together queue up
- * behind the first, which applies everything; the others then find nothing left to do. The lock
- * goes with the transaction, so a node that dies mid-way holds nothing. Returns the versions it
- * applied.
- */
-export async function migratePostgres(
-  client: pg.ClientBase,
-  schema: string,
-  room: string,
-  migrations: readonly PostgresMigration[],
-): Promise<number[]> {
-  checkSchemaName(schema);
-  const applied: number[] = [];
-  await client.query('BEGIN');
-  try {
-    await client.query("SELECT pg_advisory_xact_lock(hashtext('herald.migrations'), hashtext($1))", [schema]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    // Unqualified names in the migrations land in the schema, whatever the connection's path.
-    await client.query(`SET LOCAL search_path TO ${schema}`);
-    await client.query(
-      'CREATE TABLE IF NOT EXISTS schema_migrations (room TEXT NOT NULL, version INTEGER NOT NULL, applied_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (room, version))',
-    );
-    const done = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations WHERE room = $1', [room])).rows.map((r) => r.version));
-    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-      if (done.has(m.version)) continue;
-      await client.query(m.sql);
-      await client.query('INSERT INTO schema_migrations (room, version, applied_at) VALUES ($1, $2, now())', [room, m.version]);
-      applied.push(m.version);
-    }
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  }
-  return applied;
-}

@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './sqlite.js';
+import type { SqlExecutor } from './sql-database.js';
 
 /**
  * Change counters: one row per counter in `change_counters`, moved by SQLite triggers on every
@@ -64,6 +65,58 @@ export class SqliteChangeCounter {
   /** True on the first look, when the counter changed since the last one, and always when it has no row (nothing may be kept then). */
   moved(): boolean {
     const value = this.read.get(this.name) as number | undefined;
+    if (this.looked && value !== undefined && value === this.seen) return false;
+    this.looked = true;
+    this.seen = value;
+    return true;
+  }
+}
+
+/**
+ * PostgreSQL's twin of `changeCounterSql`: the same table and counter row, moved by one
+ * statement-level trigger per table (a bulk change moves it once). Same rule: what it returns
+ * for given arguments never changes.
+ */
+export function postgresChangeCounterSql(counter: string, tables: readonly WatchedTable[]): string {
+  const check = (name: string) => {
+    if (!NAME.test(name)) throw new Error(`postgresChangeCounterSql: "${name}" is not a plain table, column or counter name`);
+    return name;
+  };
+  check(counter);
+  const lines = [
+    'CREATE TABLE IF NOT EXISTS change_counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL);',
+    `INSERT INTO change_counters (name, value) VALUES ('${counter}', 0) ON CONFLICT (name) DO NOTHING;`,
+    // One function for every counter; the trigger names its counter.
+    `CREATE OR REPLACE FUNCTION herald_count_change() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+     BEGIN UPDATE change_counters SET value = value + 1 WHERE name = TG_ARGV[0]; RETURN NULL; END $$;`,
+  ];
+  for (const watched of tables) {
+    const table = check(typeof watched === 'string' ? watched : watched.table);
+    const update = typeof watched === 'string' ? 'UPDATE' : `UPDATE OF ${watched.updateOf.map(check).join(', ')}`;
+    lines.push(
+      `CREATE TRIGGER ${table}_counts_${counter} AFTER INSERT OR ${update} OR DELETE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION herald_count_change('${counter}');`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/**
+ * `SqliteChangeCounter` for the async query layer (either dialect): `moved()` reads the counter
+ * and says whether it changed since the last look. Same rule: read it before the records it caches.
+ */
+export class ChangeCounter {
+  private seen: number | undefined;
+  private looked = false;
+
+  constructor(
+    private readonly db: SqlExecutor,
+    readonly name: string,
+  ) {}
+
+  /** True on the first look, when the counter changed since the last one, and always when it has no row. */
+  async moved(): Promise<boolean> {
+    const row = await this.db.get<{ value: number }>('SELECT value FROM change_counters WHERE name = ?', [this.name]);
+    const value = row === undefined ? undefined : Number(row.value);
     if (this.looked && value !== undefined && value === this.seen) return false;
     this.looked = true;
     this.seen = value;

@@ -7,9 +7,25 @@
  * Change counters (`change_counters`, moved by triggers): what lets a room cache its lookups and
  * still see at once a change another process (the CLI) made to the same file.
  * And the periodic sweeper that removes rows past their time (`startSweeper`).
+ * The async query layer every room's record store is written against, on SQLite or PostgreSQL
+ * (`SqlDatabase`, sql-database.ts): one store class per room for both engines.
  * Readiness: `migrationProblems` compares each room's ledger with the versions this build knows.
  */
 export { openSqlite, migrate, expectMigrations, migrationProblems, installationSecret, type SqliteDatabase, type Migration } from './sqlite.js';
-export { changeCounterSql, SqliteChangeCounter } from './change-counters.js';
+export { changeCounterSql, postgresChangeCounterSql, ChangeCounter, SqliteChangeCounter } from './change-counters.js';
+export {
+  SqliteSqlDatabase,
+  PostgresSqlDatabase,
+  openSqlDatabase,
+  migratePostgres,
+  checkSchemaName,
+  numberPlaceholders,
+  type SqlDatabase,
+  type SqlExecutor,
+  type SqlDialect,
+  type SqlRunResult,
+  type DialectMigrations,
+  type PostgresSqlOptions,
+} from './sql-database.js';
 export { followOutbox, type OutboxFollower, type OutboxFollowerOptions } from './outbox-follower.js';
 export { startSweeper, type Sweeper } from './sweeper.js';
