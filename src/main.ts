@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { HeraldConfig } from './config/index.js';
 import { systemClock, type Clock, type Logger, type Resolver } from './core/index.js';
-import { expectMigrations, installationSecret, migrationProblems, openSqlite } from './storage/index.js';
+import { expectMigrations, installationSecret, migrationProblems, openSqlite, PostgresSqlDatabase, SqliteSqlDatabase, type SqlDatabase } from './storage/index.js';
 import { SQLITE_QUEUE_MIGRATIONS, startRetention, ThreadedQueueStore, type QueueStore } from './queue/index.js';
 import { AccountRateLimiter, SqliteAccountStore, SqliteCredentialStore, SqliteUserStore, type CreatedApiKey } from './accounts/index.js';
 import { HandlebarsTemplateRenderer, SqliteTemplateStore } from './templates/index.js';
@@ -74,6 +74,12 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   const bounceRules = loadBounceRules(config.bounceRules);
   const file = join(config.dataDir, 'herald.db');
   const db = openSqlite(file);
+  // The rooms' records: PostgreSQL when HERALD_DATABASE_URL is set, else the same SQLite file
+  // through the one connection this thread already holds (a second connection in the same
+  // thread could wait on a lock this one holds).
+  const records: SqlDatabase = config.databaseUrl
+    ? await PostgresSqlDatabase.open({ connection: config.databaseUrl, schema: config.databaseSchema })
+    : new SqliteSqlDatabase(db);
   const store = await ThreadedQueueStore.open(file);
   // The queue migrates on its own thread; the readiness check still holds it to this build's version.
   expectMigrations('queue', SQLITE_QUEUE_MIGRATIONS);
@@ -281,6 +287,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   } catch (err) {
     for (const stop of stops.reverse()) await stop().catch(() => {});
     await store.close().catch(() => {});
+    await records.close().catch(() => {});
     db.close();
     throw err;
   }
@@ -316,6 +323,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
         drainedAll = true;
         for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'error while stopping'));
         await store.close();
+        await records.close();
         db.close();
       })();
       return stopping;

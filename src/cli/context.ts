@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { loadConfig, type ConfigKey, type HeraldConfig } from '../config/index.js';
-import { openSqlite, type SqliteDatabase } from '../storage/index.js';
+import { openSqlDatabase, openSqlite, type SqlDatabase, type SqliteDatabase } from '../storage/index.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -21,4 +21,12 @@ export function databasePath(config: Pick<HeraldConfig, 'dataDir'>): string {
 /** Opens the same database file the server uses; WAL lets the CLI work while Herald runs. */
 export function openDatabase(config: HeraldConfig): SqliteDatabase {
   return openSqlite(databasePath(config));
+}
+
+/**
+ * Opens the database the server keeps its records in: PostgreSQL when HERALD_DATABASE_URL is
+ * set, else the SQLite file in the data directory (WAL lets the CLI work while Herald runs).
+ */
+export function openRecords(config: HeraldConfig): Promise<SqlDatabase> {
+  return openSqlDatabase({ url: config.databaseUrl, file: databasePath(config), schema: config.databaseSchema });
 }

@@ -78,13 +78,13 @@ export function loadConfig(sources: ConfigSources = {}): { config: HeraldConfig;
   return { config: config as HeraldConfig, origins };
 }
 
-/** The effective config as plain values (secrets in the smart host URL masked). */
+/** The effective config as plain values (passwords in the smart host and database URLs masked). */
 export function describeConfig(config: HeraldConfig): Record<ConfigKey, unknown> {
   const out = {} as Record<ConfigKey, unknown>;
   for (const k of Object.keys(SCHEMA) as ConfigKey[]) {
     const v = config[k] as unknown;
-    if (v instanceof URL) {
-      const masked = new URL(v.href);
+    if (v instanceof URL || (k === 'databaseUrl' && typeof v === 'string')) {
+      const masked = new URL(String(v));
       if (masked.password) masked.password = '****';
       out[k] = masked.href;
     } else if (Array.isArray(v)) {

@@ -49,6 +49,17 @@ const publicUrl = (text: string): string | undefined => {
   if (url.search || url.hash || url.username || url.password) throw new Error('the public URL takes no query, fragment or user name');
   return url.href.replace(/\/+$/, '');
 };
+// Kept as text (it crosses threads); checked here so a typo stops start-up with a clear word.
+const databaseUrl = (text: string): string | undefined => {
+  if (!text.trim()) return undefined;
+  const url = new URL(text.trim());
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new Error('use postgres://user:password@host:port/database');
+  return url.href;
+};
+const schemaName = (text: string): string => {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(text.trim())) throw new Error(`"${text}" is not a plain schema name (lower-case letters, digits and _, at most 63)`);
+  return text.trim();
+};
 const smartHost = (text: string): URL | undefined => {
   if (!text.trim()) return undefined;
   const url = new URL(text.trim());
@@ -58,6 +69,13 @@ const smartHost = (text: string): URL | undefined => {
 
 export const SCHEMA = {
   dataDir: { env: 'HERALD_DATA_DIR', default: './data', parse: str, describe: 'Directory for the SQLite store, generated certificate and other state.' },
+  databaseUrl: {
+    env: 'HERALD_DATABASE_URL',
+    default: '',
+    parse: databaseUrl,
+    describe: 'PostgreSQL to keep everything in (postgres://user:password@host:5432/db) instead of the SQLite file in the data directory; several nodes may share it.',
+  },
+  databaseSchema: { env: 'HERALD_DATABASE_SCHEMA', default: 'public', parse: schemaName, describe: 'The PostgreSQL schema holding Herald’s tables (created if missing).' },
   hostname: { env: 'HERALD_HOSTNAME', default: hostname(), parse: str, describe: 'Name used in the SMTP greeting, EHLO, Received headers and Message-IDs.' },
   logLevel: { env: 'HERALD_LOG_LEVEL', default: 'info', parse: oneOf('debug', 'info', 'warn', 'error', 'silent'), describe: 'Log level (logs are JSON lines on stdout).' },
   tlsCert: { env: 'HERALD_TLS_CERT', default: '', parse: optional, describe: 'PEM certificate chain file; a self-signed one is generated in the data directory when unset.' },

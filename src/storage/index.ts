@@ -20,6 +20,7 @@ export {
   migratePostgres,
   checkSchemaName,
   numberPlaceholders,
+  isUniqueViolation,
   type SqlDatabase,
   type SqlExecutor,
   type SqlDialect,

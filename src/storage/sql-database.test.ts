@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describeEachBackend } from '../../test/support/sql-backends.js';
-import { ChangeCounter, changeCounterSql, numberPlaceholders, postgresChangeCounterSql } from './index.js';
+import { ChangeCounter, changeCounterSql, isUniqueViolation, numberPlaceholders, postgresChangeCounterSql } from './index.js';
 
 test('placeholders are numbered for PostgreSQL outside strings, quoted names and comments', () => {
   assert.equal(numberPlaceholders("SELECT ? , '?', \"a?\" -- ?\n, ?"), "SELECT $1 , '?', \"a?\" -- ?\n, $2");
@@ -90,5 +90,16 @@ describeEachBackend('the SQL layer', ({ fresh, another }) => {
     assert.equal(a.length, 32);
     assert.deepEqual(a, b);
     assert.notDeepEqual(await db.installationSecret('webhooks'), a);
+  });
+});
+
+describeEachBackend('unique keys', ({ fresh }) => {
+  test('a duplicate key is recognised on either engine', async () => {
+    const db = await fresh();
+    await db.migrate('notes', ROOM);
+    await db.run('INSERT INTO notes (id, body, flag, at) VALUES (?, ?, ?, ?)', ['k', 'one', 0, 1]);
+    const err = await db.run('INSERT INTO notes (id, body, flag, at) VALUES (?, ?, ?, ?)', ['k', 'two', 0, 1]).catch((e: unknown) => e);
+    assert.equal(isUniqueViolation(err), true);
+    assert.equal(isUniqueViolation(new Error('other')), false);
   });
 });

@@ -414,3 +414,9 @@ export async function openSqlDatabase(options: { url?: string | null; file: stri
   if (options.url) return PostgresSqlDatabase.open({ connection: options.url, schema: options.schema });
   return SqliteSqlDatabase.open(options.file);
 }
+
+/** A write refused because a row with the same unique key exists, on either engine. */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}
