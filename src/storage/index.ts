@@ -30,3 +30,4 @@ export {
 } from './sql-database.js';
 export { followOutbox, type OutboxFollower, type OutboxFollowerOptions } from './outbox-follower.js';
 export { startSweeper, type Sweeper } from './sweeper.js';
+export { SqlJobLeases, soloJobLeases, type JobLeases } from './job-leases.js';

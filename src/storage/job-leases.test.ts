@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { describeEachBackend } from '../../test/support/sql-backends.js';
+import { SqlJobLeases } from './index.js';
+
+describeEachBackend('job leases', ({ fresh, another }) => {
+  test('one node holds a job until its lease expires or it lets go; then another takes it', async () => {
+    const db = await fresh();
+    let now = 1_000;
+    const a = await SqlJobLeases.open(db, 'node-a', () => now);
+    const b = await SqlJobLeases.open(await another(db), 'node-b', () => now);
+    assert.equal(await a.hold('retention', 10_000), true);
+    assert.equal(await b.hold('retention', 10_000), false, 'a holds it');
+    assert.equal(await b.hold('stats', 10_000), true, 'another job is free');
+    now += 5_000;
+    assert.equal(await a.hold('retention', 10_000), true, 'a renews its own lease');
+    now += 9_999;
+    assert.equal(await b.hold('retention', 10_000), false, 'renewed: not yet expired');
+    now += 1;
+    assert.equal(await b.hold('retention', 10_000), true, 'a stopped renewing: b takes over');
+    assert.equal(await a.hold('retention', 10_000), false);
+    await b.releaseAll();
+    assert.equal(await a.hold('retention', 10_000), true, 'released leases are free at once');
+    assert.equal(await a.hold('stats', 10_000), true);
+  });
+
+  test('two nodes asking at the same moment: exactly one gets the job', async () => {
+    const db = await fresh();
+    const nodes = await Promise.all(['a', 'b', 'c'].map(async (n) => SqlJobLeases.open(await another(db), n, () => 5_000)));
+    const got = await Promise.all(nodes.map((n) => n.hold('webhooks', 30_000)));
+    assert.equal(got.filter(Boolean).length, 1);
+  });
+});
