@@ -60,6 +60,14 @@ const schemaName = (text: string): string => {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(text.trim())) throw new Error(`"${text}" is not a plain schema name (lower-case letters, digits and _, at most 63)`);
   return text.trim();
 };
+export const ROLES = ['smtp', 'api', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+const roles = (text: string): Role[] => {
+  const list = text.split(',').map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0) throw new Error(`name at least one role: ${ROLES.join(', ')}`);
+  for (const role of list) if (!(ROLES as readonly string[]).includes(role)) throw new Error(`"${role}" is not a role (${ROLES.join(', ')})`);
+  return ROLES.filter((r) => list.includes(r));
+};
 const smartHost = (text: string): URL | undefined => {
   if (!text.trim()) return undefined;
   const url = new URL(text.trim());
@@ -76,6 +84,12 @@ export const SCHEMA = {
     describe: 'PostgreSQL to keep everything in (postgres://user:password@host:5432/db) instead of the SQLite file in the data directory; several nodes may share it.',
   },
   databaseSchema: { env: 'HERALD_DATABASE_SCHEMA', default: 'public', parse: schemaName, describe: 'The PostgreSQL schema holding Herald’s tables (created if missing).' },
+  roles: {
+    env: 'HERALD_ROLES',
+    default: 'smtp,api,worker',
+    parse: roles,
+    describe: 'What this node does: smtp (the SMTP listeners), api (the HTTP API, dashboard and tracking links), worker (delivery and the periodic jobs). Every node serves /healthz, /readyz and /metrics.',
+  },
   hostname: { env: 'HERALD_HOSTNAME', default: hostname(), parse: str, describe: 'Name used in the SMTP greeting, EHLO, Received headers and Message-IDs.' },
   logLevel: { env: 'HERALD_LOG_LEVEL', default: 'info', parse: oneOf('debug', 'info', 'warn', 'error', 'silent'), describe: 'Log level (logs are JSON lines on stdout).' },
   tlsCert: { env: 'HERALD_TLS_CERT', default: '', parse: optional, describe: 'PEM certificate chain file; a self-signed one is generated in the data directory when unset.' },

@@ -7,9 +7,10 @@ export function startCommand(): Command {
   return new Command('start')
     .description('start Herald: SMTP listeners, delivery and the HTTP API, with the settings from the environment')
     .option('--log-level <level>', 'debug, info, warn, error or silent')
-    .action(async (opts: { logLevel?: string }, cmd: Command) => {
+    .option('--roles <roles>', 'what this node does, comma-separated: smtp, api, worker (default: all three; HERALD_ROLES)')
+    .action(async (opts: { logLevel?: string; roles?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const config = resolveConfig(g, opts.logLevel ? { logLevel: opts.logLevel } : {});
+      const config = resolveConfig(g, { ...(opts.logLevel ? { logLevel: opts.logLevel } : {}), ...(opts.roles ? { roles: opts.roles } : {}) });
       // Loaded only here: the other commands need none of the server's rooms.
       const { startHerald } = await import('../../main.js');
       const herald = await startHerald(config).catch((err: NodeJS.ErrnoException & { port?: number }) => {
