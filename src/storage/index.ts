@@ -31,3 +31,4 @@ export {
 export { followOutbox, type OutboxFollower, type OutboxFollowerOptions } from './outbox-follower.js';
 export { startSweeper, type Sweeper } from './sweeper.js';
 export { SqlJobLeases, soloJobLeases, type JobLeases } from './job-leases.js';
+export { copySqliteToPostgres, CopyError, type CopyProgress, type CopiedTable } from './copy-to-postgres.js';
