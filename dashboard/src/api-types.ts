@@ -3187,14 +3187,14 @@ export interface paths {
         };
         /**
          * Sending statistics: totals and a row per day, hour, domain, tag or stream
-         * @description Counts from roll-ups kept per UTC hour (the event table is never scanned), with the rates users watch. Default range: today and the 6 days before (UTC). group_by=hour covers at most 31 days, every other grouping 400. A stream filter combines with anything; tag and domain filters do not combine with each other, nor with grouping by the other.
+         * @description Counts from roll-ups kept per UTC hour and day, and per minute for the whole account's figures of the last 48 hours (the event table is never scanned), with the rates users watch. The answer's from and to are the range counted: exact to the minute for the whole account's figures (no tag or domain filter; group_by day or stream) at an end within the last 48 hours; rounded out to whole UTC hours otherwise (tags and domains are counted per hour). Default range: today and the 6 days before (UTC). group_by=hour covers at most 31 days, every other grouping 400. A stream filter combines with anything; tag and domain filters do not combine with each other, nor with grouping by the other.
          */
         get: {
             parameters: {
                 query?: {
                     /** @description Only recipients at this domain (the part of the address after @). */
                     domain?: string;
-                    /** @description A UTC day (2030-03-01) or an ISO 8601 time; rounded down to the hour. Default: 6 days before today, 00:00 UTC. */
+                    /** @description A UTC day (2030-03-01) or an ISO 8601 time, rounded down to the minute or the hour (see the answer's from). Default: 6 days before today, 00:00 UTC. */
                     from?: string;
                     /** @description day, hour, domain, tag, stream; default day. */
                     group_by?: string;
@@ -3202,7 +3202,7 @@ export interface paths {
                     stream?: string;
                     /** @description Only messages with this tag. */
                     tag?: string;
-                    /** @description A UTC day (that whole day included) or an ISO 8601 time (exclusive; rounded up to the hour). Default: the end of the current hour. */
+                    /** @description A UTC day (that whole day included) or an ISO 8601 time (exclusive), rounded up to the minute or the hour (see the answer's to). Default: now (the end of the current minute, or hour). */
                     to?: string;
                 };
                 header?: never;
@@ -3225,7 +3225,7 @@ export interface paths {
                             };
                             /**
                              * Format: date-time
-                             * @description Start of the range (inclusive, a whole UTC hour).
+                             * @description Start of the range counted (inclusive): exact to the minute for the whole account's figures (no tag or domain filter; group_by day or stream) at an end within the last 48 hours; rounded out to whole UTC hours otherwise (tags and domains are counted per hour).
                              */
                             from?: string;
                             /** @enum {string} */
@@ -3292,7 +3292,7 @@ export interface paths {
                             }[];
                             /**
                              * Format: date-time
-                             * @description End of the range (exclusive, a whole UTC hour).
+                             * @description End of the range counted (exclusive): exact to the minute for the whole account's figures (no tag or domain filter; group_by day or stream) at an end within the last 48 hours; rounded out to whole UTC hours otherwise (tags and domains are counted per hour).
                              */
                             to?: string;
                             totals?: {

@@ -6,6 +6,7 @@ import {
   MAX_GROUPS,
   MAX_HOURLY_RANGE_HOURS,
   MAX_RANGE_HOURS,
+  MINUTE_RETENTION_MS,
   parseStatsQuery,
   STATS_STREAMS,
   statsReport,
@@ -27,6 +28,12 @@ export interface StatsRouteDeps {
 }
 
 const errors = errorResponses(400, 401, 403);
+
+const MINUTE_HOURS = MINUTE_RETENTION_MS / 3_600_000;
+/** Which range ends are counted to the minute. */
+const ROUNDING =
+  `exact to the minute for the whole account's figures (no tag or domain filter; group_by day or stream) at an end within the last ${MINUTE_HOURS} hours; ` +
+  'rounded out to whole UTC hours otherwise (tags and domains are counted per hour).';
 
 const COUNTER_WORDS: Record<string, string> = {
   sent: 'Recipients in accepted messages.',
@@ -64,8 +71,8 @@ const figuresProperties = {
 const statsSchema = {
   type: 'object',
   properties: {
-    from: { type: 'string', format: 'date-time', description: 'Start of the range (inclusive, a whole UTC hour).' },
-    to: { type: 'string', format: 'date-time', description: 'End of the range (exclusive, a whole UTC hour).' },
+    from: { type: 'string', format: 'date-time', description: `Start of the range counted (inclusive): ${ROUNDING}` },
+    to: { type: 'string', format: 'date-time', description: `End of the range counted (exclusive): ${ROUNDING}` },
     group_by: { type: 'string', enum: [...GROUP_BYS] },
     filters: {
       type: 'object',
@@ -125,7 +132,8 @@ export function registerStatsRoutes(api: FastifyInstance, deps: StatsRouteDeps):
       schema: {
         summary: 'Sending statistics: totals and a row per day, hour, domain, tag or stream',
         description:
-          'Counts from roll-ups kept per UTC hour (the event table is never scanned), with the rates users watch. ' +
+          `Counts from roll-ups kept per UTC hour and day, and per minute for the whole account's figures of the last ${MINUTE_HOURS} hours (the event table is never scanned), with the rates users watch. ` +
+          `The answer's from and to are the range counted: ${ROUNDING} ` +
           `Default range: today and the 6 days before (UTC). group_by=hour covers at most ${MAX_HOURLY_RANGE_HOURS / 24} days, every other grouping ${MAX_RANGE_HOURS / 24}. ` +
           'A stream filter combines with anything; tag and domain filters do not combine with each other, nor with grouping by the other.',
         tags: ['stats'],
@@ -133,8 +141,11 @@ export function registerStatsRoutes(api: FastifyInstance, deps: StatsRouteDeps):
           type: 'object',
           additionalProperties: false,
           properties: {
-            from: { type: 'string', description: 'A UTC day (2030-03-01) or an ISO 8601 time; rounded down to the hour. Default: 6 days before today, 00:00 UTC.' },
-            to: { type: 'string', description: 'A UTC day (that whole day included) or an ISO 8601 time (exclusive; rounded up to the hour). Default: the end of the current hour.' },
+            from: { type: 'string', description: 'A UTC day (2030-03-01) or an ISO 8601 time, rounded down to the minute or the hour (see the answer\'s from). Default: 6 days before today, 00:00 UTC.' },
+            to: {
+              type: 'string',
+              description: 'A UTC day (that whole day included) or an ISO 8601 time (exclusive), rounded up to the minute or the hour (see the answer\'s to). Default: now (the end of the current minute, or hour).',
+            },
             group_by: { type: 'string', description: `${GROUP_BYS.join(', ')}; default day.` },
             stream: { type: 'string', description: `Only this stream: ${STATS_STREAMS.join(' or ')}.` },
             tag: { type: 'string', description: 'Only messages with this tag.' },

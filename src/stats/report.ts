@@ -2,6 +2,7 @@ import { invalidContent } from '../core/index.js';
 import { emptyCounters, type SqliteStatsStore, type StatsQueryResult } from './sqlite-stats-store.js';
 import { GROUP_BYS, STATS_STREAMS, type StatsCounters, type StatsFigures, type StatsGroupBy, type StatsQuery, type StatsRates, type StatsReport, type StatsRow, type StatsStream } from './types.js';
 
+const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
@@ -44,9 +45,11 @@ function parseTime(text: string, field: 'from' | 'to'): { ms: number; dateOnly: 
 }
 
 /**
- * Checks a question and settles its range: `from` is rounded down and `to` up to whole UTC hours;
- * a date alone as `to` includes that whole day. Without `from`, the range is today and the six
- * days before (or the seven days before `to`). Throws `invalidContent` naming the field.
+ * Checks a question and sets its range: `from` is rounded down and `to` up to whole UTC minutes
+ * (the store counts whole hours where it has no minutes: SqliteStatsStore.query); a date alone as
+ * `to` includes that whole day. Without `to`, the range ends with the current minute; without
+ * `from`, it is today and the six days before (or the seven days before `to`). The range's
+ * limits are checked in whole hours. Throws `invalidContent` naming the field.
  */
 export function parseStatsQuery(accountId: string, params: StatsParams, now: Date): StatsQuery {
   const groupBy = (params.groupBy ?? 'day') as StatsGroupBy;
@@ -54,21 +57,22 @@ export function parseStatsQuery(accountId: string, params: StatsParams, now: Dat
   let to: number;
   if (params.to !== undefined && params.to !== '') {
     const t = parseTime(params.to, 'to');
-    to = t.dateOnly ? t.ms + DAY_MS : Math.ceil(t.ms / HOUR_MS) * HOUR_MS;
+    to = t.dateOnly ? t.ms + DAY_MS : Math.ceil(t.ms / MINUTE_MS) * MINUTE_MS;
   } else {
-    // The hour now running included.
-    to = (Math.floor(now.getTime() / HOUR_MS) + 1) * HOUR_MS;
+    // The minute now running included.
+    to = (Math.floor(now.getTime() / MINUTE_MS) + 1) * MINUTE_MS;
   }
   let from: number;
   if (params.from !== undefined && params.from !== '') {
-    from = Math.floor(parseTime(params.from, 'from').ms / HOUR_MS) * HOUR_MS;
+    from = Math.floor(parseTime(params.from, 'from').ms / MINUTE_MS) * MINUTE_MS;
   } else if (params.to !== undefined && params.to !== '') {
     from = to - DEFAULT_RANGE_DAYS * DAY_MS;
   } else {
     from = Math.floor(now.getTime() / DAY_MS) * DAY_MS - (DEFAULT_RANGE_DAYS - 1) * DAY_MS;
   }
   if (from >= to) throw invalidContent('to', 'to must be after from');
-  const hours = (to - from) / HOUR_MS;
+  // The hours the range touches: at most that many hour rows are read.
+  const hours = Math.ceil(to / HOUR_MS) - Math.floor(from / HOUR_MS);
   if (groupBy === 'hour' && hours > MAX_HOURLY_RANGE_HOURS) {
     throw invalidContent('from', `group_by=hour covers at most ${MAX_HOURLY_RANGE_HOURS / 24} days (${MAX_HOURLY_RANGE_HOURS} hours); this range has ${hours} hours — narrow from and to, or use group_by=day`);
   }
@@ -123,16 +127,17 @@ export function statsReport(store: Pick<SqliteStatsStore, 'query' | 'updatedAt'>
   const byKey = new Map(result.groups.map((g) => [g.key, g.counters]));
   const row = (key: string, counters: StatsCounters | undefined): StatsRow => ({ key, ...figuresOf(counters ?? emptyCounters()) });
   let rows: StatsRow[];
-  const fromHour = query.from.getTime() / HOUR_MS;
-  const toHour = query.to.getTime() / HOUR_MS;
+  // The range counted, which the store may have rounded out to whole hours.
+  const from = result.from.getTime();
+  const to = result.to.getTime();
   switch (query.groupBy) {
     case 'hour':
       rows = [];
-      for (let h = fromHour; h < toHour; h++) rows.push(row(hourKey(h), byKey.get(h)));
+      for (let h = from / HOUR_MS; h < to / HOUR_MS; h++) rows.push(row(hourKey(h), byKey.get(h)));
       break;
     case 'day':
       rows = [];
-      for (let d = Math.floor(fromHour / 24); d <= Math.floor((toHour - 1) / 24); d++) rows.push(row(dayKey(d), byKey.get(d)));
+      for (let d = Math.floor(from / DAY_MS); d <= Math.floor((to - 1) / DAY_MS); d++) rows.push(row(dayKey(d), byKey.get(d)));
       break;
     case 'stream':
       rows = (query.stream ? [query.stream] : [...STATS_STREAMS]).map((s) => row(s, byKey.get(s)));
@@ -141,8 +146,8 @@ export function statsReport(store: Pick<SqliteStatsStore, 'query' | 'updatedAt'>
       rows = result.groups.map((g) => row(String(g.key), g.counters));
   }
   return {
-    from: query.from,
-    to: query.to,
+    from: result.from,
+    to: result.to,
     groupBy: query.groupBy,
     filters: { stream: query.stream ?? null, tag: query.tag ?? null, domain: query.domain ?? null },
     totals: figuresOf(result.totals),

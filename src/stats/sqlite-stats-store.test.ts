@@ -269,7 +269,7 @@ test('purge: roll-up hours past HERALD_STATS_RETENTION, first sightings past HER
   assert.equal(w.report().totals.opened_unique, 1);
   // The feeder purges once an hour, the first time on its first run: do it by hand here.
   w.advance(DAY + HOUR);
-  assert.deepEqual(w.store.purge(new Date(w.clock.now().getTime() - 2 * DAY), new Date(w.clock.now().getTime() - DAY)), { hours: 0, seen: 2 });
+  assert.deepEqual(w.store.purge(new Date(w.clock.now().getTime() - 2 * DAY), new Date(w.clock.now().getTime() - DAY)), { hours: 0, minutes: 0, seen: 2 });
   await w.record('opened', id, 'ann@a.test', { machine: false });
   await w.feeder.runOnce();
   const both = w.report({ to: '2030-03-02' });
@@ -280,14 +280,93 @@ test('purge: roll-up hours past HERALD_STATS_RETENTION, first sightings past HER
   assert.deepEqual([left.totals.sent, left.totals.opened_total], [0, 1]);
 });
 
+test('the last 60 minutes, exact to the minute across two clock hours; tags, domains and hours round to whole hours', async (t) => {
+  const w = world(t);
+  const at = (time: string) => w.advance(Date.parse(time) - w.clock.now().getTime());
+  const range = (r: StatsReport) => [r.from.toISOString(), r.to.toISOString()];
+  const tags = { tags: ['spring'] };
+  await w.send(['a@a.test'], tags); // 10:15
+  at('2030-03-01T10:20:30Z');
+  await w.send(['b@a.test'], tags);
+  at('2030-03-01T10:21:00Z');
+  const c = await w.send(['c@a.test'], tags);
+  at('2030-03-01T10:59:59Z');
+  await w.record('delivered', c, 'c@a.test');
+  at('2030-03-01T11:20:10Z');
+  await w.send(['d@a.test'], { ...tags, stream: 'broadcast' });
+  await w.feeder.runOnce();
+
+  // The last 60 minutes, the current one included, and the 60 before them.
+  const last = w.report({ from: '2030-03-01T10:21Z', to: undefined });
+  assert.deepEqual(range(last), ['2030-03-01T10:21:00.000Z', '2030-03-01T11:21:00.000Z']);
+  assert.deepEqual([last.totals.sent, last.totals.delivered], [2, 1], 'c and d, not a or b a minute earlier');
+  assert.deepEqual(last.rows.map((r) => [r.key, r.sent]), [['2030-03-01', 2]]);
+  const before = w.report({ from: '2030-03-01T09:21Z', to: '2030-03-01T10:21Z' });
+  assert.deepEqual([range(before), before.totals.sent], [['2030-03-01T09:21:00.000Z', '2030-03-01T10:21:00.000Z'], 2]);
+  assert.deepEqual(w.report({ from: '2030-03-01T10:21:59Z', to: '2030-03-01T10:59:01Z' }).totals.delivered, 1, 'seconds round out to whole minutes');
+  assert.deepEqual(w.report({ from: '2030-03-01T10:21Z', to: undefined, groupBy: 'stream' }).rows.map((r) => [r.key, r.sent]), [['transactional', 1], ['broadcast', 1]]);
+
+  // Tags and domains are kept by the hour: their questions count whole hours, and say so.
+  const tagged = w.report({ from: '2030-03-01T10:21Z', to: undefined, tag: 'spring' });
+  assert.deepEqual([range(tagged), tagged.totals.sent], [['2030-03-01T10:00:00.000Z', '2030-03-01T12:00:00.000Z'], 4]);
+  const byDomain = w.report({ from: '2030-03-01T10:21Z', to: undefined, groupBy: 'domain' });
+  assert.deepEqual([range(byDomain), byDomain.rows.map((r) => [r.key, r.sent])], [['2030-03-01T10:00:00.000Z', '2030-03-01T12:00:00.000Z'], [['a.test', 4]]]);
+  const byHour = w.report({ from: '2030-03-01T10:21Z', to: undefined, groupBy: 'hour' });
+  assert.deepEqual([range(byHour), byHour.rows.map((r) => [r.key, r.sent])], [['2030-03-01T10:00:00.000Z', '2030-03-01T12:00:00.000Z'], [['2030-03-01T10:00:00Z', 3], ['2030-03-01T11:00:00Z', 1]]]);
+
+  // Minutes, hours and a whole day in one question: from a partial hour two days back to a partial hour today.
+  at('2030-03-02T12:00:00Z');
+  await w.send(['e@a.test'], tags);
+  at('2030-03-03T08:29:59Z');
+  await w.send(['f@a.test'], tags);
+  at('2030-03-03T08:30:00Z');
+  await w.send(['g@a.test'], tags);
+  await w.feeder.runOnce();
+  const long = { from: '2030-03-01T10:21Z', to: '2030-03-03T08:30Z' };
+  const three = w.report(long);
+  assert.deepEqual([range(three), three.totals.sent, three.totals.delivered], [['2030-03-01T10:21:00.000Z', '2030-03-03T08:30:00.000Z'], 4, 1], 'c, d, e and f');
+  assert.deepEqual(three.rows.map((r) => [r.key, r.sent]), [['2030-03-01', 2], ['2030-03-02', 1], ['2030-03-03', 1]]);
+  assert.deepEqual([range(w.report({ ...long, tag: 'spring' })), w.report({ ...long, tag: 'spring' }).totals.sent], [['2030-03-01T10:00:00.000Z', '2030-03-03T09:00:00.000Z'], 7]);
+
+  // Past 48 hours the minutes are gone: that end of a range rounds out to its hour, the other stays exact.
+  at('2030-03-03T12:00:00Z');
+  const purged = w.store.purge(new Date(w.clock.now().getTime() - 400 * DAY), new Date(w.clock.now().getTime() - 30 * DAY));
+  assert.deepEqual(purged, { hours: 0, minutes: 5, seen: 0 }, "the minute rows of a, b, c, c's delivery and d");
+  const old = w.report(long);
+  assert.deepEqual([range(old), old.totals.sent], [['2030-03-01T10:00:00.000Z', '2030-03-03T08:30:00.000Z'], 6], 'a and b too, from the hour rows');
+  assert.equal(w.report({ from: '2030-03-03T08:29Z', to: '2030-03-03T08:31Z' }).totals.sent, 2, 'recent minutes stay');
+  assert.equal(w.report({ from: '2030-03-01T10:21Z', to: '2030-03-01T11:21Z' }).totals.sent, 4, 'hours 10 and 11, whole');
+});
+
+test('a database counted before minute rows existed: its minutes count once they are whole, hours before that', async (t) => {
+  const w = world(t);
+  await w.send(['a@a.test']); // 10:15, counted without minute rows below
+  await w.feeder.runOnce();
+  // The stats room as it was before its second migration.
+  w.db.exec("DELETE FROM stats_rollups WHERE span = 'm'; ALTER TABLE stats_feed DROP COLUMN minutes_from; DELETE FROM schema_migrations WHERE room = 'stats' AND version = 2");
+  w.advance(25 * 60_000);
+  const upgraded = w.start();
+  await w.send(['b@a.test']); // 10:40
+  await upgraded.feeder.runOnce();
+  w.advance(10 * 60_000);
+  const report = (params: StatsParams) => w.report(params, 'acme', upgraded.store);
+  const lastHour = report({ from: '2030-03-01T09:51Z', to: '2030-03-01T10:51Z' });
+  assert.deepEqual([lastHour.from.toISOString(), lastHour.to.toISOString(), lastHour.totals.sent], ['2030-03-01T09:00:00.000Z', '2030-03-01T11:00:00.000Z', 2], 'whole hours: a has no minute row');
+  assert.equal(report({ from: '2030-03-01T10:15Z', to: '2030-03-01T10:51Z' }).from.toISOString(), '2030-03-01T10:00:00.000Z', 'the minute of the last count before the upgrade is not whole');
+  const since = report({ from: '2030-03-01T10:16Z', to: '2030-03-01T10:51Z' });
+  assert.deepEqual([since.from.toISOString(), since.to.toISOString(), since.totals.sent], ['2030-03-01T10:16:00.000Z', '2030-03-01T10:51:00.000Z', 1], 'exact from the minute after the last count before the upgrade');
+});
+
 test('questions: default range, whole days, UTC, and every mistake named', async (t) => {
-  const now = new Date('2030-03-07T15:20:00Z');
+  const now = new Date('2030-03-07T15:20:30Z');
   const q = parseStatsQuery('acme', {}, now);
-  assert.deepEqual([q.from.toISOString(), q.to.toISOString(), q.groupBy], ['2030-03-01T00:00:00.000Z', '2030-03-07T16:00:00.000Z', 'day']);
+  assert.deepEqual([q.from.toISOString(), q.to.toISOString(), q.groupBy], ['2030-03-01T00:00:00.000Z', '2030-03-07T15:21:00.000Z', 'day'], 'to the end of the current minute');
   const days = parseStatsQuery('acme', { from: '2030-03-01', to: '2030-03-03' }, now);
   assert.deepEqual([days.from.toISOString(), days.to.toISOString()], ['2030-03-01T00:00:00.000Z', '2030-03-04T00:00:00.000Z'], 'a day as to includes it');
-  const times = parseStatsQuery('acme', { from: '2030-03-01T10:30', to: '2030-03-01T12:10:00+01:00', groupBy: 'hour' }, now);
-  assert.deepEqual([times.from.toISOString(), times.to.toISOString()], ['2030-03-01T10:00:00.000Z', '2030-03-01T12:00:00.000Z'], 'UTC unless an offset is given; whole hours');
+  const times = parseStatsQuery('acme', { from: '2030-03-01T10:30:40', to: '2030-03-01T12:10:20+01:00', groupBy: 'hour' }, now);
+  assert.deepEqual([times.from.toISOString(), times.to.toISOString()], ['2030-03-01T10:30:00.000Z', '2030-03-01T11:11:00.000Z'], 'UTC unless an offset is given; whole minutes');
+  // The limits count the hours the range touches.
+  assert.equal(parseStatsQuery('acme', { from: '2030-02-01T00:30', to: '2030-03-04T00:00', groupBy: 'hour' }, now).groupBy, 'hour');
 
   const refused = (params: StatsParams, field: string, text: RegExp) => {
     assert.throws(
@@ -301,6 +380,8 @@ test('questions: default range, whole days, UTC, and every mistake named', async
   refused({ to: '2030-02-30' }, 'to', /to must be a date/);
   refused({ from: '2030-03-05', to: '2030-03-01' }, 'to', /to must be after from/);
   refused({ from: '2030-01-01', to: '2030-03-01', groupBy: 'hour' }, 'from', /group_by=hour covers at most 31 days/);
+  refused({ from: '2030-02-01T00:30', to: '2030-03-04T00:01', groupBy: 'hour' }, 'from', /this range has 745 hours/);
+  refused({ from: '2030-03-01T10:30', to: '2030-03-01T10:30:00Z' }, 'to', /to must be after from/);
   refused({ from: '2020-01-01', to: '2030-03-01' }, 'from', /a range covers at most 400 days/);
   refused({ stream: 'bulk' }, 'stream', /stream is "transactional" or "broadcast"/);
   refused({ domain: 'ann@a.test' }, 'domain', /is not a domain name/);

@@ -3,8 +3,17 @@ import { migrate, type Migration, type SqliteDatabase } from '../storage/index.j
 import { COUNTED_EVENT_TYPES, rollupEvent, type FirstTime } from './rollup.js';
 import { COUNTERS, STATS_STREAMS, type Counter, type StatsCounters, type StatsDimension, type StatsLabels, type StatsQuery, type StatsStream } from './types.js';
 
+const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
+const MINUTES_PER_HOUR = 60;
 const HOURS_PER_DAY = 24;
+const MINUTES_PER_DAY = HOURS_PER_DAY * MINUTES_PER_HOUR;
+
+/**
+ * How long the minute rows are kept. They exist to make recent ranges exact (the last 60
+ * minutes, the last 24 hours and the 24 before them); a range's end further back rounds to the hour.
+ */
+export const MINUTE_RETENTION_MS = 48 * HOUR_MS;
 
 const counterColumns = COUNTERS.map((c) => `        ${c} INTEGER NOT NULL DEFAULT 0,`).join('\n');
 
@@ -53,6 +62,18 @@ ${counterColumns}
       );
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- The account's figures (dimension 'all' only: tags and domains stay hourly, to keep writes
+      -- small) are also kept per UTC minute: span 'm', bucket = minutes since 1970-01-01T00:00Z,
+      -- so a range ending within the last 48 hours is counted to the minute. What was counted
+      -- before this migration has no minute rows: minutes_from is when that counting stopped
+      -- (ms); minute rows are whole from the next minute on (null: counting began with them).
+      ALTER TABLE stats_feed ADD COLUMN minutes_from INTEGER;
+      UPDATE stats_feed SET minutes_from = updated_at;
+    `,
+  },
 ];
 
 /** The most groups (domains, tags) one answer lists; the largest by sent come first. */
@@ -61,8 +82,9 @@ export const MAX_GROUPS = 1000;
 const COUNTED = new Set<string>(COUNTED_EVENT_TYPES);
 const COUNTER_INDEX = new Map<Counter, number>(COUNTERS.map((c, i) => [c, i]));
 
-/** 'h': a bucket is an hour; 'd': a day. */
-type Span = 'h' | 'd';
+/** 'm': a bucket is a minute; 'h': an hour; 'd': a day. */
+type Span = 'm' | 'h' | 'd';
+const SPAN_MINUTES: Record<Span, number> = { m: 1, h: MINUTES_PER_HOUR, d: MINUTES_PER_DAY };
 
 /** One row's change in a page: its key and what each counter goes up by. */
 interface Delta {
@@ -75,7 +97,7 @@ interface Delta {
   counts: number[];
 }
 
-/** A run of buckets one query reads: [from, to) in hours ('h') or days ('d'). */
+/** A run of buckets one query reads: [from, to) in minutes ('m'), hours ('h') or days ('d'). */
 interface Part {
   span: Span;
   from: number;
@@ -83,17 +105,20 @@ interface Part {
 }
 
 /**
- * The buckets that cover [fromHour, toHour): whole days read from the day rows, the partial
- * days at either end from the hour rows; group_by=hour reads hours only.
+ * The buckets that cover [from, to) (minutes since 1970, on whole buckets of the finest span),
+ * `spans` coarsest first: the coarsest span's whole buckets, and what is left at either end
+ * from the next finer span, and so on. By day, hour and minute, a week from 10:15 to 10:15 is
+ * 6 day rows, 13 + 10 hour rows and 45 + 15 minute rows (per stream).
  */
-function partsOf(fromHour: number, toHour: number, hourly: boolean): Part[] {
-  const firstDay = Math.ceil(fromHour / HOURS_PER_DAY);
-  const endDay = Math.floor(toHour / HOURS_PER_DAY);
-  if (hourly || firstDay >= endDay) return [{ span: 'h', from: fromHour, to: toHour }];
-  const parts: Part[] = [{ span: 'd', from: firstDay, to: endDay }];
-  if (fromHour < firstDay * HOURS_PER_DAY) parts.push({ span: 'h', from: fromHour, to: firstDay * HOURS_PER_DAY });
-  if (endDay * HOURS_PER_DAY < toHour) parts.push({ span: 'h', from: endDay * HOURS_PER_DAY, to: toHour });
-  return parts;
+function partsOf(from: number, to: number, spans: readonly Span[]): Part[] {
+  if (from >= to) return [];
+  const [span, ...finer] = spans;
+  const size = SPAN_MINUTES[span];
+  const first = Math.ceil(from / size);
+  const end = Math.floor(to / size);
+  if (finer.length === 0) return [{ span, from: Math.floor(from / size), to: Math.ceil(to / size) }];
+  if (first >= end) return partsOf(from, to, finer);
+  return [{ span, from: first, to: end }, ...partsOf(from, first * size, finer), ...partsOf(end * size, to, finer)];
 }
 
 export interface StatsGroup {
@@ -103,6 +128,9 @@ export interface StatsGroup {
 }
 
 export interface StatsQueryResult {
+  /** The range counted: the question's, to the minute or rounded outward to whole hours (see query). */
+  from: Date;
+  to: Date;
   totals: StatsCounters;
   groups: StatsGroup[];
   /** More domains or tags matched than MAX_GROUPS. */
@@ -120,11 +148,14 @@ const streamOf = (labels: StatsLabels | null | undefined, data: Record<string, u
 
 /**
  * Statistics roll-ups in the embedded SQLite database: counters per account, UTC hour and day,
- * stream and dimension (all, recipient domain, tag), filled from the event outbox by the stats feeder and
+ * stream and dimension (all, recipient domain, tag), and per UTC minute for the whole account's
+ * figures of the last 48 hours, filled from the event outbox by the stats feeder and
  * read by `GET /api/v1/stats` and `herald stats`. Reading never touches the event table.
  */
 export class SqliteStatsStore {
   private readonly clock: Clock;
+  /** The first minute (since 1970) the minute rows are whole from, whatever their age. */
+  private readonly minutesWholeFrom: number;
   private readonly s;
   private readonly queries = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
 
@@ -145,8 +176,18 @@ export class SqliteStatsStore {
       cursor: db.prepare('SELECT last_seq, updated_at FROM stats_feed WHERE id = 1'),
       setCursor: db.prepare('INSERT INTO stats_feed (id, last_seq, updated_at) VALUES (1, @seq, @now) ON CONFLICT (id) DO UPDATE SET last_seq = @seq, updated_at = @now'),
       purgeRollups: db.prepare("DELETE FROM stats_rollups WHERE (span = 'h' AND bucket < @hour) OR (span = 'd' AND bucket < @day)"),
+      purgeMinutes: db.prepare("DELETE FROM stats_rollups WHERE span = 'm' AND bucket < ?"),
       purgeSeen: db.prepare('DELETE FROM stats_seen WHERE message_id < ?'),
     };
+    // Set by a migration only, so read once.
+    const minutesFrom = (db.prepare('SELECT minutes_from FROM stats_feed WHERE id = 1').get() as { minutes_from: number | null } | undefined)?.minutes_from ?? null;
+    // Events of the minute that counting stopped in may have been counted without a minute row.
+    this.minutesWholeFrom = minutesFrom === null ? -Infinity : Math.floor(minutesFrom / MINUTE_MS) + 1;
+  }
+
+  /** The oldest minute whose rows are kept: minute rows before it are purged (or about to be). */
+  private firstKeptMinute(): number {
+    return Math.floor((this.clock.now().getTime() - MINUTE_RETENTION_MS) / MINUTE_MS);
   }
 
   /** The seq of the last outbox event the roll-ups took into account (0: none yet). */
@@ -179,9 +220,13 @@ export class SqliteStatsStore {
           if (!delta) deltas.set(key, (delta = { accountId, dimension, span, bucket, value, stream, counts: new Array<number>(COUNTERS.length).fill(0) }));
           for (const c of counters) delta.counts[COUNTER_INDEX.get(c)!] += n;
         };
-        const add = (accountId: string, dimension: StatsDimension, hour: number, value: string, stream: StatsStream, counters: Counter[], n: number) => {
-          bump(accountId, dimension, 'h', hour, value, stream, counters, n);
-          bump(accountId, dimension, 'd', Math.floor(hour / HOURS_PER_DAY), value, stream, counters, n);
+        // Events older than the minute rows are kept (a catch-up after downtime) get none.
+        const firstMinute = this.firstKeptMinute();
+        const add = (accountId: string, dimension: StatsDimension, minute: number, value: string, stream: StatsStream, counters: Counter[], n: number) => {
+          // By the minute only the whole account's figures: one row more per minute, not one per tag and domain too.
+          if (dimension === 'all' && minute >= firstMinute) bump(accountId, dimension, 'm', minute, value, stream, counters, n);
+          bump(accountId, dimension, 'h', Math.floor(minute / MINUTES_PER_HOUR), value, stream, counters, n);
+          bump(accountId, dimension, 'd', Math.floor(minute / MINUTES_PER_DAY), value, stream, counters, n);
         };
         const firstTime: FirstTime = (messageId, recipient, kind) => this.s.seen.run(messageId, recipient, kind).changes > 0;
         for (const event of events) {
@@ -194,12 +239,12 @@ export class SqliteStatsStore {
           const contribution = rollupEvent(event, firstTime);
           if (!contribution) continue;
           const { counters, weight, domains } = contribution;
-          const hour = Math.floor(event.at.getTime() / HOUR_MS);
+          const minute = Math.floor(event.at.getTime() / MINUTE_MS);
           const stream = streamOf(label, data);
-          add(event.accountId, 'all', hour, '', stream, counters, weight);
+          add(event.accountId, 'all', minute, '', stream, counters, weight);
           // Tags are unique per message (the accept pipeline removes repeats).
-          for (const tag of label?.tags ?? []) add(event.accountId, 'tag', hour, tag, stream, counters, weight);
-          for (const [domain, n] of domains) add(event.accountId, 'domain', hour, domain, stream, counters, n);
+          for (const tag of label?.tags ?? []) add(event.accountId, 'tag', minute, tag, stream, counters, weight);
+          for (const [domain, n] of domains) add(event.accountId, 'domain', minute, domain, stream, counters, n);
         }
         for (const d of deltas.values()) this.s.upsert.run(d.accountId, d.dimension, d.span, d.bucket, d.value, d.stream, ...d.counts);
         this.s.setCursor.run({ seq: lastSeq, now: this.clock.now().getTime() });
@@ -209,17 +254,37 @@ export class SqliteStatsStore {
   }
 
   /**
-   * Totals and one group per day, hour, domain, tag or stream for the query's range, from the
-   * roll-ups alone. A tag or domain filter reads that tag's or domain's rows; the two cannot be
-   * combined with each other (counts are kept per tag and per domain, not per pair), nor a tag
-   * filter with group_by=domain or a domain filter with group_by=tag.
+   * The range a question counts, in minutes since 1970, and the spans that cover it. The whole
+   * account's figures (no tag or domain filter, grouped by day or stream) are counted to the
+   * minute at each end whose minute rows are kept and whole, else from the end's whole hour
+   * (rounded outward); tags, domains and group_by=hour (whose groups are hours) always by the hour.
+   */
+  private settle(q: StatsQuery): { from: number; to: number; spans: readonly Span[] } {
+    const fromMinute = Math.floor(q.from.getTime() / MINUTE_MS);
+    const toMinute = Math.ceil(q.to.getTime() / MINUTE_MS);
+    const hourDown = (minute: number) => Math.floor(minute / MINUTES_PER_HOUR) * MINUTES_PER_HOUR;
+    const hourUp = (minute: number) => Math.ceil(minute / MINUTES_PER_HOUR) * MINUTES_PER_HOUR;
+    const byMinute = q.tag === undefined && q.domain === undefined && (q.groupBy === 'day' || q.groupBy === 'stream');
+    if (!byMinute) return { from: hourDown(fromMinute), to: hourUp(toMinute), spans: q.groupBy === 'hour' ? ['h'] : ['d', 'h'] };
+    const firstMinute = Math.max(this.firstKeptMinute(), this.minutesWholeFrom);
+    const from = fromMinute >= firstMinute ? fromMinute : hourDown(fromMinute);
+    // The end reads minutes from its hour's start, or from the range's start within that hour.
+    const to = Math.max(hourDown(toMinute), from) >= firstMinute ? toMinute : hourUp(toMinute);
+    return { from, to, spans: ['d', 'h', 'm'] };
+  }
+
+  /**
+   * Totals and one group per day, hour, domain, tag or stream for the query's range (as `settle`
+   * rounds it: the result says which range was counted), from the roll-ups alone. A tag or
+   * domain filter reads that tag's or domain's rows; the two cannot be combined with each other
+   * (counts are kept per tag and per domain, not per pair), nor a tag filter with
+   * group_by=domain or a domain filter with group_by=tag.
    */
   query(q: StatsQuery): StatsQueryResult {
     if (q.tag !== undefined && q.domain !== undefined) throw invalidContent('tag', 'tag and domain cannot be combined: statistics are kept per tag and per domain, not per pair');
     if (q.tag !== undefined && q.groupBy === 'domain') throw invalidContent('tag', 'a tag filter cannot be grouped by domain: statistics are kept per tag and per domain, not per pair');
     if (q.domain !== undefined && q.groupBy === 'tag') throw invalidContent('domain', 'a domain filter cannot be grouped by tag: statistics are kept per tag and per domain, not per pair');
-    const fromHour = Math.floor(q.from.getTime() / HOUR_MS);
-    const toHour = Math.ceil(q.to.getTime() / HOUR_MS);
+    const range = this.settle(q);
     const filter: { dimension: StatsDimension; value: string } =
       q.tag !== undefined ? { dimension: 'tag', value: q.tag } : q.domain !== undefined ? { dimension: 'domain', value: q.domain.toLowerCase() } : { dimension: 'all', value: '' };
     // domain and tag groups read that dimension's rows, keeping only the filtered value when the
@@ -241,12 +306,13 @@ export class SqliteStatsStore {
     const groups = new Map<number | string, number[]>();
     const addUp = (into: number[], row: Record<string, unknown>) => COUNTERS.forEach((c, i) => (into[i] += Number(row[c] ?? 0)));
 
-    for (const part of partsOf(fromHour, toHour, q.groupBy === 'hour')) {
+    for (const part of partsOf(range.from, range.to, range.spans)) {
       const params: Record<string, unknown> = { accountId: q.accountId, dimension, filterDimension: filter.dimension, value: filter.value, span: part.span, from: part.from, to: part.to };
       if (q.stream !== undefined) params.stream = q.stream;
       addUp(totals, this.statement(totalsSql).get(params) as Record<string, unknown>);
-      // By day, the hours of a partial day at either end add up into their day.
-      const k = q.groupBy === 'day' && part.span === 'h' ? `bucket / ${HOURS_PER_DAY}` : key;
+      // By day, the hours and minutes of a partial day at either end add up into their day.
+      const perDay = MINUTES_PER_DAY / SPAN_MINUTES[part.span];
+      const k = q.groupBy === 'day' && perDay > 1 ? `bucket / ${perDay}` : key;
       for (const row of this.statement(`SELECT ${k} AS k, ${sums} FROM ${from(oneValue && dimension !== 'all')} WHERE ${whereOf('@dimension', oneValue)} GROUP BY k`).all(params) as (Record<string, unknown> & { k: number | string })[]) {
         let counts = groups.get(row.k);
         if (!counts) groups.set(row.k, (counts = new Array<number>(COUNTERS.length).fill(0)));
@@ -259,6 +325,8 @@ export class SqliteStatsStore {
     // Domains and tags: the largest by sent first; times and streams in their order.
     const ordered = [...groups].sort(([ka, a], [kb, b]) => (grouped ? b[sent] - a[sent] || byKey(ka, kb) : byKey(ka, kb)));
     return {
+      from: new Date(range.from * MINUTE_MS),
+      to: new Date(range.to * MINUTE_MS),
       totals: asCounters(totals),
       groups: ordered.slice(0, MAX_GROUPS).map(([key, counts]) => ({ key, counters: asCounters(counts) })),
       truncated: ordered.length > MAX_GROUPS,
@@ -267,15 +335,17 @@ export class SqliteStatsStore {
 
   /**
    * Forgets roll-up hours before `hoursBefore` (HERALD_STATS_RETENTION; a day once all its
-   * hours are gone) and the first sightings of messages created before `seenBefore`
-   * (HERALD_RETENTION: the messages and their events are gone by then; a later open of such a
-   * message counts as unique again). Returns how many rows went.
+   * hours are gone), minute rows older than MINUTE_RETENTION_MS by the store's clock (or before
+   * `hoursBefore`, should that be the later) and the first sightings of messages created before
+   * `seenBefore` (HERALD_RETENTION: the messages and their events are gone by then; a later open
+   * of such a message counts as unique again). Returns how many rows went.
    */
-  purge(hoursBefore: Date, seenBefore: Date): { hours: number; seen: number } {
+  purge(hoursBefore: Date, seenBefore: Date): { hours: number; minutes: number; seen: number } {
     const hour = Math.floor(hoursBefore.getTime() / HOUR_MS);
     return {
       // A day goes once all its hours have gone.
       hours: this.s.purgeRollups.run({ hour, day: Math.floor(hour / HOURS_PER_DAY) }).changes,
+      minutes: this.s.purgeMinutes.run(Math.max(this.firstKeptMinute(), hour * MINUTES_PER_HOUR)).changes,
       seen: this.s.purgeSeen.run(firstMessageIdAt(seenBefore.getTime())).changes,
     };
   }

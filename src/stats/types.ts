@@ -43,9 +43,9 @@ export type StatsStream = (typeof STATS_STREAMS)[number];
 /** A checked question for the roll-ups. */
 export interface StatsQuery {
   accountId: string;
-  /** Inclusive, on a whole UTC hour. */
+  /** Inclusive, on a whole UTC minute (the store may count from the whole hour before: SqliteStatsStore.query). */
   from: Date;
-  /** Exclusive, on a whole UTC hour. */
+  /** Exclusive, on a whole UTC minute (the store may count to the whole hour after). */
   to: Date;
   groupBy: StatsGroupBy;
   stream?: StatsStream;
@@ -76,6 +76,7 @@ export interface StatsRow extends StatsFigures {
 }
 
 export interface StatsReport {
+  /** The range counted: to the minute for the account's figures within the last 48 hours, else whole hours. */
   from: Date;
   to: Date;
   groupBy: StatsGroupBy;

@@ -79,6 +79,30 @@ describe('statistics', () => {
     assert.equal(hourly.body.rows.reduce((n: number, r: { sent: number }) => n + r.sent, 0), 5);
   });
 
+  test('recent ranges are counted to the minute, tags, domains, hours and older ends to the hour; from and to say which', async () => {
+    const MINUTE = 60_000;
+    const HOUR = 60 * MINUTE;
+    const iso = (t: number) => new Date(t).toISOString();
+    const hourDown = (t: number) => Math.floor(t / HOUR) * HOUR;
+    const hourUp = (t: number) => Math.ceil(t / HOUR) * HOUR;
+    // The last 60 minutes, the current one included: what the dashboard asks.
+    const end = (Math.floor(Date.now() / MINUTE) + 1) * MINUTE;
+    const range = `from=${iso(end - HOUR)}&to=${iso(end)}`;
+    const last = await stats(`?${range}`);
+    assert.equal(last.status, 200, JSON.stringify(last.body));
+    assert.deepEqual([last.body.from, last.body.to, last.body.totals.sent], [iso(end - HOUR), iso(end), 5]);
+    const byStream = await stats(`?${range}&group_by=stream`);
+    assert.deepEqual([byStream.body.from, byStream.body.to], [iso(end - HOUR), iso(end)]);
+
+    for (const rounded of [`${range}&tag=welcome`, `${range}&domain=a.test`, `${range}&group_by=domain`, `${range}&group_by=hour`]) {
+      const res = await stats(`?${rounded}`);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.deepEqual([res.body.from, res.body.to], [iso(hourDown(end - HOUR)), iso(hourUp(end))], rounded);
+    }
+    const older = await stats(`?from=${iso(end - 72 * HOUR - 30 * MINUTE)}&to=${iso(end)}`);
+    assert.deepEqual([older.body.from, older.body.to, older.body.totals.sent], [iso(hourDown(end - 72 * HOUR - 30 * MINUTE)), iso(end), 5], 'an end past 48 hours rounds to its hour, the other stays');
+  });
+
   test('herald stats reads the same roll-ups from the data directory, as a table or --json', async () => {
     const env = { HERALD_DATA_DIR: w.herald.env.HERALD_DATA_DIR };
     const json = await runCli(['stats', '--group-by', 'domain', '--from', today, '--json'], env);

@@ -22,22 +22,32 @@ const PERIODS = [
 ] as const;
 type Period = (typeof PERIODS)[number]['key'];
 
-const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
+type Ranges = { current: Record<string, string>; previous: Record<string, string> };
+
 /**
- * The ranges of the three periods and of the period before each, as stats queries. Statistics are
- * kept per UTC hour, so the periods end with the current hour: the last hour is this hour so far,
- * the last 24 h this hour and the 23 before, the last 30 days today and the 29 days before.
+ * The ranges of the three periods and of the period before each, as stats queries. The account's
+ * figures of the last 48 hours are counted to the minute, so the last hour is the last 60
+ * minutes and the last 24 h the last 24 × 60, each ending with the current minute (so far);
+ * the last 30 days are today and the 29 UTC days before. The 24-hour chart has a point per UTC
+ * hour: this hour so far and the 23 before.
  */
-function ranges(now: Date): Record<Period, { current: Record<string, string>; previous: Record<string, string> }> {
+function ranges(now: Date): { periods: Record<Period, Ranges>; chart: Record<string, string> } {
+  const end = (Math.floor(now.getTime() / MINUTE) + 1) * MINUTE;
   const hour = Math.floor(now.getTime() / HOUR) * HOUR;
   const iso = (t: number) => new Date(t).toISOString();
   const today = Date.parse(utcDay(now));
+  const last = (length: number): Ranges => ({ current: { from: iso(end - length), to: iso(end) }, previous: { from: iso(end - 2 * length), to: iso(end - length) } });
   return {
-    hour: { current: { from: iso(hour) }, previous: { from: iso(hour - HOUR), to: iso(hour) } },
-    day: { current: { from: iso(hour - 23 * HOUR), group_by: 'hour' }, previous: { from: iso(hour - 47 * HOUR), to: iso(hour - 23 * HOUR) } },
-    month: { current: { from: utcDay(new Date(today - 29 * DAY)), group_by: 'day' }, previous: { from: utcDay(new Date(today - 59 * DAY)), to: utcDay(new Date(today - 30 * DAY)) } },
+    periods: {
+      hour: last(HOUR),
+      day: last(DAY),
+      month: { current: { from: utcDay(new Date(today - 29 * DAY)), group_by: 'day' }, previous: { from: utcDay(new Date(today - 59 * DAY)), to: utcDay(new Date(today - 30 * DAY)) } },
+    },
+    chart: { from: iso(hour - 23 * HOUR), group_by: 'hour' },
   };
 }
 
@@ -85,19 +95,28 @@ function utcDay(d: Date): string {
   return d.toISOString().slice(0, 10);
 }
 
+/** Each period and the one before it, and the hours of the 24-hour chart. */
+interface OverviewStats {
+  periods: Record<Period, { current: StatsReport; previous: StatsReport }>;
+  hourly: StatsReport;
+}
+
 export function OverviewPage() {
-  const [stats, setStats] = useState<Record<Period, { current: StatsReport; previous: StatsReport }> | null>(null);
+  const [stats, setStats] = useState<OverviewStats | null>(null);
   const [domains, setDomains] = useState<DomainView[] | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   const load = useCallback(() => {
     const wanted = ranges(new Date());
     const read = (params: Record<string, string>) => api<StatsReport>('GET', `/api/v1/stats${query(params)}`);
-    // Six small reads of the hourly roll-ups: each period and the one before it.
-    Promise.all(PERIODS.map(async ({ key }) => [key, { current: await read(wanted[key].current), previous: await read(wanted[key].previous) }] as const)).then(
-      (answers) => {
+    // Seven small reads of the roll-ups: each period and the one before it, and the hours of the chart.
+    Promise.all([
+      Promise.all(PERIODS.map(async ({ key }) => [key, { current: await read(wanted.periods[key].current), previous: await read(wanted.periods[key].previous) }] as const)),
+      read(wanted.chart),
+    ]).then(
+      ([answers, hourly]) => {
         setError(null);
-        setStats(Object.fromEntries(answers) as Record<Period, { current: StatsReport; previous: StatsReport }>);
+        setStats({ periods: Object.fromEntries(answers) as OverviewStats['periods'], hourly });
       },
       (err: Error) => setError(err.message),
     );
@@ -121,8 +140,8 @@ export function OverviewPage() {
       return { times: rows.map((r) => time(r.key) / 1000), series };
     };
     return {
-      day: plot(stats.day.current.rows, (key) => Date.parse(key)),
-      month: plot(stats.month.current.rows, (key) => Date.parse(`${key}T00:00:00Z`)),
+      day: plot(stats.hourly.rows, (key) => Date.parse(key)),
+      month: plot(stats.periods.month.current.rows, (key) => Date.parse(`${key}T00:00:00Z`)),
     };
   }, [stats]);
 
@@ -130,7 +149,7 @@ export function OverviewPage() {
     const why = attention(domain);
     return why ? [{ domain, why }] : [];
   });
-  const queue = stats?.hour.current.queue;
+  const queue = stats?.periods.hour.current.queue;
 
   return (
     <section>
@@ -157,8 +176,8 @@ export function OverviewPage() {
               <tr key={m.key} data-metric={m.key}>
                 <th scope="row">{m.label}</th>
                 {PERIODS.map((p) => {
-                  const totals = stats?.[p.key].current.totals;
-                  const before = stats?.[p.key].previous.totals;
+                  const totals = stats?.periods[p.key].current.totals;
+                  const before = stats?.periods[p.key].previous.totals;
                   return (
                     <td key={p.key}>
                       <span className="big">{count(totals?.[m.key] ?? undefined)}</span>
@@ -174,8 +193,8 @@ export function OverviewPage() {
       </div>
       {stats && (
         <p className="muted small">
-          Counted up to {when(stats.hour.current.updated_at)}. Periods end with the current UTC hour (the last hour is this hour so far; the last 30 days are today and the 29 UTC days before); each change
-          compares with the period of the same length just before.
+          Counted up to {when(stats.periods.hour.current.updated_at)}. The last hour is the last 60 minutes and the last 24 h the last 24 × 60, up to the current minute; the last 30 days are today and
+          the 29 UTC days before. Each change compares with the period of the same length just before.
         </p>
       )}
 

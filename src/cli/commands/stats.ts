@@ -72,7 +72,10 @@ export function statsCommand(): Command {
     .option('--account <account>', 'the account (id or name)', 'default')
     .addHelpText(
       'after',
-      '\nTimes are UTC. The rates are delivered/sent, bounced/sent, complained/delivered, unique opens/delivered\nand unique clicks/delivered; see docs/stats.md.\n\nExamples:\n  herald stats\n  herald stats --from 2030-03-01 --to 2030-03-07 --group-by domain\n  herald stats --group-by hour --from 2030-03-07 --tag welcome --json',
+      '\nTimes are UTC. A range is exact to the minute within the last 48 hours for the whole account\'s figures;\n' +
+        'with --tag, --domain or --group-by hour, domain or tag, and further back, it rounds out to whole hours\n' +
+        '(the first line says which range was counted).\n' +
+        'The rates are delivered/sent, bounced/sent, complained/delivered, unique opens/delivered\nand unique clicks/delivered; see docs/stats.md.\n\nExamples:\n  herald stats\n  herald stats --from 2030-03-01 --to 2030-03-07 --group-by domain\n  herald stats --group-by hour --from 2030-03-07 --tag welcome --json',
     )
     .action(async (opts: StatsOptions, cmd: Command) => {
       const config = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
