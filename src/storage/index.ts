@@ -30,5 +30,5 @@ export {
 } from './sql-database.js';
 export { followOutbox, type OutboxFollower, type OutboxFollowerOptions } from './outbox-follower.js';
 export { startSweeper, type Sweeper } from './sweeper.js';
-export { SqlJobLeases, soloJobLeases, type JobLeases } from './job-leases.js';
+export { SqlJobLeases, soloJobLeases, runWhileLeased, type JobLeases, type LeasedJob, type StoppableJob } from './job-leases.js';
 export { copySqliteToPostgres, CopyError, type CopyProgress, type CopiedTable } from './copy-to-postgres.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describeEachBackend } from '../../test/support/sql-backends.js';
-import { SqlJobLeases } from './index.js';
+import { runWhileLeased, SqlJobLeases } from './index.js';
 
 describeEachBackend('job leases', ({ fresh, another }) => {
   test('one node holds a job until its lease expires or it lets go; then another takes it', async () => {
@@ -29,5 +29,34 @@ describeEachBackend('job leases', ({ fresh, another }) => {
     const nodes = await Promise.all(['a', 'b', 'c'].map(async (n) => SqlJobLeases.open(await another(db), n, () => 5_000)));
     const got = await Promise.all(nodes.map((n) => n.hold('webhooks', 30_000)));
     assert.equal(got.filter(Boolean).length, 1);
+  });
+});
+
+describeEachBackend('jobs that run while leased', ({ fresh, another }) => {
+  test('a job runs on one node; when that node stops, the other starts it', async () => {
+    const db = await fresh();
+    const a = await SqlJobLeases.open(db, 'node-a');
+    const b = await SqlJobLeases.open(await another(db), 'node-b');
+    const started: string[] = [];
+    let startedOnA!: () => void;
+    const aStarted = new Promise<void>((resolve) => (startedOnA = resolve));
+    let startedOnB!: () => void;
+    const bStarted = new Promise<void>((resolve) => (startedOnB = resolve));
+    const job = (node: string, onStart?: () => void) => () => {
+      started.push(node);
+      onStart?.();
+      return { stop: () => void started.push(`${node} stopped`) };
+    };
+    const onA = runWhileLeased({ leases: a, job: 'dispatch', start: job('a', startedOnA), ttlMs: 600 });
+    await aStarted;
+    const onB = runWhileLeased({ leases: b, job: 'dispatch', start: job('b', startedOnB), ttlMs: 600 });
+    await onB.checked();
+    assert.equal(onB.current(), null, 'b waits while a holds the lease');
+    await onA.stop();
+    await a.releaseAll();
+    await bStarted;
+    assert.deepEqual(started, ['a', 'a stopped', 'b']);
+    await onB.stop();
+    assert.deepEqual(started, ['a', 'a stopped', 'b', 'b stopped']);
   });
 });

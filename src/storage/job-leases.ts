@@ -56,3 +56,72 @@ export const soloJobLeases: JobLeases = {
   hold: async () => true,
   releaseAll: async () => {},
 };
+
+/** A job that can be started and stopped (a feeder, the webhook dispatcher, a sweeper). */
+export interface StoppableJob {
+  stop(): void | Promise<void>;
+}
+
+export interface LeasedJob<J extends StoppableJob> {
+  /** The running job while this node holds its lease; null otherwise. */
+  current(): J | null;
+  /** Resolves when the lease check in progress (or the last one) has finished. */
+  checked(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `start()`'s job on this node only while it holds the job's lease: tries to take or renew it
+ * every `ttlMs / 3`, starts the job when it gets the lease, stops it when another node has it.
+ * A node that dies stops renewing, and another node starts the job within `ttlMs`.
+ */
+export function runWhileLeased<J extends StoppableJob>(options: {
+  leases: JobLeases;
+  job: string;
+  start: () => J;
+  ttlMs?: number;
+  onError?: (err: unknown) => void;
+}): LeasedJob<J> {
+  const ttlMs = options.ttlMs ?? 30_000;
+  let running: J | null = null;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let checking: Promise<void> = Promise.resolve();
+  const check = async () => {
+    let held = false;
+    try {
+      held = await options.leases.hold(options.job, ttlMs);
+    } catch (err) {
+      // Without an answer the lease may lapse: stop rather than risk two nodes running the job.
+      options.onError?.(err);
+    }
+    if (stopped) return;
+    if (held && !running) running = options.start();
+    else if (!held && running) {
+      const job = running;
+      running = null;
+      await job.stop();
+    }
+  };
+  const tick = () => {
+    checking = check().finally(() => {
+      if (!stopped) {
+        // Kept referenced: stop() clears it, and a node's jobs are what it is there for.
+        timer = setTimeout(tick, Math.max(1, Math.floor(ttlMs / 3)));
+      }
+    });
+  };
+  tick();
+  return {
+    current: () => running,
+    checked: () => checking,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await checking;
+      const job = running;
+      running = null;
+      await job?.stop();
+    },
+  };
+}
