@@ -7,13 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { newMessageId, type MailEvent } from '../core/index.js';
-import { SqliteQueueStore, type NewMessage } from '../queue/index.js';
-import { openSqlite } from '../storage/index.js';
+import { SqlDestinationSlots, SqliteQueueStore, type DeliveryBatch, type NewMessage } from '../queue/index.js';
+import { openSqlite, SqliteSqlDatabase } from '../storage/index.js';
 import { startDnsServer, type DnsServer } from '../../test/support/dns-server.js';
 import { startSmtpSink, type SmtpSink } from '../../test/support/smtp-sink.js';
 import { NodeDnsResolver } from './dns-resolver.js';
 import { DeliveryScheduler } from './scheduler.js';
-import { SmtpMxTransport } from './smtp-transport.js';
+import { SmtpMxTransport, type Transport, type TransportResult } from './smtp-transport.js';
 
 let dns: DnsServer;
 let sink: SmtpSink;
@@ -245,5 +245,159 @@ test('per-destination concurrency bounds the connections to one domain, and they
     assert.ok(opened >= 1 && opened <= 2, `opened ${opened} connections`);
   } finally {
     await r.close();
+  }
+});
+
+/**
+ * A transport shared by schedulers that keeps every attempt open until the test finishes it, so
+ * the test sees how many run at once. `opened(n)` resolves when n are open together.
+ */
+function holdingTransport() {
+  const open: { owner: string; finish(): void }[] = [];
+  const owners: string[] = [];
+  let most = 0;
+  let check = () => {};
+  const transport: Transport = {
+    async deliver(batch: DeliveryBatch): Promise<TransportResult> {
+      owners.push(batch.leaseOwner);
+      await new Promise<void>((finish) => {
+        open.push({ owner: batch.leaseOwner, finish });
+        most = Math.max(most, open.length);
+        check();
+      });
+      const reply = { code: 250, enhanced: '2.0.0', text: 'Ok' };
+      return { host: 'mx.held.test', outcomes: new Map(batch.recipients.map((r) => [r.id, { kind: 'delivered' as const, host: 'mx.held.test', reply }])) };
+    },
+    close: async () => {},
+  };
+  return {
+    transport,
+    owners,
+    get most() {
+      return most;
+    },
+    opened(n: number): Promise<void> {
+      return new Promise((resolve) => {
+        check = () => {
+          if (open.length >= n) resolve();
+        };
+        check();
+      });
+    },
+    finishOldest(): void {
+      open.shift()!.finish();
+    },
+    /** Lets everything still open finish (a failed test must not leave stop() waiting on it). */
+    finishAll(): void {
+      for (const attempt of open.splice(0)) attempt.finish();
+    },
+  };
+}
+
+const clusterConfig = {
+  hostname: 'herald.test',
+  retrySchedule: [50],
+  maxQueueAge: 86_400_000,
+  deliveryConcurrency: 3,
+  destinationConcurrency: 2,
+};
+
+/** A node of a cluster on one SQLite file: its own queue connection and its own slot table connection. */
+async function clusterNode(file: string, owner: string, transport: Transport, over: { slotWaitMs?: number } = {}) {
+  const store = new SqliteQueueStore(openSqlite(file));
+  const slotDb = SqliteSqlDatabase.open(file);
+  const slots = await SqlDestinationSlots.open(slotDb);
+  const scheduler = new DeliveryScheduler({ store, transport, config: clusterConfig, slots, owner, rescanMs: 20, stopGraceMs: 5000, ...over });
+  const delivered = new Set<string>();
+  const deferred: MailEvent[] = [];
+  const waiters: (() => void)[] = [];
+  store.onCommit((events) => {
+    for (const e of events) {
+      if (e.type === 'delivered') delivered.add(e.messageId);
+      if (e.type === 'deferred') deferred.push(e);
+    }
+    for (const w of waiters.splice(0)) w();
+  });
+  return {
+    store,
+    slots,
+    scheduler,
+    delivered,
+    deferred,
+    /** Resolves at the first commit of this node's store after now. */
+    nextCommit: () => new Promise<void>((resolve) => waiters.push(resolve)),
+    async close() {
+      await scheduler.stop();
+      await store.close();
+      await slotDb.close();
+    },
+  };
+}
+
+function clusterFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-cluster-'));
+  dirs.push(dir);
+  return join(dir, 'herald.db');
+}
+
+test('two schedulers on one database keep the destination limit between them, and deliver everything', async () => {
+  const file = clusterFile();
+  const held = holdingTransport();
+  const nodes = [await clusterNode(file, 'node-a', held.transport), await clusterNode(file, 'node-b', held.transport)];
+  try {
+    const ms = Array.from({ length: 8 }, (_, i) => message([`spread${i}@ok.test`]));
+    for (const m of ms) await nodes[0].store.enqueue(m);
+    // Each node claims up to three batches (deliveryConcurrency) and may run two to ok.test on
+    // its own: together they would open four connections without the shared slots.
+    await Promise.all(nodes.map((n) => n.scheduler.start()));
+    for (let finished = 0; finished < ms.length; finished++) {
+      await held.opened(Math.min(2, ms.length - finished));
+      assert.ok(held.most <= 2, `${held.most} attempts at once`);
+      held.finishOldest();
+    }
+    const all = () => ms.every((m) => nodes.some((n) => n.delivered.has(m.id)));
+    while (!all()) await Promise.race(nodes.map((n) => n.nextCommit()));
+    assert.equal(held.most, 2);
+    assert.equal(held.owners.length, ms.length, 'one attempt per message');
+    assert.deepEqual(new Set(held.owners), new Set(['node-a', 'node-b']), 'both nodes delivered');
+  } finally {
+    held.finishAll();
+    for (const n of nodes) await n.close();
+  }
+  // Every slot was given back: a newcomer gets both at once.
+  const db = SqliteSqlDatabase.open(file);
+  try {
+    const slots = await SqlDestinationSlots.open(db);
+    assert.equal(await slots.acquire('ok.test', 2, 'newcomer', new Date(), 60_000), true);
+    assert.equal(await slots.acquire('ok.test', 2, 'newcomer', new Date(), 60_000), true);
+  } finally {
+    await db.close();
+  }
+});
+
+test('a batch that waits too long for a cluster slot is deferred without connecting, then delivered', async () => {
+  const file = clusterFile();
+  const held = holdingTransport();
+  const node = await clusterNode(file, 'node-a', held.transport, { slotWaitMs: 0 });
+  try {
+    // Another node holds both of ok.test's slots.
+    assert.equal(await node.slots.acquire('ok.test', 2, 'node-b', new Date(), 600_000), true);
+    assert.equal(await node.slots.acquire('ok.test', 2, 'node-b', new Date(), 600_000), true);
+    await node.scheduler.start();
+    const m = message(['patient@ok.test']);
+    await node.store.enqueue(m);
+    while (node.deferred.length === 0) await node.nextCommit();
+    assert.equal(node.deferred[0].messageId, m.id);
+    assert.match(String(node.deferred[0].data.reason), /all 2 connections to ok\.test are in use across the cluster/);
+    assert.equal(held.owners.length, 0, 'no connection was attempted');
+
+    await node.slots.releaseAll('node-b');
+    await held.opened(1);
+    held.finishOldest();
+    while (!node.delivered.has(m.id)) await node.nextCommit();
+    assert.equal(held.owners.length, 1);
+  } finally {
+    held.finishAll();
+    await node.close();
   }
 });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import type { HeraldConfig } from '../config/index.js';
 import { silentLogger, systemClock, type Clock, type Logger, type MailEvent, type RecipientOutcome } from '../core/index.js';
-import type { DeliveryBatch, NewMessage, QueueStore, RecipientResult } from '../queue/index.js';
+import type { DeliveryBatch, DestinationSlots, NewMessage, QueueStore, RecipientResult } from '../queue/index.js';
 import { buildDsn, type DsnRecipient } from './dsn.js';
 import { decideRetry } from './retry-policy.js';
 import type { Transport } from './smtp-transport.js';
@@ -34,6 +34,18 @@ export interface DeliverySchedulerOptions {
   siteBackoffMs?: number;
   /** How long stop() lets attempts in flight finish before aborting them. */
   stopGraceMs?: number;
+  /**
+   * Several nodes on one database: HERALD_DESTINATION_CONCURRENCY then counts the connections to
+   * a destination across all of them. Every attempt first takes one of the destination's slots
+   * here, leased for leaseMs. Without it the limit is this process's own (one node alone).
+   */
+  slots?: DestinationSlots;
+  /**
+   * How long a claimed batch may wait for a cluster slot before it is deferred without
+   * connecting (so its claim lease never runs out while it waits, and the attempt that finally
+   * runs has most of the lease left). Default a tenth of leaseMs.
+   */
+  slotWaitMs?: number;
 }
 
 /**
@@ -55,6 +67,8 @@ export class DeliveryScheduler {
   private pickup: NodeJS.Timeout | undefined;
   private readonly siteBackoffMs: number;
   private readonly stopGraceMs: number;
+  private readonly slots: DestinationSlots | undefined;
+  private readonly slotWaitMs: number;
 
   private running = false;
   private pumping = false;
@@ -65,6 +79,11 @@ export class DeliveryScheduler {
   private readonly perDomain = new Map<string, number>();
   /** Claimed batches waiting for a slot at their destination. */
   private readonly waiting = new Map<string, DeliveryBatch[]>();
+  /**
+   * Destinations whose cluster slots were all taken at our last try: not asked again before
+   * this time (a rescan away), or before one of our own attempts there ends and frees a slot.
+   */
+  private readonly slotsFull = new Map<string, number>();
   /** Destinations pausing after a site failure: until when, and the failure that caused it. */
   private readonly backoff = new Map<string, { until: number; reason: string }>();
   private abort = new AbortController();
@@ -82,6 +101,8 @@ export class DeliveryScheduler {
     this.pickupDelayMs = options.pickupDelayMs ?? 5;
     this.siteBackoffMs = options.siteBackoffMs ?? 60_000;
     this.stopGraceMs = options.stopGraceMs ?? 30_000;
+    this.slots = options.slots;
+    this.slotWaitMs = options.slotWaitMs ?? this.leaseMs / 10;
   }
 
   async start(): Promise<void> {
@@ -120,6 +141,13 @@ export class DeliveryScheduler {
       await Promise.all([...this.inFlight]);
     }
     this.waiting.clear();
+    this.slotsFull.clear();
+    if (this.slots) {
+      // Each attempt gave its slot back as it ended; this catches what a failed release left.
+      await this.slots.releaseAll(this.owner).catch((err: unknown) => {
+        this.log.error({ err }, 'could not release destination slots; they come free when their leases expire');
+      });
+    }
     await this.transport.close();
     // What is still leased to us (batches claimed but never started, attempts cut off) goes back
     // to the queue now, not when the lease would expire: another worker, or this node after its
@@ -202,7 +230,11 @@ export class DeliveryScheduler {
     return n;
   }
 
-  /** Starts waiting batches whose destination has a free slot (HERALD_DESTINATION_CONCURRENCY). */
+  /**
+   * Starts waiting batches whose destination has a free slot (HERALD_DESTINATION_CONCURRENCY).
+   * Synchronous: a batch leaves its waiting list here and is either launched or, when the
+   * cluster has no slot for it, put back by the launch itself — never in both places.
+   */
   private startWaiting(): void {
     const now = this.clock.now().getTime();
     for (const [domain, list] of this.waiting) {
@@ -212,16 +244,69 @@ export class DeliveryScheduler {
         // work is deferred without a connection attempt, keeping the claim query cheap.
         for (const batch of list.splice(0)) this.track(batch, this.suspend(batch, pause));
       } else if (pause) this.backoff.delete(domain);
-      while (list.length > 0 && (this.perDomain.get(domain) ?? 0) < this.config.destinationConcurrency && this.running) {
-        this.launch(list.shift()!);
+      const full = this.slotsFull.get(domain);
+      if (full !== undefined && full > now) {
+        this.deferOverdue(domain, list, now);
+      } else {
+        if (full !== undefined) this.slotsFull.delete(domain);
+        while (list.length > 0 && (this.perDomain.get(domain) ?? 0) < this.config.destinationConcurrency && this.running) {
+          this.launch(list.shift()!);
+        }
       }
       if (list.length === 0) this.waiting.delete(domain);
     }
   }
 
+  /**
+   * Batches that waited slotWaitMs for a cluster slot are deferred without connecting, as during
+   * a backoff, and come back on the retry schedule: while the other nodes keep the destination's
+   * slots busy, a claim held here must not run out (another node would then deliver it too).
+   */
+  private deferOverdue(domain: string, list: DeliveryBatch[], now: number): void {
+    const reason = `all ${this.config.destinationConcurrency} connections to ${domain} are in use across the cluster`;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const claimedAt = list[i].leaseExpiresAt.getTime() - this.leaseMs;
+      if (now - claimedAt < this.slotWaitMs) continue;
+      const [batch] = list.splice(i, 1);
+      this.track(batch, this.suspend(batch, { until: now, reason }));
+    }
+  }
+
   private launch(batch: DeliveryBatch): void {
+    // Counted here, before the cluster slot is ours, so this loop cannot overshoot the local limit.
     this.perDomain.set(batch.domain, (this.perDomain.get(batch.domain) ?? 0) + 1);
-    this.track(batch, this.attempt(batch), true);
+    this.track(batch, this.slots ? this.attemptInSlot(this.slots, batch) : this.attempt(batch), true);
+  }
+
+  /**
+   * Takes a cluster slot for the batch's destination, runs the attempt and gives the slot back
+   * (also when the attempt fails) before the local count drops, so the next batch there finds it
+   * free. Without a slot the batch goes back to the head of its waiting list, and the destination
+   * is not asked again before a rescan or the end of one of our attempts there (no spinning).
+   */
+  private async attemptInSlot(slots: DestinationSlots, batch: DeliveryBatch): Promise<void> {
+    const ours = await slots
+      .acquire(batch.domain, this.config.destinationConcurrency, this.owner, this.clock.now(), this.leaseMs)
+      .catch((err: unknown) => {
+        this.log.error({ err, domain: batch.domain }, 'could not take a destination slot; the batch waits for the next try');
+        return false;
+      });
+    if (!ours) {
+      this.slotsFull.set(batch.domain, this.clock.now().getTime() + this.rescanMs);
+      const list = this.waiting.get(batch.domain) ?? [];
+      list.unshift(batch);
+      this.waiting.set(batch.domain, list);
+      return;
+    }
+    try {
+      // stop() began meanwhile: it hands the claim back to the queue.
+      if (this.running) await this.attempt(batch);
+    } finally {
+      await slots.release(batch.domain, this.owner).catch((err: unknown) => {
+        this.log.error({ err, domain: batch.domain }, 'could not release a destination slot; it comes free when its lease expires');
+      });
+      this.slotsFull.delete(batch.domain);
+    }
   }
 
   private track(batch: DeliveryBatch, work: Promise<void>, holdsSlot = false): void {
@@ -254,6 +339,7 @@ export class DeliveryScheduler {
     // not poll for it.
     if (due && due.getTime() > now) delay = Math.min(delay, due.getTime() - now);
     for (const { until } of this.backoff.values()) if (until > now) delay = Math.min(delay, until - now);
+    for (const until of this.slotsFull.values()) if (until > now) delay = Math.min(delay, until - now);
     if (!this.running) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.wake(), Math.max(delay, 1));

@@ -27,5 +27,6 @@ export { ThreadedQueueStore } from './threaded-queue-store.js';
 export { PostgresQueueStore, type PostgresQueueStoreOptions } from './postgres-queue-store.js';
 export { purgeAll, startRetention, type Retention, type RetentionOptions } from './retention.js';
 export { messageStatus } from './status.js';
+export { SqlDestinationSlots, type DestinationSlots } from './destination-slots.js';
 /** The SQLite queue's migrations, for a readiness check on the thread that does not apply them. */
 export { MIGRATIONS as SQLITE_QUEUE_MIGRATIONS } from './sqlite-schema.js';
