@@ -20,10 +20,10 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { newMessageId, type MailEvent } from '../src/core/index.js';
 import { ThreadedQueueStore } from '../src/queue/index.js';
-import { parseStatsQuery, SqliteStatsStore, startStatsFeeder, statsReport, type StatsLabels, type StatsParams } from '../src/stats/index.js';
+import { parseStatsQuery, SqlStatsStore, startStatsFeeder, statsReport, type StatsLabels, type StatsParams } from '../src/stats/index.js';
 import { machineLine, markdownTable, replaceGeneratedBlock } from './report.js';
 import { describeMachine } from './machine.js';
-import { openSqlite } from '../src/storage/index.js';
+import { SqliteSqlDatabase } from '../src/storage/index.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -78,7 +78,7 @@ async function measureFeeder(events: number, log: (line: string) => void): Promi
   const dir = mkdtempSync(join(tmpdir(), 'herald-bench-stats-'));
   const file = join(dir, 'herald.db');
   const queue = await ThreadedQueueStore.open(file);
-  const db = openSqlite(file);
+  const db = SqliteSqlDatabase.open(file);
   try {
     const messages = Math.ceil(events / 5);
     const start = Date.now() - 3 * DAY;
@@ -109,7 +109,7 @@ async function measureFeeder(events: number, log: (line: string) => void): Promi
       await Promise.all(batch);
       await Promise.all(later.map((e) => queue.recordEvent(e)));
     }
-    const stats = new SqliteStatsStore(db);
+    const stats = await SqlStatsStore.open(db);
     const t0 = process.hrtime.bigint();
     const feeder = startStatsFeeder({
       store: stats,
@@ -121,14 +121,14 @@ async function measureFeeder(events: number, log: (line: string) => void): Promi
     const read = await feeder.runOnce();
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     await feeder.stop();
-    const counted = statsReport(stats, parseStatsQuery('default', { from: new Date(start).toISOString().slice(0, 10) }, new Date())).totals;
+    const counted = (await statsReport(stats, parseStatsQuery('default', { from: new Date(start).toISOString().slice(0, 10) }, new Date()))).totals;
     if (read !== messages * 5 || counted.sent !== messages || counted.opened_total !== 2 * messages) {
       throw new Error(`the feeder read ${read} events and counted ${counted.sent} sent, ${counted.opened_total} opens; expected ${messages * 5}, ${messages}, ${2 * messages}`);
     }
     return { events: read, messages, seconds, eventsPerSecond: read / seconds };
   } finally {
     await queue.close();
-    db.close();
+    await db.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -137,9 +137,9 @@ async function measureFeeder(events: number, log: (line: string) => void): Promi
 async function measureApplyAndQueries(total: number, runs: number, log: (line: string) => void): Promise<Pick<StatsBenchResults, 'apply' | 'queries'>> {
   const dir = mkdtempSync(join(tmpdir(), 'herald-bench-stats-'));
   const file = join(dir, 'herald.db');
-  const db = openSqlite(file);
+  const db = SqliteSqlDatabase.open(file);
   try {
-    const stats = new SqliteStatsStore(db);
+    const stats = await SqlStatsStore.open(db);
     const messages = Math.ceil(total / 5);
     const end = Math.floor(Date.now() / HOUR) * HOUR;
     const start = end - 30 * DAY;
@@ -148,11 +148,11 @@ async function measureApplyAndQueries(total: number, runs: number, log: (line: s
     let seconds = 0;
     let pending: MailEvent[] = [];
     const labels = new Map<string, StatsLabels>();
-    const flush = () => {
+    const flush = async () => {
       const t0 = process.hrtime.bigint();
       const from = seq;
       seq += pending.length;
-      if (!stats.applyPage(from, seq, pending, labels)) throw new Error('the cursor moved');
+      if (!(await stats.applyPage(from, seq, pending, labels))) throw new Error('the cursor moved');
       seconds += Number(process.hrtime.bigint() - t0) / 1e9;
       pending = [];
       labels.clear();
@@ -162,12 +162,12 @@ async function measureApplyAndQueries(total: number, runs: number, log: (line: s
       const at = start + Math.floor((i * 30 * DAY) / messages);
       labels.set(id, labelsOf(i));
       for (const e of eventsOf(id, recipientOf(i), at, i % 3 === 0)) pending.push({ ...e, seq: seq + pending.length + 1 });
-      if (pending.length >= PAGE) flush();
+      if (pending.length >= PAGE) await flush();
     }
-    if (pending.length) flush();
-    const rollupRows = (db.prepare('SELECT COUNT(*) AS n FROM stats_rollups').get() as { n: number }).n;
-    db.pragma('wal_checkpoint(TRUNCATE)');
-    const databaseBytes = (db.prepare('SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()').get() as { n: number }).n;
+    if (pending.length) await flush();
+    const rollupRows = (await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM stats_rollups'))!.n;
+    db.db.pragma('wal_checkpoint(TRUNCATE)');
+    const databaseBytes = (await db.get<{ n: number }>('SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()'))!.n;
 
     const now = new Date(end - 1);
     const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -186,12 +186,12 @@ async function measureApplyAndQueries(total: number, runs: number, log: (line: s
     const queries: StatsQueryTiming[] = [];
     for (const [name, params] of questions) {
       const query = parseStatsQuery('default', params, now);
-      for (let i = 0; i < Math.min(20, runs); i++) statsReport(stats, query); // warm-up
+      for (let i = 0; i < Math.min(20, runs); i++) await statsReport(stats, query); // warm-up
       const times: number[] = [];
       let rows = 0;
       for (let i = 0; i < runs; i++) {
         const t0 = process.hrtime.bigint();
-        rows = statsReport(stats, query).rows.length;
+        rows = (await statsReport(stats, query)).rows.length;
         times.push(Number(process.hrtime.bigint() - t0) / 1e6);
       }
       times.sort((a, b) => a - b);
@@ -200,7 +200,7 @@ async function measureApplyAndQueries(total: number, runs: number, log: (line: s
     }
     return { apply: { events: seq, seconds, eventsPerSecond: seq / seconds, rollupRows, databaseBytes }, queries };
   } finally {
-    db.close();
+    await db.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -7,18 +7,18 @@ import type { HeraldConfig } from './config/index.js';
 import { systemClock, type Clock, type Logger, type Resolver } from './core/index.js';
 import { expectMigrations, installationSecret, migrationProblems, openSqlite, PostgresSqlDatabase, SqliteSqlDatabase, type SqlDatabase } from './storage/index.js';
 import { SQLITE_QUEUE_MIGRATIONS, startRetention, ThreadedQueueStore, type QueueStore } from './queue/index.js';
-import { AccountRateLimiter, SqliteAccountStore, SqliteCredentialStore, SqliteUserStore, type CreatedApiKey } from './accounts/index.js';
-import { HandlebarsTemplateRenderer, SqliteTemplateStore } from './templates/index.js';
+import { AccountRateLimiter, SqlAccountStore, SqlCredentialStore, SqlUserStore, type CreatedApiKey } from './accounts/index.js';
+import { HandlebarsTemplateRenderer, SqlTemplateStore } from './templates/index.js';
 import { createAcceptPipeline } from './accept/index.js';
 import { createSmtpListeners } from './receive/index.js';
 import { createDelivery, NodeDnsResolver } from './deliver/index.js';
-import { dnsContextOf, SqliteDomainStore, startDomainMonitor, verificationChangedEvent, type DomainMonitor } from './domains/index.js';
-import { ArfComplaintMailbox, InboundMailboxes, loadBounceRules, ReturnPathBounces, SqliteInboundStore, startInboundJanitor, TrackingEndpoints, UnsubscribeMailbox } from './feedback/index.js';
-import { SqliteSuppressionStore, startSuppressionFeeder, SUPPRESSION_EVENT_TYPES, type SuppressionFeeder } from './suppression/index.js';
-import { COUNTED_EVENT_TYPES, SqliteStatsStore, startStatsFeeder, type StatsFeeder } from './stats/index.js';
+import { dnsContextOf, SqlDomainStore, startDomainMonitor, verificationChangedEvent, type DomainMonitor } from './domains/index.js';
+import { ArfComplaintMailbox, InboundMailboxes, loadBounceRules, ReturnPathBounces, SqlInboundStore, startInboundJanitor, TrackingEndpoints, UnsubscribeMailbox } from './feedback/index.js';
+import { SqlSuppressionStore, startSuppressionFeeder, SUPPRESSION_EVENT_TYPES, type SuppressionFeeder } from './suppression/index.js';
+import { COUNTED_EVENT_TYPES, SqlStatsStore, startStatsFeeder, type StatsFeeder } from './stats/index.js';
 import { startDeliveryThread, type DeliveryThread } from './delivery-thread.js';
-import { EventBus, SqliteWebhookStore, startWebhookDispatcher, type WebhookDispatcher } from './notify/index.js';
-import { createHttpServer, defaultDashboardDir, SqliteIdempotencyStore, SqlitePreviewStore, startIdempotencyJanitor } from './api/index.js';
+import { EventBus, SqlWebhookStore, startWebhookDispatcher, type WebhookDispatcher } from './notify/index.js';
+import { createHttpServer, defaultDashboardDir, SqlIdempotencyStore, SqlPreviewStore, startIdempotencyJanitor } from './api/index.js';
 import { createLogger, HeraldMetrics, loadTlsMaterial, VERSION, type TlsMaterial } from './runtime/index.js';
 
 export { VERSION };
@@ -46,19 +46,19 @@ export interface RunningHerald {
   endpoints: Endpoint[];
   tls: TlsMaterial;
   store: QueueStore;
-  credentials: SqliteCredentialStore;
-  accounts: SqliteAccountStore;
+  credentials: SqlCredentialStore;
+  accounts: SqlAccountStore;
   /** Dashboard users and their sessions. */
-  users: SqliteUserStore;
-  templates: SqliteTemplateStore;
-  domains: SqliteDomainStore;
+  users: SqlUserStore;
+  templates: SqlTemplateStore;
+  domains: SqlDomainStore;
   /** Checks a domain's records now (what `verify` does), reporting changes as events. */
   domainMonitor: DomainMonitor;
-  webhooks: SqliteWebhookStore;
-  suppressions: SqliteSuppressionStore;
+  webhooks: SqlWebhookStore;
+  suppressions: SqlSuppressionStore;
   /** Reads new events into the suppression list now (tests await it instead of waiting). */
   suppressionFeeder: Pick<SuppressionFeeder, 'runOnce'>;
-  stats: SqliteStatsStore;
+  stats: SqlStatsStore;
   /** Counts new events into the statistics now (tests await it instead of waiting). */
   statsFeeder: Pick<StatsFeeder, 'runOnce'>;
   events: EventBus;
@@ -83,7 +83,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   const store = await ThreadedQueueStore.open(file);
   // The queue migrates on its own thread; the readiness check still holds it to this build's version.
   expectMigrations('queue', SQLITE_QUEUE_MIGRATIONS);
-  const credentials = new SqliteCredentialStore(db);
+  const credentials = await SqlCredentialStore.open(records);
   const returnPathSecret = installationSecret(db, 'return-path');
   // Signs open, click and unsubscribe links (and the unsubscribe mailto addresses).
   const trackingSecret = installationSecret(db, 'tracking');
@@ -95,13 +95,13 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     (deps.onFatal ?? (() => process.exit(70)))(err);
   });
 
-  const accounts = new SqliteAccountStore(db, { clock });
-  const users = new SqliteUserStore(db, { clock, sessionIdleMs: config.sessionTimeout, maxFailures: config.loginMaxFailures, lockoutMs: config.loginLockout });
-  const templates = new SqliteTemplateStore(db, { clock });
+  const accounts = await SqlAccountStore.open(records, { clock });
+  const users = await SqlUserStore.open(records, { clock, sessionIdleMs: config.sessionTimeout, maxFailures: config.loginMaxFailures, lockoutMs: config.loginLockout });
+  const templates = await SqlTemplateStore.open(records, { clock });
   const renderer = new HandlebarsTemplateRenderer(templates);
-  const idempotency = new SqliteIdempotencyStore(db, { clock });
-  const previews = new SqlitePreviewStore(db, { clock });
-  const domains = new SqliteDomainStore(db, { clock });
+  const idempotency = await SqlIdempotencyStore.open(records, { clock });
+  const previews = await SqlPreviewStore.open(records, { clock });
+  const domains = await SqlDomainStore.open(records, { clock });
   const resolver = deps.resolver ?? new NodeDnsResolver({ servers: config.dnsServers });
   const dnsContext = dnsContextOf(config);
   const domainMonitor = startDomainMonitor(domains, {
@@ -111,12 +111,12 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     logger: logger.child({ room: 'domains' }),
     onChange: (change) => void store.recordEvent(verificationChangedEvent(change)).catch((err) => logger.error({ err }, 'could not record a domain change')),
   });
-  const webhooks = new SqliteWebhookStore(db, { clock });
+  const webhooks = await SqlWebhookStore.open(records, { clock });
   // Delivery outcomes are counted from the committed events (the delivery thread's included).
   const metrics = new HeraldMetrics({ queue: store, webhookCursors: () => webhooks.enabledEndpoints(), domainLabels: config.metricsDomains, clock });
   store.onCommit((committed) => metrics.countEvents(committed));
-  const suppressions = new SqliteSuppressionStore(db, { clock });
-  const stats = new SqliteStatsStore(db, { clock });
+  const suppressions = await SqlSuppressionStore.open(records, { clock });
+  const stats = await SqlStatsStore.open(records, { clock });
   const readEvents = (after: number, limit: number) => store.readEvents(after, limit);
   const messageMeta = async (id: string) => (await store.get(id))?.meta ?? null;
   // Started with the listeners; the routes only need a way to wake it.
@@ -134,7 +134,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   const bounces = new ReturnPathBounces({
     store,
     secret: returnPathSecret,
-    isBounceDomain: (domain) => domains.returnPathOwner(domain) !== null,
+    isBounceDomain: async (domain) => (await domains.returnPathOwner(domain)) !== null,
     rules: bounceRules,
     complaints,
     clock,
@@ -143,11 +143,11 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   const unsubscribes = new UnsubscribeMailbox({
     store,
     secret: trackingSecret,
-    isBounceDomain: (domain) => domains.returnPathOwner(domain) !== null,
+    isBounceDomain: async (domain) => (await domains.returnPathOwner(domain)) !== null,
     clock,
     logger: feedbackLogger,
   });
-  const inboundRecords = new SqliteInboundStore(db);
+  const inboundRecords = await SqlInboundStore.open(records);
   // Herald's own inbound addresses on the MX listener: the first mailbox that claims an address
   // gets its mail. One mailbox per line.
   const inbound = new InboundMailboxes(
@@ -211,7 +211,8 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
         await store.countByState();
         return null;
       },
-      migrations: async () => migrationProblems(db).join('; ') || null,
+      // The queue's ledger is always in the SQLite file; the record stores' in the records database.
+      migrations: async () => [...migrationProblems(db), ...(await records.migrationProblems())].join('; ') || null,
     },
     metrics,
     clock,
@@ -229,7 +230,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   try {
     // The monitor is already ticking: whatever fails below must stop it too.
     stops.push(() => domainMonitor.stop());
-    bootstrapKey = accounts.createBootstrapAdminKey();
+    bootstrapKey = await accounts.createBootstrapAdminKey();
     // One process owns an SQLite data directory, so at start-up every lease left in it belongs
     // to a process that died mid-attempt: return that work to the queue now rather than when
     // the lease would have expired.
@@ -271,9 +272,9 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     });
     stops.push(() => counting.stop());
     const janitor = startIdempotencyJanitor(idempotency, { clock, logger: apiLogger });
-    stops.push(async () => janitor.stop());
+    stops.push(() => janitor.stop());
     const inboundJanitor = startInboundJanitor(inboundRecords, { retentionMs: config.retention, clock, logger: feedbackLogger });
-    stops.push(async () => inboundJanitor.stop());
+    stops.push(() => inboundJanitor.stop());
     for (const l of await smtp.start()) endpoints.push({ name: `smtp-${l.kind}`, address: l.address, port: l.port });
     // After the drain below, whatever is still open has had its time.
     stops.push(() => smtp.stop({ graceMs: drainedAll ? 0 : undefined }));

@@ -156,9 +156,9 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
   };
 
   // A suppressed address never reaches the queue; the answer and a 'suppressed' event say why.
-  const suppress: Step = (work) => {
+  const suppress: Step = async (work) => {
     if (!options.suppressions) return;
-    const hits = options.suppressions.check(work.submission.accountId, work.stream, work.recipients);
+    const hits = await options.suppressions.check(work.submission.accountId, work.stream, work.recipients);
     if (hits.size === 0) return;
     work.suppressed = work.recipients.filter((r) => hits.has(r)).map((address) => ({ address, reason: hits.get(address)!.reason }));
     work.recipients = work.recipients.filter((r) => !hits.has(r));
@@ -197,26 +197,27 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
 
   // An account sends only as its verified domains (header From and envelope sender alike), so
   // its mail can be DKIM-signed and DMARC-aligned; development mode relaxes this for testing.
-  const checkSender: Step = (work) => {
+  const checkSender: Step = async (work) => {
     const block = findHeaderBlock(work.body);
     const from = readHeaderFields(work.body, block, ['from']).get('from');
     const addresses = from === undefined ? [] : addressesOfFrom(from);
     work.fromDomain = addresses.length ? domainOf(addresses[0]) : undefined;
     const senders = options.senders;
     const accountId = work.submission.accountId;
-    if (!senders || senders.developmentMode(accountId)) return;
+    if (!senders || (await senders.developmentMode(accountId))) return;
     const domains = [...addresses.map(domainOf), ...(work.mailFrom ? [domainOf(work.mailFrom)] : [])];
-    if (domains.length === 0 || domains.some((d) => !d || !senders.isSenderAllowed(accountId, d))) {
-      throw Replies.senderDomainNotVerified().about('from');
+    if (domains.length === 0 || domains.some((d) => !d)) throw Replies.senderDomainNotVerified().about('from');
+    for (const domain of new Set(domains)) {
+      if (!(await senders.isSenderAllowed(accountId, domain))) throw Replies.senderDomainNotVerified().about('from');
     }
   };
 
   // Open pixel, click links and List-Unsubscribe, on the composed message: SMTP and API mail
   // alike, after suppression (the recipients left decide whether a link can name one), before
   // the headers and the signature (DKIM covers what tracking changed).
-  const track: Step = (work) => {
+  const track: Step = async (work) => {
     if (!tracker) return;
-    const tracked = tracker({
+    const tracked = await tracker({
       accountId: work.submission.accountId,
       messageId: work.id,
       body: work.body,
@@ -264,10 +265,10 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
   };
 
   // After every change Herald makes to headers and body: the signature covers what is sent.
-  const sign: Step = (work) => {
+  const sign: Step = async (work) => {
     const senders = options.senders;
     if (!senders || !work.fromDomain) return;
-    const keys = senders.signingKeysFor(work.submission.accountId, work.fromDomain);
+    const keys = await senders.signingKeysFor(work.submission.accountId, work.fromDomain);
     if (!keys || keys.length === 0) return;
     return signWith(work, senders, keys);
   };
@@ -275,7 +276,7 @@ export function createAcceptPipeline(options: AcceptPipelineOptions): AcceptPipe
   const signWith = async (work: Work, senders: SenderDomains, keys: SigningIdentity[]): Promise<void> => {
     const signature = await dkimSign(work.body, keys, { now: work.now });
     work.body = Buffer.concat([Buffer.from(signature, 'utf8'), work.body]);
-    work.meta.returnPath = senders.returnPathFor(work.submission.accountId, work.fromDomain!) ?? undefined;
+    work.meta.returnPath = (await senders.returnPathFor(work.submission.accountId, work.fromDomain!)) ?? undefined;
   };
 
   const buildMessage: Step = (work) => {

@@ -164,12 +164,12 @@ test('SMTP messages: a base64 HTML part stays base64; a 7bit part whose lines gr
   assert.equal((await PostalMime.parse(out)).html, `${longLine.replaceAll('https://shop.example/x', longUrl('https://shop.example/x'))}\n`);
 });
 
-test('a message whose structure cannot be followed is refused by the walker (and sent untracked by the step)', () => {
+test('a message whose structure cannot be followed is refused by the walker (and sent untracked by the step)', async () => {
   const broken = Buffer.from('Content-Type: multipart/alternative; boundary="b1"\r\n\r\n--b1\r\nContent-Type: text/html\r\n\r\n<a href="https://x.example/">x</a>\r\n');
   assert.throws(() => rewriteMessage(broken, marking), UntrackableMessage);
   assert.throws(() => rewriteMessage(Buffer.from('Content-Type: multipart/mixed\r\n\r\nx\r\n'), marking), UntrackableMessage);
   const track = createMessageTracker({ secret, baseUrl: BASE });
-  const out = track(input({ body: broken, request: { opens: true, links: 'html_only' } }));
+  const out = await track(input({ body: broken, request: { opens: true, links: 'html_only' } }));
   assert.deepEqual(out.body, broken);
   assert.deepEqual(out.meta, { opens: true, links: 'html_only', skipped: 'a multipart part has no closing boundary' });
 });
@@ -216,20 +216,20 @@ function input(extra: Partial<TrackInput> = {}): TrackInput {
 }
 
 const senders: Pick<SenderDomains, 'trackingHostFor' | 'returnPathFor'> = {
-  trackingHostFor: (_account, domain) => (domain === 'shop.example' ? 'track.shop.example' : null),
-  returnPathFor: (_account, domain) => (domain === 'shop.example' ? 'bounces.shop.example' : null),
+  trackingHostFor: async (_account, domain) => (domain === 'shop.example' ? 'track.shop.example' : null),
+  returnPathFor: async (_account, domain) => (domain === 'shop.example' ? 'bounces.shop.example' : null),
 };
 
 test('the step: signed links on the verified tracking host, naming the one recipient; the account default applies when the message does not choose', async () => {
   let defaults = { opens: false, links: false };
-  const track = createMessageTracker({ secret, baseUrl: 'https://t.herald.example:8443/h', senders, defaults: { trackingFor: () => defaults } });
-  const off = track(input());
+  const track = createMessageTracker({ secret, baseUrl: 'https://t.herald.example:8443/h', senders, defaults: { trackingFor: async () => defaults } });
+  const off = await track(input());
   assert.equal(off.meta, undefined);
   assert.doesNotMatch(off.body.toString(), /t\/c\//);
 
   defaults = { opens: true, links: true };
   const on = input();
-  const out = track(on);
+  const out = await track(on);
   assert.deepEqual(out.meta, { opens: true, links: 'html_only' });
   const html = out.body.toString();
   const click = /href="(https:\/\/track\.shop\.example:8443\/h\/t\/c\/([A-Za-z0-9_-]+))"/.exec(html);
@@ -240,15 +240,15 @@ test('the step: signed links on the verified tracking host, naming the one recip
   assert.deepEqual(verifyTrackingToken(secret, open[1]), { kind: 'open', accountId: 'default', messageId: on.messageId, recipient: 'ann@a.example' });
 
   // The message's own choice wins over the account's.
-  assert.equal(track(input({ request: { opens: false, links: 'none' } })).meta, undefined);
+  assert.equal((await track(input({ request: { opens: false, links: 'none' } }))).meta, undefined);
   // Two recipients: one body, so the tokens cannot say who.
-  const two = track(input({ recipients: ['ann@a.example', 'bob@a.example'], fromDomain: 'unverified.example' }));
+  const two = await track(input({ recipients: ['ann@a.example', 'bob@a.example'], fromDomain: 'unverified.example' }));
   const token = /href="https:\/\/t\.herald\.example:8443\/h\/t\/c\/([A-Za-z0-9_-]+)"/.exec(two.body.toString());
   assert.ok(token, 'the public URL when the domain has no tracking host');
   assert.equal(verifyTrackingToken(secret, token[1])?.recipient, undefined);
 });
 
-test('the step never rewrites Herald’s own tracking links nor the sender’s own unsubscribe URL', () => {
+test('the step never rewrites Herald’s own tracking links nor the sender’s own unsubscribe URL', async () => {
   const track = createMessageTracker({ secret, baseUrl: BASE });
   const body = Buffer.from(
     [
@@ -260,28 +260,28 @@ test('the step never rewrites Herald’s own tracking links nor the sender’s o
       '',
     ].join('\r\n'),
   );
-  const html = track(input({ body, request: { links: 'html_only' } })).body.toString();
+  const html = (await track(input({ body, request: { links: 'html_only' } }))).body.toString();
   assert.match(html, /<a href="https:\/\/shop\.example\/unsub\?u=1">unsubscribe<\/a><a href="https:\/\/t\.herald\.example\/t\/u\/abc">ours<\/a><a href="https:\/\/t\.herald\.example\/t\/c\//);
 });
 
-test('List-Unsubscribe: broadcast mail to one recipient gets the URL and mailto forms and One-Click; otherwise nothing', () => {
+test('List-Unsubscribe: broadcast mail to one recipient gets the URL and mailto forms and One-Click; otherwise nothing', async () => {
   const track = createMessageTracker({ secret, baseUrl: BASE, senders });
   const one = input({ stream: 'broadcast' });
-  const text = track(one).body.toString();
+  const text = (await track(one)).body.toString();
   const m = /^List-Unsubscribe: <https:\/\/track\.shop\.example\/t\/u\/([A-Za-z0-9_-]+)>,\r\n <mailto:(u\+[^@]+)@bounces\.shop\.example>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\nFrom: /.exec(text);
   assert.ok(m, text);
   assert.deepEqual(verifyTrackingToken(secret, m[1]), { kind: 'unsubscribe', accountId: 'default', messageId: one.messageId, recipient: 'ann@a.example' });
   assert.equal(parseUnsubscribeLocalPart(secret, m[2]), one.messageId);
 
   // No bounce domain: no mailto. An http public URL: no One-Click (RFC 8058 needs HTTPS).
-  const plain = createMessageTracker({ secret, baseUrl: 'http://herald.test:8080' })(input({ stream: 'broadcast' })).body.toString();
+  const plain = (await createMessageTracker({ secret, baseUrl: 'http://herald.test:8080' })(input({ stream: 'broadcast' }))).body.toString();
   assert.match(plain, /^List-Unsubscribe: <http:\/\/herald\.test:8080\/t\/u\/[A-Za-z0-9_-]+>\r\nFrom: /);
   assert.doesNotMatch(plain, /List-Unsubscribe-Post/);
 
-  assert.doesNotMatch(track(input({ stream: 'transactional' })).body.toString(), /List-Unsubscribe/);
-  assert.doesNotMatch(track(input({ stream: 'broadcast', recipients: ['a@a.example', 'b@a.example'] })).body.toString(), /List-Unsubscribe/);
+  assert.doesNotMatch((await track(input({ stream: 'transactional' }))).body.toString(), /List-Unsubscribe/);
+  assert.doesNotMatch((await track(input({ stream: 'broadcast', recipients: ['a@a.example', 'b@a.example'] }))).body.toString(), /List-Unsubscribe/);
   const own = Buffer.from('From: news@shop.example\r\nlist-unsubscribe: <https://shop.example/u>\r\n\r\nx\r\n');
-  assert.deepEqual(track(input({ stream: 'broadcast', body: own })).body, own, 'the sender’s own field is kept and nothing added');
+  assert.deepEqual((await track(input({ stream: 'broadcast', body: own }))).body, own, 'the sender’s own field is kept and nothing added');
 });
 
 test('requests: track_links values and X-Herald-Track-* fields', () => {

@@ -114,24 +114,24 @@ export interface TrackOutput {
 }
 
 /** The track step as a function of the message; pure apart from the lookups it is given. */
-export function createMessageTracker(options: MessageTrackerOptions): (input: TrackInput) => TrackOutput {
+export function createMessageTracker(options: MessageTrackerOptions): (input: TrackInput) => Promise<TrackOutput> {
   const log = options.logger ?? silentLogger;
   const { secret } = options;
   const publicBase = options.baseUrl.replace(/\/+$/, '');
 
   /** The public URL with the sender's verified tracking host, keeping its scheme, port and path. */
-  const baseFor = (accountId: string, fromDomain: string | undefined): string => {
-    const host = fromDomain ? options.senders?.trackingHostFor(accountId, fromDomain) : null;
+  const baseFor = async (accountId: string, fromDomain: string | undefined): Promise<string> => {
+    const host = fromDomain ? await options.senders?.trackingHostFor(accountId, fromDomain) : null;
     if (!host) return publicBase;
     const url = new URL(publicBase);
     url.hostname = host;
     return url.href.replace(/\/+$/, '');
   };
 
-  return (input) => {
+  return async (input) => {
     const { accountId, messageId, request } = input;
     // The account is read only for what the message left open.
-    const defaults = request.opens === undefined || request.links === undefined ? options.defaults?.trackingFor(accountId) : undefined;
+    const defaults = request.opens === undefined || request.links === undefined ? await options.defaults?.trackingFor(accountId) : undefined;
     const opens = request.opens ?? defaults?.opens ?? false;
     const links = request.links ?? (defaults?.links ? 'html_only' : 'none');
     // Herald stores one body per message: only a message to one recipient can name who opened it.
@@ -139,7 +139,7 @@ export function createMessageTracker(options: MessageTrackerOptions): (input: Tr
     const unsubscribe = input.stream === 'broadcast' && recipient !== undefined;
     if (!opens && links === 'none' && !unsubscribe) return { body: input.body };
 
-    const base = baseFor(accountId, input.fromDomain);
+    const base = await baseFor(accountId, input.fromDomain);
     let body = input.body;
     const block = findHeaderBlock(body);
     const clientUnsubscribe = readHeaderFields(body, block, ['list-unsubscribe']).get('list-unsubscribe');
@@ -171,7 +171,7 @@ export function createMessageTracker(options: MessageTrackerOptions): (input: Tr
     // RFC 8058 one-click unsubscribe for bulk mail; a sender's own List-Unsubscribe wins.
     if (unsubscribe && clientUnsubscribe === undefined) {
       const url = `${base}/t/u/${signTrackingToken(secret, { kind: 'unsubscribe', accountId, messageId, recipient })}`;
-      const bounceDomain = input.fromDomain ? options.senders?.returnPathFor(accountId, input.fromDomain) : null;
+      const bounceDomain = input.fromDomain ? await options.senders?.returnPathFor(accountId, input.fromDomain) : null;
       const entries = [`<${url}>`];
       if (bounceDomain) entries.push(`<mailto:${unsubscribeLocalPart(secret, messageId)}@${bounceDomain}>`);
       let fields = `List-Unsubscribe: ${entries.join(',\r\n ')}\r\n`;

@@ -103,23 +103,23 @@ export interface SigningIdentity {
 /** The sending-domain lookups the pipeline needs (the domains room answers them). */
 export interface SenderDomains {
   /** Development mode: the account may send as anything, even without a From (local testing only). */
-  developmentMode(accountId: string): boolean;
+  developmentMode(accountId: string): Promise<boolean>;
   /** The account may send as this domain (verified, a subdomain of one, or development mode). */
-  isSenderAllowed(accountId: string, domain: string): boolean;
+  isSenderAllowed(accountId: string, domain: string): Promise<boolean>;
   /** The keys to sign mail from this domain with; null when the domain is not verified for the account. */
-  signingKeysFor(accountId: string, domain: string): SigningIdentity[] | null;
+  signingKeysFor(accountId: string, domain: string): Promise<SigningIdentity[] | null>;
   /** The bounce domain for mail from this domain; null when none. */
-  returnPathFor(accountId: string, domain: string): string | null;
+  returnPathFor(accountId: string, domain: string): Promise<string | null>;
   /** The host for tracking links in mail from this domain (its verified `track.` CNAME); null when none. */
-  trackingHostFor(accountId: string, domain: string): string | null;
+  trackingHostFor(accountId: string, domain: string): Promise<string | null>;
 }
 
 /** The account's tracking defaults, for messages that do not choose (the accounts room answers). */
 export interface TrackingDefaults {
-  trackingFor(accountId: string): { opens: boolean; links: boolean };
+  trackingFor(accountId: string): Promise<{ opens: boolean; links: boolean }>;
 }
 
 /** The account's suppression list, as the pipeline consults it (the suppression room answers). */
 export interface SuppressionCheck {
-  check(accountId: string, stream: MessageStream, addresses: readonly string[]): Map<string, { reason: string }>;
+  check(accountId: string, stream: MessageStream, addresses: readonly string[]): Promise<Map<string, { reason: string }>>;
 }

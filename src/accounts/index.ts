@@ -3,23 +3,24 @@
  * their sending limits, their SMTP credentials — either a username and password (AUTH PLAIN/LOGIN
  * after TLS) or a list of client networks that may relay without AUTH (Postfix's mynetworks) —
  * and their API keys for the HTTP API; and the people who sign in to the dashboard (users, their
- * role per account, sessions, sign-in lock-out — `sqlite-user-store.ts`, its own ledger).
+ * role per account, sessions, sign-in lock-out — `sql-user-store.ts`, its own ledger). Every store
+ * is one class over storage's `SqlDatabase`, the same on SQLite and PostgreSQL.
  *
  * Invariants: a password or API key is shown once, at creation; only a hash is stored (scrypt for
  * passwords, which people may choose; SHA-256 for API keys, which are random); listings never
- * return hashes; a revoke takes effect at once in this process and — through the `api_keys`
- * change counter (storage's `change_counters`, moved by triggers) — for the very next request in
- * a server process when the CLI revokes. One migration history (`sqlite-schema.ts`) serves every
- * store of the room.
+ * return hashes; a revoke takes effect at once in this process and — through the `api_keys` and
+ * `smtp_credentials` change counters (storage's `change_counters`, moved by triggers) — for the
+ * very next request or SMTP lookup in a server process when the CLI or another node revokes. One
+ * migration history per dialect (`schema.ts`) serves every store of the room.
  */
 export {
-  SqliteCredentialStore,
+  SqlCredentialStore,
   type SmtpCredential,
   type CreatedCredential,
   type CreateCredentialRequest,
-} from './sqlite-credential-store.js';
+} from './sql-credential-store.js';
 export {
-  SqliteAccountStore,
+  SqlAccountStore,
   DEFAULT_ACCOUNT_ID,
   BOOTSTRAP_KEY_NAME,
   MAX_RATE,
@@ -31,12 +32,12 @@ export {
   type CreatedApiKey,
   type CreateApiKeyRequest,
   type ApiKeyPrincipal,
-} from './sqlite-account-store.js';
+} from './sql-account-store.js';
 export { API_KEY_SCOPES, API_KEY_PATTERN, isApiKeyScope, scopeAllows, type ApiKeyScope } from './api-keys.js';
 export { AccountRateLimiter, type RateLimitResult, type RateLimitWindow } from './rate-limiter.js';
 export { AccountsError, type AccountsErrorCode } from './names.js';
 export {
-  SqliteUserStore,
+  SqlUserStore,
   UsersError,
   USER_ROLES,
   MIN_PASSWORD_LENGTH,
@@ -52,4 +53,4 @@ export {
   type SignInResult,
   type CreateUserRequest,
   type UsersErrorCode,
-} from './sqlite-user-store.js';
+} from './sql-user-store.js';

@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from '../core/index.js';
-import type { AccountLimits } from './sqlite-account-store.js';
+import type { AccountLimits } from './sql-account-store.js';
 
 export type RateLimitWindow = 'minute' | 'day';
 

@@ -1,9 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import { systemClock, type Clock } from '../core/index.js';
-import { migrate, SqliteChangeCounter, type SqliteDatabase } from '../storage/index.js';
+import { ChangeCounter, isUniqueViolation, type SqlDatabase, type SqlExecutor } from '../storage/index.js';
 import { API_KEY_PATTERN, apiKeyPrefix, generateApiKey, hashApiKey, isApiKeyScope, type ApiKeyScope } from './api-keys.js';
+import { CountedCache } from './counted-cache.js';
 import { AccountsError, ID_ALPHABET, NAME, NAME_RULE, randomString } from './names.js';
-import { MIGRATIONS } from './sqlite-schema.js';
+import { ACCOUNTS_MIGRATIONS } from './schema.js';
 
 /** Messages per minute and per day; null means no limit. */
 export interface AccountLimits {
@@ -80,6 +81,11 @@ const KEY_ID_PREFIX = 'key_';
 const LAST_USED_EVERY_MS = 60_000;
 /** The most lookups by id or name kept in memory (unknown names included); more empties it. */
 const ACCOUNT_CACHE_MAX = 1000;
+const ACCOUNT_COLUMNS = 'id, name, rate_per_minute, rate_per_day, track_opens, track_links, created_at';
+const KEY_COLUMNS = 'id, account_id, name, scope, prefix, created_at, last_used_at, revoked_at';
+// At most one row: ids start with "acc_" (which names may not, see checkName), and the one other
+// id, "default", is also the default account's name.
+const ACCOUNT_BY_ID_OR_NAME = `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ? OR name = ? LIMIT 1`;
 
 interface AccountRow {
   id: string;
@@ -152,80 +158,37 @@ function checkRate(field: keyof AccountLimits, value: number | null | undefined)
   return value;
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
-
 /**
- * Accounts and their API keys in the embedded SQLite database. Keys are checked against an
- * in-memory copy of the active ones, and the accounts the per-request lookups ask for are kept in
- * memory too. The CLI writes from another process, so each lookup first reads the change counter
- * of its table (`accounts`, `api_keys`; moved by triggers) and drops the copy when it moved: a
- * revoke or a new limit applies to the very next request.
+ * Accounts and their API keys, on either engine. Keys are checked against an in-memory copy of
+ * the active ones, and the accounts the per-request lookups ask for are kept in memory too. The
+ * CLI and other nodes write from elsewhere, so each lookup first reads the change counter of its
+ * table (`accounts`, `api_keys`; moved by triggers) and drops the copy when it moved: a revoke or
+ * a new limit applies to the very next request.
  */
-export class SqliteAccountStore {
-  private readonly clock: Clock;
-  private readonly db: SqliteDatabase;
-  private readonly stmts;
-  private readonly accountChanges: SqliteChangeCounter;
-  private readonly keyChanges: SqliteChangeCounter;
+export class SqlAccountStore {
   /** Rows by the id or name they were asked for; null: no such account. */
   private readonly accountRows = new Map<string, AccountRow | null>();
+  private readonly accounts: CountedCache;
   /** Active keys by their display prefix (not unique: a few keys may share one). */
   private activeByPrefix = new Map<string, ActiveKey[]>();
+  private readonly keys: CountedCache;
 
-  constructor(db: SqliteDatabase, options: { clock?: Clock } = {}) {
-    this.db = db;
-    this.clock = options.clock ?? systemClock;
-    migrate(db, 'accounts', MIGRATIONS);
-    const accountColumns = 'id, name, rate_per_minute, rate_per_day, track_opens, track_links, created_at';
-    const keyColumns = 'id, account_id, name, scope, prefix, created_at, last_used_at, revoked_at';
-    this.accountChanges = new SqliteChangeCounter(db, 'accounts');
-    this.keyChanges = new SqliteChangeCounter(db, 'api_keys');
-    this.stmts = {
-      // At most one row: ids start with "acc_" (which names may not, see checkName), and the one
-      // other id, "default", is also the default account's name.
-      account: db.prepare(`SELECT ${accountColumns} FROM accounts WHERE id = @v OR name = @v LIMIT 1`),
-      accounts: db.prepare(`SELECT ${accountColumns} FROM accounts ORDER BY created_at, rowid`),
-      insertAccount: db.prepare(
-        'INSERT INTO accounts (id, name, rate_per_minute, rate_per_day, created_at) VALUES (@id, @name, @ratePerMinute, @ratePerDay, @createdAt)',
-      ),
-      setLimits: db.prepare(
-        `UPDATE accounts SET
-           rate_per_minute = CASE WHEN @setMinute THEN @ratePerMinute ELSE rate_per_minute END,
-           rate_per_day = CASE WHEN @setDay THEN @ratePerDay ELSE rate_per_day END
-         WHERE id = @id`,
-      ),
-      setTracking: db.prepare(
-        `UPDATE accounts SET
-           track_opens = CASE WHEN @setOpens THEN @opens ELSE track_opens END,
-           track_links = CASE WHEN @setLinks THEN @links ELSE track_links END
-         WHERE id = @id`,
-      ),
-      keys: db.prepare(`SELECT ${keyColumns} FROM api_keys WHERE revoked_at IS NULL ORDER BY created_at, rowid`),
-      allKeys: db.prepare(`SELECT ${keyColumns} FROM api_keys ORDER BY created_at, rowid`),
-      accountKeys: db.prepare(`SELECT ${keyColumns} FROM api_keys WHERE account_id = ? AND revoked_at IS NULL ORDER BY created_at, rowid`),
-      allAccountKeys: db.prepare(`SELECT ${keyColumns} FROM api_keys WHERE account_id = ? ORDER BY created_at, rowid`),
-      activeHashes: db.prepare('SELECT id, account_id, scope, prefix, key_hash, last_used_at FROM api_keys WHERE revoked_at IS NULL'),
-      activeKeyByName: db.prepare('SELECT id FROM api_keys WHERE account_id = ? AND name = ? AND revoked_at IS NULL').pluck(),
-      anyKeyOf: db.prepare('SELECT 1 FROM api_keys WHERE account_id = ? LIMIT 1').pluck(),
-      insertKey: db.prepare(
-        'INSERT INTO api_keys (id, account_id, name, scope, prefix, key_hash, created_at) VALUES (@id, @accountId, @name, @scope, @prefix, @hash, @createdAt)',
-      ),
-      // An id names one key wherever it lives, unless an account was given; a name is looked up
-      // within the account.
-      revokeKey: db.prepare(
-        `UPDATE api_keys SET revoked_at = @now
-         WHERE revoked_at IS NULL AND ((id = @key AND (@anyAccount OR account_id = @accountId)) OR (account_id = @accountId AND name = @key))`,
-      ),
-      // The condition keeps several processes sharing one key from each writing every minute.
-      touchKey: db.prepare('UPDATE api_keys SET last_used_at = @now WHERE id = @id AND (last_used_at IS NULL OR last_used_at <= @before)'),
-    };
+  private constructor(
+    private readonly db: SqlDatabase,
+    private readonly clock: Clock,
+  ) {
+    this.accounts = new CountedCache(new ChangeCounter(db, 'accounts'), () => this.accountRows.clear());
+    this.keys = new CountedCache(new ChangeCounter(db, 'api_keys'), () => this.loadKeys());
+  }
+
+  static async open(db: SqlDatabase, options: { clock?: Clock } = {}): Promise<SqlAccountStore> {
+    await db.migrate('accounts', ACCOUNTS_MIGRATIONS);
+    return new SqlAccountStore(db, options.clock ?? systemClock);
   }
 
   // ---- accounts --------------------------------------------------------------------------------
 
-  create(req: CreateAccountRequest): Account {
+  async create(req: CreateAccountRequest): Promise<Account> {
     const name = checkName('account', req.name, ACCOUNT_ID_PREFIX);
     const ratePerMinute = checkRate('ratePerMinute', req.ratePerMinute);
     const ratePerDay = checkRate('ratePerDay', req.ratePerDay);
@@ -239,7 +202,13 @@ export class SqliteAccountStore {
       createdAt: this.clock.now(),
     };
     try {
-      this.stmts.insertAccount.run({ id: account.id, name, ratePerMinute, ratePerDay, createdAt: account.createdAt.getTime() });
+      await this.db.run('INSERT INTO accounts (id, name, rate_per_minute, rate_per_day, created_at) VALUES (?, ?, ?, ?, ?)', [
+        account.id,
+        name,
+        ratePerMinute,
+        ratePerDay,
+        account.createdAt.getTime(),
+      ]);
     } catch (err) {
       if (isUniqueViolation(err)) throw new AccountsError('name_taken', `an account named "${name}" already exists`);
       throw err;
@@ -247,41 +216,42 @@ export class SqliteAccountStore {
     return account;
   }
 
-  list(): Account[] {
-    return (this.stmts.accounts.all() as AccountRow[]).map(toAccount);
+  async list(): Promise<Account[]> {
+    return (await this.db.all<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts ORDER BY created_at, rowid`)).map(toAccount);
   }
 
   /** The account with this id or name, or null. Limits changed by the CLI apply at once (see the class comment). */
-  get(idOrName: string): Account | null {
-    const row = this.accountRow(idOrName);
+  async get(idOrName: string): Promise<Account | null> {
+    const row = await this.accountRow(idOrName);
     return row ? toAccount(row) : null;
   }
 
   /** Sets the limits given (null removes one); a limit left out (undefined) keeps its value. */
-  setLimits(idOrName: string, limits: Partial<AccountLimits>): Account {
-    const account = this.require(idOrName);
+  async setLimits(idOrName: string, limits: Partial<AccountLimits>): Promise<Account> {
+    const account = await this.require(idOrName);
     const ratePerMinute = checkRate('ratePerMinute', limits.ratePerMinute);
     const ratePerDay = checkRate('ratePerDay', limits.ratePerDay);
-    this.stmts.setLimits.run({
-      id: account.id,
-      setMinute: limits.ratePerMinute === undefined ? 0 : 1,
-      ratePerMinute,
-      setDay: limits.ratePerDay === undefined ? 0 : 1,
-      ratePerDay,
-    });
+    // One statement, so a concurrent change of the other limit is not written back over.
+    await this.db.run(
+      `UPDATE accounts SET
+         rate_per_minute = CASE WHEN ? = 1 THEN ? ELSE rate_per_minute END,
+         rate_per_day = CASE WHEN ? = 1 THEN ? ELSE rate_per_day END
+       WHERE id = ?`,
+      [limits.ratePerMinute === undefined ? 0 : 1, ratePerMinute, limits.ratePerDay === undefined ? 0 : 1, ratePerDay, account.id],
+    );
     return this.require(account.id);
   }
 
   /** Sets the tracking defaults given; one left out (undefined) keeps its value. */
-  setTracking(idOrName: string, tracking: Partial<AccountTracking>): Account {
-    const account = this.require(idOrName);
-    this.stmts.setTracking.run({
-      id: account.id,
-      setOpens: tracking.trackOpens === undefined ? 0 : 1,
-      opens: tracking.trackOpens ? 1 : 0,
-      setLinks: tracking.trackLinks === undefined ? 0 : 1,
-      links: tracking.trackLinks ? 1 : 0,
-    });
+  async setTracking(idOrName: string, tracking: Partial<AccountTracking>): Promise<Account> {
+    const account = await this.require(idOrName);
+    await this.db.run(
+      `UPDATE accounts SET
+         track_opens = CASE WHEN ? = 1 THEN ? ELSE track_opens END,
+         track_links = CASE WHEN ? = 1 THEN ? ELSE track_links END
+       WHERE id = ?`,
+      [tracking.trackOpens === undefined ? 0 : 1, tracking.trackOpens ? 1 : 0, tracking.trackLinks === undefined ? 0 : 1, tracking.trackLinks ? 1 : 0, account.id],
+    );
     return this.require(account.id);
   }
 
@@ -289,25 +259,27 @@ export class SqliteAccountStore {
    * The account's tracking defaults by id, for the accept pipeline (a change from the CLI applies
    * to the next message); both off for an unknown account.
    */
-  trackingFor(accountId: string): { opens: boolean; links: boolean } {
-    const row = this.accountRow(accountId);
+  async trackingFor(accountId: string): Promise<{ opens: boolean; links: boolean }> {
+    const row = await this.accountRow(accountId);
     // By id only: a name that happens to equal the argument is not this account.
     const own = row !== null && row.id === accountId;
     return { opens: own && row.track_opens === 1, links: own && row.track_links === 1 };
   }
 
-  private require(idOrName: string): Account {
-    const account = this.get(idOrName);
+  private async require(idOrName: string): Promise<Account> {
+    const account = await this.get(idOrName);
     if (!account) throw new AccountsError('unknown_account', `there is no account "${idOrName}"`);
     return account;
   }
 
-  /** The row for an id or name (at most one, see the statement), from memory while the accounts table is unchanged. */
-  private accountRow(idOrName: string): AccountRow | null {
-    if (this.accountChanges.moved()) this.accountRows.clear();
-    let row = this.accountRows.get(idOrName);
-    if (row === undefined) {
-      row = (this.stmts.account.get({ v: idOrName }) as AccountRow | undefined) ?? null;
+  /** The row for an id or name (at most one, see ACCOUNT_BY_ID_OR_NAME), from memory while the accounts table is unchanged. */
+  private async accountRow(idOrName: string): Promise<AccountRow | null> {
+    await this.accounts.current();
+    const kept = this.accountRows.get(idOrName);
+    if (kept !== undefined) return kept;
+    const generation = this.accounts.generation;
+    const row = (await this.db.get<AccountRow>(ACCOUNT_BY_ID_OR_NAME, [idOrName, idOrName])) ?? null;
+    if (generation === this.accounts.generation) {
       if (this.accountRows.size >= ACCOUNT_CACHE_MAX) this.accountRows.clear();
       this.accountRows.set(idOrName, row);
     }
@@ -316,29 +288,32 @@ export class SqliteAccountStore {
 
   // ---- API keys --------------------------------------------------------------------------------
 
-  createApiKey(req: CreateApiKeyRequest): CreatedApiKey {
+  async createApiKey(req: CreateApiKeyRequest): Promise<CreatedApiKey> {
     const name = checkName('API key', req.name, KEY_ID_PREFIX);
     if (!isApiKeyScope(req.scope)) throw new AccountsError('invalid_scope', `API key scope "${String(req.scope)}" is not valid: use send, read or admin`);
-    const account = this.require(req.accountId ?? DEFAULT_ACCOUNT_ID);
-    if (this.stmts.activeKeyByName.get(account.id, name)) {
+    const account = await this.require(req.accountId ?? DEFAULT_ACCOUNT_ID);
+    if (await this.db.get('SELECT id FROM api_keys WHERE account_id = ? AND name = ? AND revoked_at IS NULL', [account.id, name])) {
       throw new AccountsError('name_taken', `an API key named "${name}" already exists in account "${account.name}"; revoke it first or pick another name`);
     }
-    let created: CreatedApiKey;
     try {
-      created = this.insertKey(account.id, name, req.scope);
+      return await this.insertKey(this.db, account.id, name, req.scope);
     } catch (err) {
       // Another process took the name between the check and the insert.
       if (isUniqueViolation(err)) throw new AccountsError('name_taken', `an API key named "${name}" already exists in account "${account.name}"`);
       throw err;
     }
-    return created;
   }
 
   /** Keys of one account (id or name), or of all accounts; never the keys themselves. */
-  listApiKeys(accountId?: string, options: { includeRevoked?: boolean } = {}): ApiKey[] {
+  async listApiKeys(accountId?: string, options: { includeRevoked?: boolean } = {}): Promise<ApiKey[]> {
+    const active = options.includeRevoked ? '' : 'revoked_at IS NULL';
     let rows: KeyRow[];
-    if (accountId === undefined) rows = (options.includeRevoked ? this.stmts.allKeys : this.stmts.keys).all() as KeyRow[];
-    else rows = (options.includeRevoked ? this.stmts.allAccountKeys : this.stmts.accountKeys).all(this.require(accountId).id) as KeyRow[];
+    if (accountId === undefined) {
+      rows = await this.db.all<KeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys ${active ? `WHERE ${active}` : ''} ORDER BY created_at, rowid`);
+    } else {
+      const account = await this.require(accountId);
+      rows = await this.db.all<KeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE account_id = ? ${active ? `AND ${active}` : ''} ORDER BY created_at, rowid`, [account.id]);
+    }
     return rows.map(toApiKey);
   }
 
@@ -347,39 +322,59 @@ export class SqliteAccountStore {
    * account given, an id of another account's key matches nothing. Requests with the key fail
    * from then on, in this process and in others (the next request sees the change counter move).
    */
-  revokeApiKey(idOrName: string, accountId?: string): boolean {
-    const account = this.require(accountId ?? DEFAULT_ACCOUNT_ID);
-    return this.stmts.revokeKey.run({ now: this.clock.now().getTime(), key: idOrName, accountId: account.id, anyAccount: accountId === undefined ? 1 : 0 }).changes > 0;
+  async revokeApiKey(idOrName: string, accountId?: string): Promise<boolean> {
+    const account = await this.require(accountId ?? DEFAULT_ACCOUNT_ID);
+    // An id names one key wherever it lives, unless an account was given; a name is looked up
+    // within the account.
+    const result = await this.db.run(
+      `UPDATE api_keys SET revoked_at = ?
+       WHERE revoked_at IS NULL AND ((id = ? AND (? = 1 OR account_id = ?)) OR (account_id = ? AND name = ?))`,
+      [this.clock.now().getTime(), idOrName, accountId === undefined ? 1 : 0, account.id, account.id, idOrName],
+    );
+    return result.changes > 0;
   }
 
   /** The principal of an active key, or null. Hashes are compared in constant time. */
-  authenticate(key: string): ApiKeyPrincipal | null {
+  async authenticate(key: string): Promise<ApiKeyPrincipal | null> {
     if (typeof key !== 'string' || !API_KEY_PATTERN.test(key)) return null;
     const hash = hashApiKey(key);
-    this.refreshKeys();
+    await this.keys.current();
     const hit = this.match(key, hash);
     if (!hit) return null;
-    this.touch(hit);
+    await this.touch(hit);
     return { keyId: hit.id, accountId: hit.accountId, scope: hit.scope };
   }
 
   /**
    * On first start: when the default account has never had an API key, creates an admin key
-   * named `bootstrap` and returns it (to be shown once); otherwise null. The check and the insert
-   * share one write transaction (BEGIN IMMEDIATE), so of two processes starting together exactly
-   * one creates the key. A revoked key still counts, so revoking the bootstrap key is final.
+   * named `bootstrap` and returns it (to be shown once); otherwise null. Of several processes or
+   * nodes starting together exactly one creates the key: on SQLite the check and the insert share
+   * one write transaction; on PostgreSQL a second insert meets the first key's active name and is
+   * refused. A revoked key still counts, so revoking the bootstrap key is final.
    */
-  createBootstrapAdminKey(): CreatedApiKey | null {
-    const created = this.db
-      .transaction((): CreatedApiKey | null => (this.stmts.anyKeyOf.get(DEFAULT_ACCOUNT_ID) ? null : this.insertKey(DEFAULT_ACCOUNT_ID, BOOTSTRAP_KEY_NAME, 'admin')))
-      .immediate();
-    return created;
+  async createBootstrapAdminKey(): Promise<CreatedApiKey | null> {
+    try {
+      return await this.db.transaction(async (tx) =>
+        (await tx.get('SELECT 1 AS one FROM api_keys WHERE account_id = ? LIMIT 1', [DEFAULT_ACCOUNT_ID])) ? null : this.insertKey(tx, DEFAULT_ACCOUNT_ID, BOOTSTRAP_KEY_NAME, 'admin'),
+      );
+    } catch (err) {
+      if (isUniqueViolation(err)) return null;
+      throw err;
+    }
   }
 
-  private insertKey(accountId: string, name: string, scope: ApiKeyScope): CreatedApiKey {
+  private async insertKey(db: SqlExecutor, accountId: string, name: string, scope: ApiKeyScope): Promise<CreatedApiKey> {
     const key = generateApiKey();
     const created: CreatedApiKey = { id: KEY_ID_PREFIX + randomString(ID_ALPHABET, 12), accountId, name, scope, key, createdAt: this.clock.now() };
-    this.stmts.insertKey.run({ id: created.id, accountId, name, scope, prefix: apiKeyPrefix(key), hash: hashApiKey(key), createdAt: created.createdAt.getTime() });
+    await db.run('INSERT INTO api_keys (id, account_id, name, scope, prefix, key_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+      created.id,
+      accountId,
+      name,
+      scope,
+      apiKeyPrefix(key),
+      hashApiKey(key),
+      created.createdAt.getTime(),
+    ]);
     return created;
   }
 
@@ -391,22 +386,24 @@ export class SqliteAccountStore {
     return found;
   }
 
-  private touch(entry: ActiveKey): void {
+  private async touch(entry: ActiveKey): Promise<void> {
     const now = this.clock.now().getTime();
     if (entry.lastUsedAt !== null && now - entry.lastUsedAt < LAST_USED_EVERY_MS) return;
     entry.lastUsedAt = now;
     try {
-      this.stmts.touchKey.run({ id: entry.id, now, before: now - LAST_USED_EVERY_MS });
+      // The condition keeps several processes sharing one key from each writing every minute.
+      await this.db.run('UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)', [now, entry.id, now - LAST_USED_EVERY_MS]);
     } catch {
       // Bookkeeping only: a busy or read-only database must not turn a valid key away.
     }
   }
 
-  /** Reloads the active keys when the api_keys table changed (here or in another process) since the last look. */
-  private refreshKeys(): void {
-    if (!this.keyChanges.moved()) return;
+  /** The active keys, by prefix (run by `keys` when the api_keys table changed, here or elsewhere). */
+  private async loadKeys(): Promise<void> {
     const byPrefix = new Map<string, ActiveKey[]>();
-    const rows = this.stmts.activeHashes.all() as { id: string; account_id: string; scope: ApiKeyScope; prefix: string; key_hash: Buffer; last_used_at: number | null }[];
+    const rows = await this.db.all<{ id: string; account_id: string; scope: ApiKeyScope; prefix: string; key_hash: Buffer; last_used_at: number | null }>(
+      'SELECT id, account_id, scope, prefix, key_hash, last_used_at FROM api_keys WHERE revoked_at IS NULL',
+    );
     for (const row of rows) {
       const entry: ActiveKey = { id: row.id, accountId: row.account_id, scope: row.scope, hash: row.key_hash, lastUsedAt: row.last_used_at };
       const list = byPrefix.get(row.prefix);

@@ -1,16 +1,16 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { systemClock, type Clock } from '../core/index.js';
-import { migrate, type Migration, type SqliteDatabase } from '../storage/index.js';
+import { isUniqueViolation, type Migration, type SqlDatabase, type SqlExecutor } from '../storage/index.js';
 import { ID_ALPHABET, randomString } from './names.js';
 import { CHOSEN_PASSWORD_COST, hashPassword, verifyPassword } from './password-hash.js';
-import { MIGRATIONS as ACCOUNT_MIGRATIONS } from './sqlite-schema.js';
+import { ACCOUNTS_MIGRATIONS } from './schema.js';
 
 /**
  * The people who sign in to the dashboard, their roles per account, their sessions and the
  * record of failed sign-ins. A ledger of its own (`accounts-users`), beside the accounts room's
- * main one, so the two histories grow independently.
+ * main one, so the two histories grow independently. Add new versions, never edit an applied one.
  */
-const MIGRATIONS: readonly Migration[] = [
+export const USER_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     sql: `
@@ -52,6 +52,49 @@ const MIGRATIONS: readonly Migration[] = [
         failures INTEGER NOT NULL,
         last_at INTEGER NOT NULL,
         locked_until INTEGER
+      );
+      CREATE INDEX sign_in_failures_last ON sign_in_failures (last_at);
+    `,
+  },
+];
+
+/** The same tables on PostgreSQL: version 1 is the SQLite history's final schema. */
+export const POSTGRES_USER_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE users (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        operator INTEGER NOT NULL DEFAULT 0 CHECK (operator IN (0, 1)),
+        created_at BIGINT NOT NULL,
+        password_changed_at BIGINT NOT NULL
+      );
+      CREATE TABLE user_roles (
+        user_id TEXT COLLATE "C" NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        account_id TEXT COLLATE "C" NOT NULL REFERENCES accounts(id),
+        role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'viewer')),
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (user_id, account_id)
+      );
+      CREATE TABLE user_sessions (
+        token_hash BYTEA PRIMARY KEY,
+        user_id TEXT COLLATE "C" NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        account_id TEXT COLLATE "C" NOT NULL,
+        created_at BIGINT NOT NULL,
+        renewed_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        ip TEXT,
+        user_agent TEXT
+      );
+      CREATE INDEX user_sessions_user ON user_sessions (user_id);
+      CREATE INDEX user_sessions_expires ON user_sessions (expires_at);
+      CREATE TABLE sign_in_failures (
+        email TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        last_at BIGINT NOT NULL,
+        locked_until BIGINT
       );
       CREATE INDEX sign_in_failures_last ON sign_in_failures (last_at);
     `,
@@ -135,6 +178,8 @@ export class UsersError extends Error {
   }
 }
 
+const USER_COLUMNS = 'id, email, operator, created_at';
+
 export const MIN_PASSWORD_LENGTH = 12;
 export const MAX_PASSWORD_LENGTH = 1024;
 /** However often it is renewed, a session ends this long after sign-in (a stolen cookie expires). */
@@ -193,66 +238,32 @@ export function csrfTokenMatches(sessionToken: string, presented: string | undef
 }
 
 /**
- * Dashboard users, roles, sessions and sign-in lock-out in the embedded SQLite database. The CLI
- * creates users and changes passwords from another process; every lookup reads the database, so
- * its changes apply at once (a new password ends the user's sessions everywhere).
+ * Dashboard users, roles, sessions and sign-in lock-out, on either engine. The CLI creates users
+ * and changes passwords from another process (and other nodes share the database); every lookup
+ * reads the database, so their changes apply at once (a new password ends the user's sessions
+ * everywhere).
  */
-export class SqliteUserStore {
+export class SqlUserStore {
   private readonly clock: Clock;
-  private readonly db: SqliteDatabase;
   private readonly idleMs: number;
   private readonly maxFailures: number;
   private readonly lockoutMs: number;
-  private readonly stmts;
 
-  constructor(db: SqliteDatabase, options: UserStoreOptions = {}) {
-    this.db = db;
+  private constructor(
+    private readonly db: SqlDatabase,
+    options: UserStoreOptions,
+  ) {
     this.clock = options.clock ?? systemClock;
     this.idleMs = options.sessionIdleMs ?? 12 * 3_600_000;
     this.maxFailures = options.maxFailures ?? 5;
     this.lockoutMs = options.lockoutMs ?? 15 * 60_000;
+  }
+
+  static async open(db: SqlDatabase, options: UserStoreOptions = {}): Promise<SqlUserStore> {
     // Roles reference accounts: their table must exist first.
-    migrate(db, 'accounts', ACCOUNT_MIGRATIONS);
-    migrate(db, 'accounts-users', MIGRATIONS);
-    const userColumns = 'id, email, operator, created_at';
-    this.stmts = {
-      account: db.prepare('SELECT id FROM accounts WHERE id = @v OR name = @v LIMIT 1').pluck(),
-      accountIds: db.prepare('SELECT id FROM accounts ORDER BY created_at, id').pluck(),
-      userByEmail: db.prepare(`SELECT ${userColumns} FROM users WHERE email = ?`),
-      userById: db.prepare(`SELECT ${userColumns} FROM users WHERE id = ?`),
-      users: db.prepare(`SELECT ${userColumns} FROM users ORDER BY created_at, id`),
-      hashByEmail: db.prepare('SELECT id, password_hash FROM users WHERE email = ?'),
-      insertUser: db.prepare(
-        'INSERT INTO users (id, email, password_hash, operator, created_at, password_changed_at) VALUES (@id, @email, @hash, @operator, @now, @now)',
-      ),
-      setPassword: db.prepare('UPDATE users SET password_hash = @hash, password_changed_at = @now WHERE id = @id'),
-      setOperator: db.prepare('UPDATE users SET operator = @operator WHERE id = @id'),
-      roles: db.prepare('SELECT account_id, role FROM user_roles WHERE user_id = ? ORDER BY created_at, account_id'),
-      upsertRole: db.prepare(
-        'INSERT INTO user_roles (user_id, account_id, role, created_at) VALUES (@userId, @accountId, @role, @now) ON CONFLICT (user_id, account_id) DO UPDATE SET role = excluded.role',
-      ),
-      deleteRole: db.prepare('DELETE FROM user_roles WHERE user_id = ? AND account_id = ?'),
-      insertSession: db.prepare(
-        `INSERT INTO user_sessions (token_hash, user_id, account_id, created_at, renewed_at, expires_at, ip, user_agent)
-         VALUES (@hash, @userId, @accountId, @now, @now, @expiresAt, @ip, @userAgent)`,
-      ),
-      session: db.prepare('SELECT user_id, account_id, created_at, renewed_at, expires_at FROM user_sessions WHERE token_hash = ?'),
-      renewSession: db.prepare('UPDATE user_sessions SET renewed_at = @now, expires_at = @expiresAt WHERE token_hash = @hash'),
-      switchSession: db.prepare('UPDATE user_sessions SET account_id = @accountId WHERE token_hash = @hash'),
-      deleteSession: db.prepare('DELETE FROM user_sessions WHERE token_hash = ?'),
-      deleteUserSessions: db.prepare('DELETE FROM user_sessions WHERE user_id = ?'),
-      deleteExpiredSessions: db.prepare('DELETE FROM user_sessions WHERE expires_at <= ?'),
-      failures: db.prepare('SELECT failures, last_at, locked_until FROM sign_in_failures WHERE email = ?'),
-      recordFailure: db.prepare(
-        `INSERT INTO sign_in_failures (email, failures, last_at, locked_until) VALUES (@email, 1, @now, CASE WHEN @max <= 1 THEN @lockedUntil END)
-         ON CONFLICT (email) DO UPDATE SET
-           failures = failures + 1,
-           last_at = @now,
-           locked_until = CASE WHEN failures + 1 >= @max THEN @lockedUntil ELSE locked_until END`,
-      ),
-      resetFailures: db.prepare('DELETE FROM sign_in_failures WHERE email = ?'),
-      forgetFailures: db.prepare('DELETE FROM sign_in_failures WHERE last_at <= ? AND (locked_until IS NULL OR locked_until <= ?)'),
-    };
+    await db.migrate('accounts', ACCOUNTS_MIGRATIONS);
+    await db.migrate('accounts-users', { sqlite: USER_MIGRATIONS, postgres: POSTGRES_USER_MIGRATIONS });
+    return new SqlUserStore(db, options);
   }
 
   // ---- users -----------------------------------------------------------------------------------
@@ -261,78 +272,82 @@ export class SqliteUserStore {
     const email = checkEmail(req.email);
     checkPassword(req.password);
     if (req.role !== undefined && !isUserRole(req.role)) throw new UsersError('invalid_role', `role "${String(req.role)}" is not valid: use owner, admin or viewer`);
-    const accountId = req.accountId !== undefined || req.role !== undefined ? this.requireAccount(req.accountId ?? 'default') : null;
-    if (this.stmts.userByEmail.get(email)) throw new UsersError('email_taken', `a user with the e-mail address ${email} already exists (change the password with: herald users set-password)`);
+    const accountId = req.accountId !== undefined || req.role !== undefined ? await this.requireAccount(req.accountId ?? 'default') : null;
+    if (await this.userRow(email)) throw new UsersError('email_taken', `a user with the e-mail address ${email} already exists (change the password with: herald users set-password)`);
     const hash = await hashPassword(req.password, CHOSEN_PASSWORD_COST);
     const id = USER_ID_PREFIX + randomString(ID_ALPHABET, 12);
     const now = this.clock.now().getTime();
     try {
-      this.db.transaction(() => {
-        this.stmts.insertUser.run({ id, email, hash, operator: req.operator ? 1 : 0, now });
-        if (accountId) this.stmts.upsertRole.run({ userId: id, accountId, role: req.role ?? 'owner', now });
-      }).immediate();
+      await this.db.transaction(async (tx) => {
+        await tx.run('INSERT INTO users (id, email, password_hash, operator, created_at, password_changed_at) VALUES (?, ?, ?, ?, ?, ?)', [id, email, hash, req.operator ? 1 : 0, now, now]);
+        if (accountId) await upsertRole(tx, id, accountId, req.role ?? 'owner', now);
+      });
     } catch (err) {
       // Another process created the address while scrypt ran.
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new UsersError('email_taken', `a user with the e-mail address ${email} already exists`);
+      if (isUniqueViolation(err)) throw new UsersError('email_taken', `a user with the e-mail address ${email} already exists`);
       throw err;
     }
-    return this.get(id)!;
+    return (await this.get(id))!;
   }
 
-  list(): User[] {
-    return (this.stmts.users.all() as UserRow[]).map((row) => this.toUser(row));
+  async list(): Promise<User[]> {
+    const rows = await this.db.all<UserRow>(`SELECT ${USER_COLUMNS} FROM users ORDER BY created_at, id`);
+    return Promise.all(rows.map((row) => this.toUser(row)));
   }
 
   /** The user with this id or e-mail address, or null. */
-  get(idOrEmail: string): User | null {
-    const row = (idOrEmail.startsWith(USER_ID_PREFIX) ? this.stmts.userById.get(idOrEmail) : this.stmts.userByEmail.get(idOrEmail.trim().toLowerCase())) as UserRow | undefined;
+  async get(idOrEmail: string): Promise<User | null> {
+    const row = await this.userRow(idOrEmail);
     return row ? this.toUser(row) : null;
   }
 
   /** Sets a new password; the user's sessions end everywhere (a leaked password stops working). */
   async setPassword(idOrEmail: string, password: string): Promise<User> {
-    const user = this.require(idOrEmail);
+    const user = await this.require(idOrEmail);
     checkPassword(password);
     const hash = await hashPassword(password, CHOSEN_PASSWORD_COST);
-    this.db.transaction(() => {
-      this.stmts.setPassword.run({ id: user.id, hash, now: this.clock.now().getTime() });
-      this.stmts.deleteUserSessions.run(user.id);
-      this.stmts.resetFailures.run(user.email);
-    }).immediate();
+    await this.db.transaction(async (tx) => {
+      await tx.run('UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?', [hash, this.clock.now().getTime(), user.id]);
+      await tx.run('DELETE FROM user_sessions WHERE user_id = ?', [user.id]);
+      await tx.run('DELETE FROM sign_in_failures WHERE email = ?', [user.email]);
+    });
     return user;
   }
 
   /** Gives the user a role on an account, or changes it. */
-  grant(idOrEmail: string, account: string, role: UserRole): User {
-    const user = this.require(idOrEmail);
+  async grant(idOrEmail: string, account: string, role: UserRole): Promise<User> {
+    const user = await this.require(idOrEmail);
     if (!isUserRole(role)) throw new UsersError('invalid_role', `role "${String(role)}" is not valid: use owner, admin or viewer`);
-    this.stmts.upsertRole.run({ userId: user.id, accountId: this.requireAccount(account), role, now: this.clock.now().getTime() });
+    await upsertRole(this.db, user.id, await this.requireAccount(account), role, this.clock.now().getTime());
     return this.require(user.id);
   }
 
   /** Takes the user's role on an account away; false when there was none. */
-  revoke(idOrEmail: string, account: string): boolean {
-    const user = this.require(idOrEmail);
-    return this.stmts.deleteRole.run(user.id, this.requireAccount(account)).changes > 0;
+  async revoke(idOrEmail: string, account: string): Promise<boolean> {
+    const user = await this.require(idOrEmail);
+    const accountId = await this.requireAccount(account);
+    return (await this.db.run('DELETE FROM user_roles WHERE user_id = ? AND account_id = ?', [user.id, accountId])).changes > 0;
   }
 
-  setOperator(idOrEmail: string, operator: boolean): User {
-    const user = this.require(idOrEmail);
-    this.stmts.setOperator.run({ id: user.id, operator: operator ? 1 : 0 });
+  async setOperator(idOrEmail: string, operator: boolean): Promise<User> {
+    const user = await this.require(idOrEmail);
+    await this.db.run('UPDATE users SET operator = ? WHERE id = ?', [operator ? 1 : 0, user.id]);
     return this.require(user.id);
   }
 
   /** The role the user has on the account: operators are admins everywhere; null for none. */
-  roleOn(user: User, accountId: string): UserRole | null {
+  async roleOn(user: User, accountId: string): Promise<UserRole | null> {
     const own = user.roles.find((r) => r.accountId === accountId)?.role ?? null;
-    if (own === 'owner') return own;
-    return user.operator && this.accountExists(accountId) ? 'admin' : own;
+    if (own === 'owner' || !user.operator) return own;
+    return (await this.accountId(accountId)) === accountId ? 'admin' : own;
   }
 
   /** The accounts the user may open: their own, or every account for an operator. */
-  accountsOf(user: User): UserAccountRole[] {
+  async accountsOf(user: User): Promise<UserAccountRole[]> {
     if (!user.operator) return user.roles;
-    return (this.stmts.accountIds.all() as string[]).map((accountId) => ({ accountId, role: this.roleOn(user, accountId)! }));
+    const ids = await this.db.all<{ id: string }>('SELECT id FROM accounts ORDER BY created_at, id');
+    // What roleOn says of an account that exists.
+    return ids.map(({ id }) => ({ accountId: id, role: user.roles.find((r) => r.accountId === id)?.role === 'owner' ? 'owner' : 'admin' }));
   }
 
   // ---- sessions --------------------------------------------------------------------------------
@@ -344,33 +359,38 @@ export class SqliteUserStore {
    */
   async signIn(emailText: string, password: string, client: { ip?: string; userAgent?: string } = {}): Promise<SignInResult> {
     const email = String(emailText ?? '').trim().toLowerCase().slice(0, 254);
-    const locked = this.lockedFor(email);
+    const locked = await this.lockedFor(email);
     if (locked > 0) return { ok: false, reason: 'locked', retryAfterSeconds: locked };
-    const row = this.stmts.hashByEmail.get(email) as { id: string; password_hash: string } | undefined;
+    const row = await this.db.get<{ id: string; password_hash: string }>('SELECT id, password_hash FROM users WHERE email = ?', [email]);
     const ok = await verifyPassword(String(password ?? '').slice(0, MAX_PASSWORD_LENGTH), row?.password_hash ?? null, CHOSEN_PASSWORD_COST);
     const now = this.clock.now().getTime();
     if (!ok || !row) {
-      this.stmts.forgetFailures.run(now - this.lockoutMs, now);
-      this.stmts.recordFailure.run({ email, now, max: this.maxFailures, lockedUntil: now + this.lockoutMs });
-      const lockedNow = this.lockedFor(email);
+      await this.db.run('DELETE FROM sign_in_failures WHERE last_at <= ? AND (locked_until IS NULL OR locked_until <= ?)', [now - this.lockoutMs, now]);
+      const lockedUntil = now + this.lockoutMs;
+      // One statement: failures from several nodes at once all count.
+      await this.db.run(
+        `INSERT INTO sign_in_failures (email, failures, last_at, locked_until) VALUES (?, 1, ?, ?)
+         ON CONFLICT (email) DO UPDATE SET
+           failures = sign_in_failures.failures + 1,
+           last_at = excluded.last_at,
+           locked_until = CASE WHEN sign_in_failures.failures + 1 >= ? THEN ? ELSE sign_in_failures.locked_until END`,
+        [email, now, this.maxFailures <= 1 ? lockedUntil : null, this.maxFailures, lockedUntil],
+      );
+      const lockedNow = await this.lockedFor(email);
       return lockedNow > 0 ? { ok: false, reason: 'locked', retryAfterSeconds: lockedNow } : { ok: false, reason: 'bad_credentials' };
     }
-    this.stmts.resetFailures.run(email);
-    const user = this.get(row.id)!;
-    const first = this.accountsOf(user)[0];
+    await this.db.run('DELETE FROM sign_in_failures WHERE email = ?', [email]);
+    const user = (await this.get(row.id))!;
+    const first = (await this.accountsOf(user))[0];
     if (!first) return { ok: false, reason: 'no_account' };
     const token = randomBytes(32).toString('base64url');
     const expiresAt = Math.min(now + this.idleMs, now + SESSION_MAX_AGE_MS);
-    this.stmts.deleteExpiredSessions.run(now);
-    this.stmts.insertSession.run({
-      hash: tokenHash(token),
-      userId: user.id,
-      accountId: first.accountId,
-      now,
-      expiresAt,
-      ip: client.ip ?? null,
-      userAgent: client.userAgent?.slice(0, 300) ?? null,
-    });
+    await this.db.run('DELETE FROM user_sessions WHERE expires_at <= ?', [now]);
+    await this.db.run(
+      `INSERT INTO user_sessions (token_hash, user_id, account_id, created_at, renewed_at, expires_at, ip, user_agent)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      [tokenHash(token), user.id, first.accountId, now, now, expiresAt, client.ip ?? null, client.userAgent?.slice(0, 300) ?? null],
+    );
     return { ok: true, session: { user, accountId: first.accountId, role: first.role, expiresAt: new Date(expiresAt), token, csrf: csrfTokenFor(token) } };
   }
 
@@ -378,24 +398,24 @@ export class SqliteUserStore {
    * The session of a cookie's token, renewed (sliding expiry, never past SESSION_MAX_AGE_MS from
    * sign-in); null when it is unknown, expired, or its user lost the role on its account.
    */
-  resume(token: string): UserSession | null {
+  async resume(token: string): Promise<UserSession | null> {
     if (typeof token !== 'string' || token.length < 20 || token.length > 100) return null;
     const hash = tokenHash(token);
-    const row = this.stmts.session.get(hash) as SessionRow | undefined;
+    const row = await this.db.get<SessionRow>('SELECT user_id, account_id, created_at, renewed_at, expires_at FROM user_sessions WHERE token_hash = ?', [hash]);
     const now = this.clock.now().getTime();
     if (!row) return null;
     if (row.expires_at <= now) {
-      this.stmts.deleteSession.run(hash);
+      await this.db.run('DELETE FROM user_sessions WHERE token_hash = ?', [hash]);
       return null;
     }
-    const user = this.get(row.user_id);
-    const role = user ? this.roleOn(user, row.account_id) : null;
+    const user = await this.get(row.user_id);
+    const role = user ? await this.roleOn(user, row.account_id) : null;
     if (!user || !role) return null;
     let expiresAt = row.expires_at;
     if (now - row.renewed_at >= RENEW_EVERY_MS) {
       expiresAt = Math.min(now + this.idleMs, row.created_at + SESSION_MAX_AGE_MS);
       try {
-        this.stmts.renewSession.run({ hash, now, expiresAt });
+        await this.db.run('UPDATE user_sessions SET renewed_at = ?, expires_at = ? WHERE token_hash = ?', [now, expiresAt, hash]);
       } catch {
         // Bookkeeping only: a busy database must not sign the user out; the old expiry stands.
         expiresAt = row.expires_at;
@@ -405,47 +425,61 @@ export class SqliteUserStore {
   }
 
   /** Moves the session to another of the user's accounts; null when the user has no role there. */
-  switchAccount(token: string, account: string): UserSession | null {
-    const session = this.resume(token);
+  async switchAccount(token: string, account: string): Promise<UserSession | null> {
+    const session = await this.resume(token);
     if (!session) return null;
-    const accountId = this.stmts.account.get({ v: account }) as string | undefined;
-    if (!accountId || !this.roleOn(session.user, accountId)) return null;
-    this.stmts.switchSession.run({ hash: tokenHash(token), accountId });
+    const accountId = await this.accountId(account);
+    if (!accountId || !(await this.roleOn(session.user, accountId))) return null;
+    await this.db.run('UPDATE user_sessions SET account_id = ? WHERE token_hash = ?', [accountId, tokenHash(token)]);
     return this.resume(token);
   }
 
   /** Signs out: the session's token no longer works. */
-  end(token: string): boolean {
+  async end(token: string): Promise<boolean> {
     if (typeof token !== 'string') return false;
-    return this.stmts.deleteSession.run(tokenHash(token)).changes > 0;
+    return (await this.db.run('DELETE FROM user_sessions WHERE token_hash = ?', [tokenHash(token)])).changes > 0;
   }
 
   /** Seconds the address stays locked out; 0 when it is not. */
-  lockedFor(email: string): number {
-    const row = this.stmts.failures.get(email.trim().toLowerCase()) as { locked_until: number | null } | undefined;
+  async lockedFor(email: string): Promise<number> {
+    const row = await this.db.get<{ locked_until: number | null }>('SELECT locked_until FROM sign_in_failures WHERE email = ?', [email.trim().toLowerCase()]);
     const now = this.clock.now().getTime();
     if (!row?.locked_until || row.locked_until <= now) return 0;
     return Math.ceil((row.locked_until - now) / 1000);
   }
 
-  private accountExists(accountId: string): boolean {
-    return this.stmts.account.get({ v: accountId }) === accountId;
+  /** The account's id, named by id or name, or null. */
+  private async accountId(account: string): Promise<string | null> {
+    return (await this.db.get<{ id: string }>('SELECT id FROM accounts WHERE id = ? OR name = ? LIMIT 1', [account, account]))?.id ?? null;
   }
 
-  private requireAccount(account: string): string {
-    const id = this.stmts.account.get({ v: account }) as string | undefined;
+  private async requireAccount(account: string): Promise<string> {
+    const id = await this.accountId(account);
     if (!id) throw new UsersError('unknown_account', `there is no account "${account}" (see: herald accounts list)`);
     return id;
   }
 
-  private require(idOrEmail: string): User {
-    const user = this.get(idOrEmail);
+  private userRow(idOrEmail: string): Promise<UserRow | undefined> {
+    return idOrEmail.startsWith(USER_ID_PREFIX)
+      ? this.db.get<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`, [idOrEmail])
+      : this.db.get<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE email = ?`, [idOrEmail.trim().toLowerCase()]);
+  }
+
+  private async require(idOrEmail: string): Promise<User> {
+    const user = await this.get(idOrEmail);
     if (!user) throw new UsersError('unknown_user', `there is no user "${idOrEmail}" (see: herald users list)`);
     return user;
   }
 
-  private toUser(row: UserRow): User {
-    const roles = (this.stmts.roles.all(row.id) as { account_id: string; role: UserRole }[]).map((r) => ({ accountId: r.account_id, role: r.role }));
-    return { id: row.id, email: row.email, operator: row.operator === 1, roles, createdAt: new Date(row.created_at) };
+  private async toUser(row: UserRow): Promise<User> {
+    const roles = await this.db.all<{ account_id: string; role: UserRole }>('SELECT account_id, role FROM user_roles WHERE user_id = ? ORDER BY created_at, account_id', [row.id]);
+    return { id: row.id, email: row.email, operator: row.operator === 1, roles: roles.map((r) => ({ accountId: r.account_id, role: r.role })), createdAt: new Date(row.created_at) };
   }
+}
+
+function upsertRole(db: SqlExecutor, userId: string, accountId: string, role: UserRole, now: number): Promise<unknown> {
+  return db.run(
+    'INSERT INTO user_roles (user_id, account_id, role, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (user_id, account_id) DO UPDATE SET role = excluded.role',
+    [userId, accountId, role, now],
+  );
 }

@@ -59,7 +59,7 @@ export function registerAccountRoutes(api: FastifyInstance, deps: ApiDeps): void
     },
     async (req) => {
       const p = req.principal!;
-      const account = deps.accounts.get(p.accountId);
+      const account = await deps.accounts.get(p.accountId);
       if (!account) throw ApiErrors.notFound(`account ${p.accountId}`);
       return {
         id: account.id,
@@ -83,7 +83,7 @@ export function registerAccountRoutes(api: FastifyInstance, deps: ApiDeps): void
         response: { 200: { type: 'object', properties: { api_keys: { type: 'array', items: apiKeySchema } } }, ...errors },
       },
     },
-    async (req) => ({ api_keys: deps.accounts.listApiKeys(req.principal!.accountId).map(apiKeyView) }),
+    async (req) => ({ api_keys: (await deps.accounts.listApiKeys(req.principal!.accountId)).map(apiKeyView) }),
   );
 
   api.post<{ Body: { name: string; scope: ApiKeyScope } }>(
@@ -104,7 +104,7 @@ export function registerAccountRoutes(api: FastifyInstance, deps: ApiDeps): void
     },
     async (req, reply) => {
       try {
-        const created = deps.accounts.createApiKey({ accountId: req.principal!.accountId, name: req.body.name, scope: req.body.scope });
+        const created = await deps.accounts.createApiKey({ accountId: req.principal!.accountId, name: req.body.name, scope: req.body.scope });
         return reply.code(201).send({ id: created.id, name: created.name, scope: created.scope, key: created.key, created_at: created.createdAt.toISOString() });
       } catch (err) {
         fromAccountsError(err);
@@ -124,7 +124,7 @@ export function registerAccountRoutes(api: FastifyInstance, deps: ApiDeps): void
       },
     },
     async (req, reply) => {
-      if (!deps.accounts.revokeApiKey(req.params.id, req.principal!.accountId)) throw ApiErrors.notFound(`API key ${req.params.id}`);
+      if (!(await deps.accounts.revokeApiKey(req.params.id, req.principal!.accountId))) throw ApiErrors.notFound(`API key ${req.params.id}`);
       return reply.code(204).send();
     },
   );

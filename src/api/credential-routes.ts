@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { SmtpCredential, SqliteCredentialStore } from '../accounts/index.js';
+import type { SmtpCredential, SqlCredentialStore } from '../accounts/index.js';
 import { ApiErrors, errorResponses } from './errors.js';
 
 /**
@@ -9,7 +9,7 @@ import { ApiErrors, errorResponses } from './errors.js';
  */
 
 export interface CredentialRouteDeps {
-  credentials: Pick<SqliteCredentialStore, 'create' | 'list' | 'revoke'>;
+  credentials: Pick<SqlCredentialStore, 'create' | 'list' | 'revoke'>;
 }
 
 const errors = errorResponses(400, 401, 403, 404, 409, 422);
@@ -41,7 +41,7 @@ export function registerCredentialRoutes(api: FastifyInstance, deps: CredentialR
         response: { 200: { type: 'object', properties: { credentials: { type: 'array', items: credentialSchema } } }, ...errors },
       },
     },
-    async (req) => ({ credentials: deps.credentials.list().filter((c) => c.accountId === req.principal!.accountId).map(credentialView) }),
+    async (req) => ({ credentials: (await deps.credentials.list()).filter((c) => c.accountId === req.principal!.accountId).map(credentialView) }),
   );
 
   api.post<{ Body: { name: string } }>(
@@ -59,13 +59,13 @@ export function registerCredentialRoutes(api: FastifyInstance, deps: CredentialR
     async (req, reply) => {
       let created;
       try {
-        created = deps.credentials.create({ name: req.body.name, accountId: req.principal!.accountId });
+        created = await deps.credentials.create({ name: req.body.name, accountId: req.principal!.accountId });
       } catch (err) {
         const message = (err as Error).message;
         if (/already exists/.test(message)) throw ApiErrors.conflict(message, 'name');
         throw ApiErrors.invalid('name', message);
       }
-      const listed = deps.credentials.list().find((c) => c.id === created.id);
+      const listed = (await deps.credentials.list()).find((c) => c.id === created.id);
       return reply.code(201).send({
         id: created.id,
         name: created.name,
@@ -92,8 +92,8 @@ export function registerCredentialRoutes(api: FastifyInstance, deps: CredentialR
     async (req, reply) => {
       const key = req.params.id;
       // The store revokes an id in any account: look it up within the caller's account first.
-      const own = deps.credentials.list().find((c) => c.accountId === req.principal!.accountId && (c.id === key || c.name === key));
-      if (!own || !deps.credentials.revoke(own.id, req.principal!.accountId)) throw ApiErrors.notFound(`credential ${key}`);
+      const own = (await deps.credentials.list()).find((c) => c.accountId === req.principal!.accountId && (c.id === key || c.name === key));
+      if (!own || !(await deps.credentials.revoke(own.id, req.principal!.accountId))) throw ApiErrors.notFound(`credential ${key}`);
       return reply.code(204).send();
     },
   );

@@ -124,7 +124,7 @@ export function registerDomainRoutes(api: FastifyInstance, deps: ApiDeps): void 
       config: { scope: 'read' },
       schema: { summary: "The account's sending domains", tags: ['domains'], response: { 200: { type: 'object', properties: { domains: { type: 'array', items: { $ref: 'Domain#' } } } }, ...errors } },
     },
-    async (req) => ({ domains: deps.domains.list(req.principal!.accountId).map((d) => domainView(d)) }),
+    async (req) => ({ domains: (await deps.domains.list(req.principal!.accountId)).map((d) => domainView(d)) }),
   );
 
   api.get<{ Params: { name: string } }>(
@@ -186,7 +186,7 @@ export function registerDomainRoutes(api: FastifyInstance, deps: ApiDeps): void 
       schema: { summary: 'Remove a sending domain and its keys', tags: ['domains'], params: nameParam, response: { 204: { type: 'null' }, ...errors } },
     },
     async (req, reply) => {
-      if (!deps.domains.delete(req.principal!.accountId, req.params.name)) throw notFound(req.params.name);
+      if (!(await deps.domains.delete(req.principal!.accountId, req.params.name))) throw notFound(req.params.name);
       return reply.code(204).send();
     },
   );

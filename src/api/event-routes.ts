@@ -9,7 +9,7 @@ export interface EventRouteDeps {
   readEvents: ReadEvents;
   /** A message's tags, metadata and stream (QueueStore.get(id) → meta). */
   messageMeta: MessageLabelLookup;
-  /** SqliteWebhookStore.eventTag: pulled events carry the ids webhooks send. */
+  /** SqlWebhookStore.eventTag: pulled events carry the ids webhooks send. */
   eventTag: string;
 }
 

@@ -169,7 +169,7 @@ async function authenticate(req: FastifyRequest, deps: ApiDeps): Promise<ApiPrin
   const header = req.headers.authorization;
   if (!header) {
     // The dashboard: its session cookie stands in for a key (an Authorization header always wins).
-    const session = deps.users ? sessionPrincipal(req, deps.users) : null;
+    const session = deps.users ? await sessionPrincipal(req, deps.users) : null;
     if (session) return session;
     throw ApiErrors.unauthorized();
   }

@@ -1,27 +1,27 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newMessageId } from '../core/index.js';
-import { SqliteInboundStore } from '../feedback/index.js';
+import { SqlInboundStore } from '../feedback/index.js';
 import { startApiEdge } from '../../test/support/api-edge.js';
 
 /** The inbound routes behind Herald's real HTTP edge, on an in-memory database. */
 async function setup(t: { after(fn: () => Promise<void> | void): void }) {
-  let inbound!: SqliteInboundStore;
-  const { server, accounts } = await startApiEdge(t, (db, accounts) => {
-    accounts.create({ name: 'shop' });
-    inbound = new SqliteInboundStore(db);
+  let inbound!: SqlInboundStore;
+  const { server, accounts } = await startApiEdge(t, async (db, accounts) => {
+    await accounts.create({ name: 'shop' });
+    inbound = await SqlInboundStore.open(db);
     return { inbound };
   });
-  const shop = accounts.get('shop')!.id;
-  const key = (scope: 'admin' | 'read', accountId = 'default') => accounts.createApiKey({ accountId, name: `${scope}-${accountId}`, scope }).key;
+  const shop = (await accounts.get('shop'))!.id;
+  const key = async (scope: 'admin' | 'read', accountId = 'default') => (await accounts.createApiKey({ accountId, name: `${scope}-${accountId}`, scope })).key;
   const call = async (url: string, as: string) => {
     const res = await server.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${as}` } });
     const type = String(res.headers['content-type'] ?? '');
     return { status: res.statusCode, type, text: res.body, body: type.startsWith('application/json') ? JSON.parse(res.body) : undefined };
   };
-  const add = (accountId?: string) => {
+  const add = async (accountId?: string) => {
     const id = newMessageId();
-    inbound.add({
+    await inbound.add({
       id, receivedAt: new Date(), clientIp: '192.0.2.9', mailFrom: '', recipients: ['fbl@bounces.shop.example'], kind: 'arf', accountId,
       authentication: { spf: 'pass', dkim: 'pass', dmarc: 'pass', arc: 'none' }, raw: Buffer.from('Authentication-Results: herald.test; spf=pass\r\nSubject: x\r\n\r\nx\r\n'),
     });
@@ -32,10 +32,10 @@ async function setup(t: { after(fn: () => Promise<void> | void): void }) {
 
 test('an account’s admin reads its own records; the default admin also those of no account', async (t) => {
   const { shop, key, call, add } = await setup(t);
-  const theirs = add(shop);
-  const nobodys = add();
-  const shopAdmin = key('admin', shop);
-  const operator = key('admin');
+  const theirs = await add(shop);
+  const nobodys = await add();
+  const shopAdmin = await key('admin', shop);
+  const operator = await key('admin');
 
   const listed = await call('/api/v1/inbound', shopAdmin);
   assert.equal(listed.status, 200);
@@ -56,7 +56,7 @@ test('an account’s admin reads its own records; the default admin also those o
 
 test('bad input is a 400 naming the field; a read key is not enough', async (t) => {
   const { key, call } = await setup(t);
-  const admin = key('admin');
+  const admin = await key('admin');
   const bad = async (url: string, field: string) => {
     const res = await call(url, admin);
     assert.equal(res.status, 400, url);
@@ -69,7 +69,7 @@ test('bad input is a 400 naming the field; a read key is not enough', async (t) 
   await bad('/api/v1/inbound?message_id=x', 'message_id');
   await bad('/api/v1/inbound/not-an-id', 'id');
   assert.equal((await call(`/api/v1/inbound/${newMessageId()}`, admin)).status, 404);
-  assert.equal((await call('/api/v1/inbound', key('read'))).status, 403);
+  assert.equal((await call('/api/v1/inbound', await key('read'))).status, 403);
 });
 
 test('the routes and their response schemas are in /openapi.json', async (t) => {

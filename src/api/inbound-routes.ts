@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { INBOUND_KINDS, isMessageId, type InboundKind } from '../core/index.js';
-import { MAX_INBOUND_LIST_LIMIT, type InboundRecord, type SqliteInboundStore } from '../feedback/index.js';
+import { MAX_INBOUND_LIST_LIMIT, type InboundRecord, type SqlInboundStore } from '../feedback/index.js';
 import { ApiErrors, errorResponses } from './errors.js';
 import type { ApiPrincipal } from './types.js';
 
@@ -11,7 +11,7 @@ import type { ApiPrincipal } from './types.js';
  */
 
 export interface InboundRouteDeps {
-  inbound: Pick<SqliteInboundStore, 'get' | 'getRaw' | 'list'>;
+  inbound: Pick<SqlInboundStore, 'get' | 'getRaw' | 'list'>;
 }
 
 const errors = errorResponses(400, 401, 403, 404);
@@ -118,7 +118,7 @@ export function registerInboundRoutes(api: FastifyInstance, deps: InboundRouteDe
       const limit = q.limit === undefined ? DEFAULT_LIMIT : Number(q.limit);
       if (limit < 1 || limit > MAX_INBOUND_LIST_LIMIT) throw ApiErrors.badRequest(`limit is 1 to ${MAX_INBOUND_LIST_LIMIT}`, 'limit');
       const principal = req.principal!;
-      const records = deps.inbound.list({
+      const records = await deps.inbound.list({
         limit,
         before: q.cursor,
         kind: q.kind,
@@ -143,7 +143,7 @@ export function registerInboundRoutes(api: FastifyInstance, deps: InboundRouteDe
       },
     },
     async (req) => {
-      const record = deps.inbound.get(req.params.id);
+      const record = await deps.inbound.get(req.params.id);
       if (!visible(req.principal!, record)) throw ApiErrors.notFound(`inbound message ${req.params.id}`);
       return inboundRecordView(record);
     },
@@ -162,9 +162,9 @@ export function registerInboundRoutes(api: FastifyInstance, deps: InboundRouteDe
       },
     },
     async (req, reply) => {
-      const record = deps.inbound.get(req.params.id);
+      const record = await deps.inbound.get(req.params.id);
       if (!visible(req.principal!, record)) throw ApiErrors.notFound(`inbound message ${req.params.id}`);
-      const raw = deps.inbound.getRaw(record.id);
+      const raw = await deps.inbound.getRaw(record.id);
       if (!raw) throw ApiErrors.notFound(`inbound message ${req.params.id}`);
       return reply.type('message/rfc822').send(raw);
     },

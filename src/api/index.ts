@@ -11,6 +11,6 @@
  */
 export { createHttpServer, bodyLimitFor, type HttpServer } from './http-server.js';
 export { defaultDashboardDir, DASHBOARD_CSP } from './dashboard-routes.js';
-export { SqliteIdempotencyStore, startIdempotencyJanitor } from './sqlite-idempotency-store.js';
-export { SqlitePreviewStore } from './sqlite-preview-store.js';
+export { SqlIdempotencyStore, startIdempotencyJanitor } from './sql-idempotency-store.js';
+export { SqlPreviewStore } from './sql-preview-store.js';
 export type { ApiDeps, ApiPrincipal } from './types.js';

@@ -42,7 +42,7 @@ test('a message without a text part answers text null; an unknown or foreign mes
   assert.equal(res.body.has_html, true);
   assert.deepEqual(res.body.attachments, []);
   assert.equal((await call(world.base, 'GET', '/api/v1/messages/msg_nothere/content', { key: world.adminKey })).status, 404);
-  const other = world.herald.accounts.createApiKey({ accountId: world.herald.accounts.create({ name: 'other-content' }).id, name: 'k', scope: 'read' });
+  const other = await world.herald.accounts.createApiKey({ accountId: (await world.herald.accounts.create({ name: 'other-content' })).id, name: 'k', scope: 'read' });
   assert.equal((await call(world.base, 'GET', `/api/v1/messages/${sent.body.id}/content`, { key: other.key })).status, 404);
 });
 
@@ -62,7 +62,7 @@ test("an attachment downloads as its decoded bytes, never under its own type, wi
     },
   });
   assert.equal(sent.status, 202, JSON.stringify(sent.body));
-  const reader = world.herald.accounts.createApiKey({ accountId: world.herald.accounts.list()[0]!.id, name: 'reader', scope: 'read' });
+  const reader = await world.herald.accounts.createApiKey({ accountId: (await world.herald.accounts.list())[0]!.id, name: 'reader', scope: 'read' });
   const url = `${world.base}/api/v1/messages/${sent.body.id}/attachments`;
 
   const html = await fetch(`${url}/0`, { headers: { authorization: `Bearer ${reader.key}` } });
@@ -92,7 +92,7 @@ test('a bad attachment index, an unknown message or another account\'s message i
     assert.equal(res.body.error.code, 'not_found', index);
   }
   assert.equal((await call(world.base, 'GET', '/api/v1/messages/msg_nothere/attachments/0', { key: world.adminKey })).status, 404);
-  const other = world.herald.accounts.createApiKey({ accountId: world.herald.accounts.create({ name: 'other-attachment' }).id, name: 'k', scope: 'read' });
+  const other = await world.herald.accounts.createApiKey({ accountId: (await world.herald.accounts.create({ name: 'other-attachment' })).id, name: 'k', scope: 'read' });
   const foreign = await call(world.base, 'GET', `/api/v1/messages/${sent.body.id}/attachments/0`, { key: other.key });
   assert.equal(foreign.status, 404);
   assert.equal(foreign.body.error.code, 'not_found');

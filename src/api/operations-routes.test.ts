@@ -17,7 +17,7 @@ test('a request its client hung up on does not hold up the drain', async (t) => 
       },
     },
   }));
-  const key = accounts.createApiKey({ name: 'send', scope: 'send' }).key;
+  const key = (await accounts.createApiKey({ name: 'send', scope: 'send' })).key;
   const { port } = await server.start(0, '127.0.0.1');
   const socket = connect(port, '127.0.0.1');
   await once(socket, 'connect');

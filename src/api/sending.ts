@@ -18,7 +18,7 @@ export type SendOutcome =
 export async function sendAll(deps: ApiDeps, principal: ApiPrincipal, items: (Submission | ApiError)[]): Promise<SendOutcome[]> {
   const count = items.filter((s) => !(s instanceof ApiError)).length;
   if (count > 0) {
-    const account = deps.accounts.get(principal.accountId);
+    const account = await deps.accounts.get(principal.accountId);
     const limits = { ratePerMinute: account?.ratePerMinute ?? null, ratePerDay: account?.ratePerDay ?? null };
     const taken = deps.rateLimiter.take(principal.accountId, count, limits, deps.clock.now());
     if (!taken.ok) throw ApiErrors.rateLimited(taken.retryAfterSeconds, taken.limit);
@@ -71,7 +71,7 @@ export async function idempotent(
   if (!IDEMPOTENCY_KEY.test(key)) throw ApiErrors.badRequest('Idempotency-Key is 1 to 255 printable ASCII characters', 'Idempotency-Key');
   const accountId = req.principal!.accountId;
   const hash = createHash('sha256').update(`${req.method} ${req.routeOptions.url}\n`).update(JSON.stringify(req.body ?? null)).digest('hex');
-  const begun = deps.idempotency.begin(accountId, key, hash, deps.clock.now());
+  const begun = await deps.idempotency.begin(accountId, key, hash, deps.clock.now());
   switch (begun.kind) {
     case 'replay':
       return reply.code(begun.status).header('Idempotent-Replayed', 'true').send(JSON.parse(begun.body));
@@ -88,13 +88,13 @@ export async function idempotent(
   } catch (err) {
     const status = err instanceof ApiError ? err.status : 500;
     if (err instanceof ApiError && status < 500 && status !== 429) {
-      deps.idempotency.complete(accountId, key, status, JSON.stringify(err.body()));
+      await deps.idempotency.complete(accountId, key, status, JSON.stringify(err.body()));
     } else {
-      deps.idempotency.abandon(accountId, key);
+      await deps.idempotency.abandon(accountId, key);
     }
     throw err;
   }
-  if (result.status >= 500 || result.status === 429) deps.idempotency.abandon(accountId, key);
-  else deps.idempotency.complete(accountId, key, result.status, JSON.stringify(result.body));
+  if (result.status >= 500 || result.status === 429) await deps.idempotency.abandon(accountId, key);
+  else await deps.idempotency.complete(accountId, key, result.status, JSON.stringify(result.body));
   return reply.code(result.status).send(result.body);
 }

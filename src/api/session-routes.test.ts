@@ -138,9 +138,9 @@ test('sign-out ends the session and clears the cookie; it needs the CSRF header 
 });
 
 test('switching accounts: only to accounts the user has a role on', async () => {
-  const acme = world.herald.accounts.create({ name: 'acme-switch' });
+  const acme = await world.herald.accounts.create({ name: 'acme-switch' });
   await world.herald.users.create({ email: 'multi@example.com', password: PASSWORD, role: 'viewer' });
-  world.herald.users.grant('multi@example.com', acme.id, 'admin');
+  await world.herald.users.grant('multi@example.com', acme.id, 'admin');
   const s = await signIn('multi@example.com');
   assert.equal(s.body.accounts.length, 2);
   const refused = await call(world.base, 'PUT', '/api/v1/session/account', { headers: { cookie: s.cookie, 'x-herald-csrf': s.csrf }, body: { account: 'nope' } });
@@ -172,6 +172,6 @@ test("a message's HTML is served inert: a policy that runs no script and loads n
   assert.equal(raw.headers.get('content-type'), 'message/rfc822');
   assert.match(await raw.text(), /^Subject: Payload\r$/m);
   // Another account's message is not found.
-  const other = world.herald.accounts.createApiKey({ accountId: world.herald.accounts.create({ name: 'other-html' }).id, name: 'k', scope: 'read' });
+  const other = await world.herald.accounts.createApiKey({ accountId: (await world.herald.accounts.create({ name: 'other-html' })).id, name: 'k', scope: 'read' });
   assert.equal((await call(world.base, 'GET', `/api/v1/messages/${sent.body.id}/html`, { key: other.key })).status, 404);
 });

@@ -4,8 +4,8 @@ import {
   csrfTokenMatches,
   SESSION_MAX_AGE_MS,
   type ApiKeyScope,
-  type SqliteAccountStore,
-  type SqliteUserStore,
+  type SqlAccountStore,
+  type SqlUserStore,
   type UserRole,
   type UserSession,
 } from '../accounts/index.js';
@@ -26,8 +26,8 @@ export const CSRF_HEADER = 'x-herald-csrf';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export interface SessionRouteDeps {
-  users: SqliteUserStore;
-  accounts: Pick<SqliteAccountStore, 'get'>;
+  users: SqlUserStore;
+  accounts: Pick<SqlAccountStore, 'get'>;
   config: { publicUrl?: string };
 }
 
@@ -75,10 +75,10 @@ function clearedCookie(isSecure: boolean): string {
  * The principal of a request authenticated by its session cookie; null when it carries none.
  * Called only for requests without an Authorization header: an API key always wins.
  */
-export function sessionPrincipal(req: FastifyRequest, users: SqliteUserStore): ApiPrincipal | null {
+export async function sessionPrincipal(req: FastifyRequest, users: SqlUserStore): Promise<ApiPrincipal | null> {
   const token = cookieValue(req.headers.cookie, SESSION_COOKIE);
   if (!token) return null;
-  const session = users.resume(token);
+  const session = await users.resume(token);
   if (!session) throw SessionErrors.ended();
   if (!SAFE_METHODS.has(req.method) && !csrfTokenMatches(token, headerValue(req.headers[CSRF_HEADER]))) throw SessionErrors.csrf();
   return { accountId: session.accountId, keyId: session.user.id, userId: session.user.id, scope: scopeOfRole(session.role) };
@@ -88,11 +88,12 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function sessionView(deps: SessionRouteDeps, session: UserSession, csrf: string) {
-  const accounts = deps.users.accountsOf(session.user).map((a) => ({ id: a.accountId, name: deps.accounts.get(a.accountId)?.name ?? a.accountId, role: a.role }));
+async function sessionView(deps: SessionRouteDeps, session: UserSession, csrf: string) {
+  const nameOf = async (accountId: string) => (await deps.accounts.get(accountId))?.name ?? accountId;
+  const accounts = await Promise.all((await deps.users.accountsOf(session.user)).map(async (a) => ({ id: a.accountId, name: await nameOf(a.accountId), role: a.role })));
   return {
     user: { id: session.user.id, email: session.user.email, operator: session.user.operator },
-    account: { id: session.accountId, name: deps.accounts.get(session.accountId)?.name ?? session.accountId, role: session.role, scope: scopeOfRole(session.role) },
+    account: { id: session.accountId, name: await nameOf(session.accountId), role: session.role, scope: scopeOfRole(session.role) },
     accounts,
     csrf,
     expires_at: session.expiresAt.toISOString(),
@@ -122,10 +123,10 @@ export function registerSessionRoutes(api: FastifyInstance, deps: SessionRouteDe
   const noStore = (reply: FastifyReply) => reply.header('Cache-Control', 'no-store');
 
   /** The request's session, with its token; a 401 without one. */
-  const current = (req: FastifyRequest): { token: string; session: UserSession } => {
+  const current = async (req: FastifyRequest): Promise<{ token: string; session: UserSession }> => {
     const token = cookieValue(req.headers.cookie, SESSION_COOKIE);
     if (!token) throw SessionErrors.notSignedIn();
-    const session = deps.users.resume(token);
+    const session = await deps.users.resume(token);
     if (!session) throw SessionErrors.ended();
     return { token, session };
   };
@@ -175,7 +176,7 @@ export function registerSessionRoutes(api: FastifyInstance, deps: SessionRouteDe
       },
     },
     async (req, reply) => {
-      const { token, session } = current(req);
+      const { token, session } = await current(req);
       noStore(reply);
       return sessionView(deps, session, csrfTokenFor(token));
     },
@@ -194,9 +195,9 @@ export function registerSessionRoutes(api: FastifyInstance, deps: SessionRouteDe
       },
     },
     async (req, reply) => {
-      const { token } = current(req);
+      const { token } = await current(req);
       requireCsrf(req, token);
-      const switched = deps.users.switchAccount(token, req.body.account);
+      const switched = await deps.users.switchAccount(token, req.body.account);
       if (!switched) throw new ApiError(404, 'not_found', `account ${req.body.account} was not found among the accounts you may open`, 'account');
       noStore(reply);
       return sessionView(deps, switched, csrfTokenFor(token));
@@ -210,9 +211,9 @@ export function registerSessionRoutes(api: FastifyInstance, deps: SessionRouteDe
     },
     async (req, reply) => {
       const token = cookieValue(req.headers.cookie, SESSION_COOKIE);
-      if (token && deps.users.resume(token)) {
+      if (token && (await deps.users.resume(token))) {
         requireCsrf(req, token);
-        deps.users.end(token);
+        await deps.users.end(token);
       }
       return reply.code(204).header('Set-Cookie', clearedCookie(secure(req, deps.config))).send();
     },

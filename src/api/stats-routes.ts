@@ -11,7 +11,7 @@ import {
   STATS_STREAMS,
   statsReport,
   statsView,
-  type SqliteStatsStore,
+  type SqlStatsStore,
   type StatsParams,
 } from '../stats/index.js';
 import type { QueueStore } from '../queue/index.js';
@@ -20,7 +20,7 @@ import { ApiErrors, errorResponses } from './errors.js';
 /** Statistics from the roll-ups: totals and a row per day, hour, domain, tag or stream, with the rates. */
 
 export interface StatsRouteDeps {
-  stats: Pick<SqliteStatsStore, 'query' | 'updatedAt'>;
+  stats: Pick<SqlStatsStore, 'query' | 'updatedAt'>;
   /** For the default range (the last 7 days); the system clock when omitted. */
   clock?: Clock;
   /** The queue's depth and oldest waiting message, answered beside the figures (the dashboard's overview). */
@@ -160,7 +160,7 @@ export function registerStatsRoutes(api: FastifyInstance, deps: StatsRouteDeps):
       const params: StatsParams = { from: q.from, to: q.to, groupBy: q.group_by, stream: q.stream, tag: q.tag, domain: q.domain };
       let view;
       try {
-        view = statsView(statsReport(deps.stats, parseStatsQuery(req.principal!.accountId, params, clock.now())));
+        view = statsView(await statsReport(deps.stats, parseStatsQuery(req.principal!.accountId, params, clock.now())));
       } catch (err) {
         // The stats room names the query parameter (group_by, from, …): a 400 naming it.
         if (err instanceof SmtpRejection) throw ApiErrors.badRequest(err.reply.text, err.field);

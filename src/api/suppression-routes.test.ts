@@ -1,17 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SqliteSuppressionStore } from '../suppression/index.js';
+import { SqlSuppressionStore } from '../suppression/index.js';
 import { startApiEdge } from '../../test/support/api-edge.js';
 
 /** The suppression routes behind Herald's real HTTP edge, on an in-memory database. */
 async function setup(t: { after(fn: () => Promise<void> | void): void }) {
-  let suppressions!: SqliteSuppressionStore;
-  const { server, accounts } = await startApiEdge(t, (db) => {
-    suppressions = new SqliteSuppressionStore(db);
+  let suppressions!: SqlSuppressionStore;
+  const { server, accounts } = await startApiEdge(t, async (db) => {
+    suppressions = await SqlSuppressionStore.open(db);
     return { suppressions };
   });
-  const key = (scope: 'admin' | 'read' | 'send', accountId = 'default') => accounts.createApiKey({ accountId, name: `${scope}-${accountId}`, scope }).key;
-  const admin = key('admin');
+  const key = async (scope: 'admin' | 'read' | 'send', accountId = 'default') => (await accounts.createApiKey({ accountId, name: `${scope}-${accountId}`, scope })).key;
+  const admin = await key('admin');
   const call = async (method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown, as = admin) => {
     const res = await server.app.inject({ method, url, headers: { authorization: `Bearer ${as}` }, ...(body === undefined ? {} : { payload: body as object }) });
     return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined };
@@ -83,7 +83,7 @@ test('bad input: 422 naming the field, 400 for the shape, nothing written', asyn
   const bad = await call('POST', '/api/v1/suppressions', { suppressions: [{ address: 'ok@example.com' }, { address: 'nope' }] });
   assert.equal(bad.status, 422);
   assert.deepEqual(bad.body.error, { code: 'invalid', message: '"nope" is not an email address', field: 'suppressions[1].address' });
-  assert.equal(suppressions.count('default'), 0);
+  assert.equal(await suppressions.count('default'), 0);
 
   const path = await call('GET', '/api/v1/suppressions/not-an-address');
   assert.equal(path.status, 422);
@@ -110,15 +110,15 @@ test('bad input: 422 naming the field, 400 for the shape, nothing written', asyn
 
 test('scopes: read keys read, only admin keys change; accounts see only their own list', async (t) => {
   const { call, key, accounts } = await setup(t);
-  const read = key('read');
+  const read = await key('read');
   assert.equal((await call('POST', '/api/v1/suppressions', { address: 'a@example.com' }, read)).status, 403);
   assert.equal((await call('POST', '/api/v1/suppressions', { address: 'a@example.com' })).status, 200);
   assert.equal((await call('GET', '/api/v1/suppressions', undefined, read)).status, 200);
-  assert.equal((await call('GET', '/api/v1/suppressions/a@example.com', undefined, key('send'))).status, 403);
+  assert.equal((await call('GET', '/api/v1/suppressions/a@example.com', undefined, await key('send'))).status, 403);
   assert.equal((await call('DELETE', '/api/v1/suppressions/a@example.com', undefined, read)).status, 403);
 
-  const other = accounts.create({ name: 'globex' });
-  const otherAdmin = key('admin', other.id);
+  const other = await accounts.create({ name: 'globex' });
+  const otherAdmin = await key('admin', other.id);
   assert.equal((await call('GET', '/api/v1/suppressions/a@example.com', undefined, otherAdmin)).status, 404);
   assert.deepEqual((await call('GET', '/api/v1/suppressions', undefined, otherAdmin)).body.suppressions, []);
   assert.equal((await call('DELETE', '/api/v1/suppressions/a@example.com', undefined, otherAdmin)).status, 404);

@@ -3,7 +3,7 @@ import {
   normalizeSuppressionAddress,
   SUPPRESSION_REASONS,
   SUPPRESSION_STREAMS,
-  type SqliteSuppressionStore,
+  type SqlSuppressionStore,
   type StreamSelector,
   type SuppressionEntry,
   type SuppressionInput,
@@ -16,7 +16,7 @@ import { ApiErrors, errorResponses } from './errors.js';
 /** The suppression list: add (one or many), list and search, look an address up, remove it. */
 
 export interface SuppressionRouteDeps {
-  suppressions: Pick<SqliteSuppressionStore, 'add' | 'get' | 'list' | 'remove'>;
+  suppressions: Pick<SqlSuppressionStore, 'add' | 'get' | 'list' | 'remove'>;
   /** For checking `expires_at`; the system clock when omitted. */
   clock?: Clock;
 }
@@ -84,12 +84,16 @@ export function suppressionView(e: SuppressionEntry) {
 }
 
 /** The store's refusals (an address that does not parse, a cursor not ours) in the API's words: 422 naming the field. */
+function inApiWords(err: unknown): never {
+  if (err instanceof SmtpRejection) throw ApiErrors.invalid(err.field ?? 'body', err.reply.text);
+  throw err;
+}
+
 function check<T>(work: () => T): T {
   try {
     return work();
   } catch (err) {
-    if (err instanceof SmtpRejection) throw ApiErrors.invalid(err.field ?? 'body', err.reply.text);
-    throw err;
+    return inApiWords(err);
   }
 }
 
@@ -147,9 +151,10 @@ export function registerSuppressionRoutes(api: FastifyInstance, deps: Suppressio
       const now = clock.now().getTime();
       const inputs = body.suppressions ? body.suppressions.map((s, i) => toInput(s, `suppressions[${i}].`, now)) : [toInput(body, '', now)];
       const accountId = req.principal!.accountId;
-      const result = check(() => suppressions.add(accountId, inputs));
+      const result = await suppressions.add(accountId, inputs).catch(inApiWords);
       const addresses = [...new Set(inputs.map((i) => i.address))];
-      return { ...result, suppressions: addresses.flatMap((a) => suppressions.get(accountId, a)).map(suppressionView) };
+      const entries = await Promise.all(addresses.map((a) => suppressions.get(accountId, a)));
+      return { ...result, suppressions: entries.flat().map(suppressionView) };
     },
   );
 
@@ -181,7 +186,7 @@ export function registerSuppressionRoutes(api: FastifyInstance, deps: Suppressio
       const { stream, reason, search, cursor } = req.query;
       const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
       if (limit < 1 || limit > 1000) throw ApiErrors.badRequest('limit is 1 to 1000', 'limit');
-      const page = check(() => suppressions.list(req.principal!.accountId, { stream, reason, search: search || undefined, limit, cursor }));
+      const page = await suppressions.list(req.principal!.accountId, { stream, reason, search: search || undefined, limit, cursor }).catch(inApiWords);
       return { suppressions: page.entries.map(suppressionView), next_cursor: page.nextCursor };
     },
   );
@@ -204,7 +209,7 @@ export function registerSuppressionRoutes(api: FastifyInstance, deps: Suppressio
     },
     async (req) => {
       const address = check(() => normalizeSuppressionAddress(req.params.address));
-      const entries = suppressions.get(req.principal!.accountId, address, req.query.stream);
+      const entries = await suppressions.get(req.principal!.accountId, address, req.query.stream);
       if (entries.length === 0) throw ApiErrors.notFound(`a suppression of ${address}${req.query.stream ? ` on the ${req.query.stream} stream` : ''}`);
       return { address, suppressions: entries.map(suppressionView) };
     },
@@ -225,7 +230,7 @@ export function registerSuppressionRoutes(api: FastifyInstance, deps: Suppressio
     },
     async (req, reply) => {
       const address = check(() => normalizeSuppressionAddress(req.params.address));
-      if (suppressions.remove(req.principal!.accountId, address, req.query.stream) === 0) {
+      if ((await suppressions.remove(req.principal!.accountId, address, req.query.stream).catch(inApiWords)) === 0) {
         throw ApiErrors.notFound(`a suppression of ${address}${req.query.stream && req.query.stream !== 'all' ? ` on the ${req.query.stream} stream` : ''}`);
       }
       return reply.code(204).send();

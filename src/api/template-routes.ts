@@ -65,8 +65,8 @@ export function registerTemplateRoutes(api: FastifyInstance, deps: ApiDeps): voi
   // preview frame, which can only load a URL: the HTML is served from that URL under the same
   // inert policy as a stored message's HTML, never into the dashboard's own page.
   const { templates, previews } = deps;
-  const found = (accountId: string, id: string, version?: number) => {
-    const t = templates.get(accountId, id, version);
+  const found = async (accountId: string, id: string, version?: number) => {
+    const t = await templates.get(accountId, id, version);
     if (!t) throw ApiErrors.notFound(version === undefined ? `template ${id}` : `version ${version} of template ${id}`);
     return t;
   };
@@ -77,7 +77,7 @@ export function registerTemplateRoutes(api: FastifyInstance, deps: ApiDeps): voi
       config: { scope: 'admin' },
       schema: { summary: 'Create a template', tags: ['templates'], body: templateInput, response: { 201: { $ref: 'Template#' }, ...errors } },
     },
-    async (req, reply) => reply.code(201).send(templateView(templates.create(req.principal!.accountId, req.body))),
+    async (req, reply) => reply.code(201).send(templateView(await templates.create(req.principal!.accountId, req.body))),
   );
 
   api.get<{ Querystring: { cursor?: string; limit?: string } }>(
@@ -101,7 +101,7 @@ export function registerTemplateRoutes(api: FastifyInstance, deps: ApiDeps): voi
     async (req) => {
       const limit = req.query.limit === undefined ? 50 : Number(req.query.limit);
       if (limit < 1 || limit > 100) throw ApiErrors.badRequest('limit is 1 to 100', 'limit');
-      const page = templates.list(req.principal!.accountId, { limit, cursor: req.query.cursor });
+      const page = await templates.list(req.principal!.accountId, { limit, cursor: req.query.cursor });
       return { templates: page.templates.map(templateView), next_cursor: page.nextCursor };
     },
   );
@@ -118,7 +118,7 @@ export function registerTemplateRoutes(api: FastifyInstance, deps: ApiDeps): voi
         response: { 200: { $ref: 'Template#' }, ...errors },
       },
     },
-    async (req) => templateView(found(req.principal!.accountId, req.params.id, req.query.version === undefined ? undefined : Number(req.query.version))),
+    async (req) => templateView(await found(req.principal!.accountId, req.params.id, req.query.version === undefined ? undefined : Number(req.query.version))),
   );
 
   api.get<{ Params: { id: string } }>(
@@ -133,7 +133,7 @@ export function registerTemplateRoutes(api: FastifyInstance, deps: ApiDeps): voi
       },
     },
     async (req) => {
-      const versions = templates.versions(req.principal!.accountId, req.params.id);
+      const versions = await templates.versions(req.principal!.accountId, req.params.id);
       if (!versions) throw ApiErrors.notFound(`template ${req.params.id}`);
       return { versions: versions.map(templateView) };
     },
@@ -152,7 +152,7 @@ export function registerTemplateRoutes(api: FastifyInstance, deps: ApiDeps): voi
       },
     },
     async (req) => {
-      const updated = templates.update(req.principal!.accountId, req.params.id, req.body);
+      const updated = await templates.update(req.principal!.accountId, req.params.id, req.body);
       if (!updated) throw ApiErrors.notFound(`template ${req.params.id}`);
       return templateView(updated);
     },
@@ -165,7 +165,7 @@ export function registerTemplateRoutes(api: FastifyInstance, deps: ApiDeps): voi
       schema: { summary: 'Delete a template', tags: ['templates'], params: idParam, response: { 204: { type: 'null' }, ...errors } },
     },
     async (req, reply) => {
-      if (!templates.delete(req.principal!.accountId, req.params.id)) throw ApiErrors.notFound(`template ${req.params.id}`);
+      if (!(await templates.delete(req.principal!.accountId, req.params.id))) throw ApiErrors.notFound(`template ${req.params.id}`);
       return reply.code(204).send();
     },
   );
@@ -191,7 +191,7 @@ export function registerTemplateRoutes(api: FastifyInstance, deps: ApiDeps): voi
       },
     },
     async (req) => {
-      const stored = found(req.principal!.accountId, req.params.id);
+      const stored = await found(req.principal!.accountId, req.params.id);
       const source = { ...stored, ...(req.body?.template ?? {}) };
       const out = deps.renderer.preview(source, req.body?.data ?? {}, { fieldPrefix: req.body?.template ? 'template.' : '', dataField: 'data' });
       return { subject: out.subject ?? null, html: out.html ?? null, text: out.text ?? null };
@@ -230,7 +230,7 @@ export function registerTemplateRoutes(api: FastifyInstance, deps: ApiDeps): voi
         subject: out.subject ?? null,
         html,
         text: out.text ?? null,
-        html_url: html === null ? null : `/api/v1/templates/previews/${previews.keep(req.principal!.accountId, html)}`,
+        html_url: html === null ? null : `/api/v1/templates/previews/${await previews.keep(req.principal!.accountId, html)}`,
       };
     },
   );
@@ -247,7 +247,7 @@ export function registerTemplateRoutes(api: FastifyInstance, deps: ApiDeps): voi
       },
     },
     async (req, reply) => {
-      const html = previews.get(req.principal!.accountId, req.params.token);
+      const html = await previews.get(req.principal!.accountId, req.params.token);
       if (html === null) throw ApiErrors.notFound(`preview ${req.params.token}`);
       return sendInertHtml(reply, html);
     },

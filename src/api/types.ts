@@ -1,18 +1,18 @@
 import type { AcceptPipeline } from '../accept/index.js';
 import type { HeraldConfig } from '../config/index.js';
 import type { Clock, Logger, Resolver } from '../core/index.js';
-import type { DnsContext, DomainMonitor, SqliteDomainStore } from '../domains/index.js';
+import type { DnsContext, DomainMonitor, SqlDomainStore } from '../domains/index.js';
 import type { QueueStore } from '../queue/index.js';
-import type { AccountRateLimiter, ApiKeyScope, SqliteAccountStore, SqliteCredentialStore, SqliteUserStore } from '../accounts/index.js';
-import type { SqliteTemplateStore, TemplateRenderer } from '../templates/index.js';
-import type { SqliteIdempotencyStore } from './sqlite-idempotency-store.js';
-import type { SqlitePreviewStore } from './sqlite-preview-store.js';
+import type { AccountRateLimiter, ApiKeyScope, SqlAccountStore, SqlCredentialStore, SqlUserStore } from '../accounts/index.js';
+import type { SqlTemplateStore, TemplateRenderer } from '../templates/index.js';
+import type { SqlIdempotencyStore } from './sql-idempotency-store.js';
+import type { SqlPreviewStore } from './sql-preview-store.js';
 import type { MailEvent } from '../core/index.js';
 import type { MessageMeta } from '../queue/index.js';
-import type { SqliteWebhookStore } from '../notify/index.js';
-import type { SqliteSuppressionStore } from '../suppression/index.js';
-import type { SqliteInboundStore } from '../feedback/index.js';
-import type { SqliteStatsStore } from '../stats/index.js';
+import type { SqlWebhookStore } from '../notify/index.js';
+import type { SqlSuppressionStore } from '../suppression/index.js';
+import type { SqlInboundStore } from '../feedback/index.js';
+import type { SqlStatsStore } from '../stats/index.js';
 
 /** Who is calling: resolved from the API key on every request. */
 export interface ApiPrincipal {
@@ -48,24 +48,24 @@ export interface ApiDeps {
   config: HeraldConfig;
   store: QueueStore;
   accept: AcceptPipeline;
-  accounts: SqliteAccountStore;
+  accounts: SqlAccountStore;
   rateLimiter: AccountRateLimiter;
-  templates: SqliteTemplateStore;
+  templates: SqlTemplateStore;
   renderer: TemplateRenderer;
-  idempotency: SqliteIdempotencyStore;
+  idempotency: SqlIdempotencyStore;
   /** Rendered template previews (POST /templates/preview), shared by every API process. */
-  previews: SqlitePreviewStore;
-  domains: SqliteDomainStore;
+  previews: SqlPreviewStore;
+  domains: SqlDomainStore;
   domainMonitor: DomainMonitor;
   /** DNS for the domain record plans (HERALD_DNS_SERVERS). */
   resolver: Resolver;
   dnsContext: DnsContext;
-  webhooks: SqliteWebhookStore;
-  suppressions: SqliteSuppressionStore;
+  webhooks: SqlWebhookStore;
+  suppressions: SqlSuppressionStore;
   /** Inbound mail for Herald's own addresses (bounces, complaints), read-only. */
-  inbound: Pick<SqliteInboundStore, 'get' | 'getRaw' | 'list'>;
+  inbound: Pick<SqlInboundStore, 'get' | 'getRaw' | 'list'>;
   /** The statistics roll-ups (GET /api/v1/stats). */
-  stats: SqliteStatsStore;
+  stats: SqlStatsStore;
   /** The event outbox, in order (pull API, new endpoints' starting point). */
   readEvents(after: number, limit: number): Promise<MailEvent[]>;
   /** A message's tags, metadata and stream, for event payloads. */
@@ -73,11 +73,11 @@ export interface ApiDeps {
   /** Tells the webhook dispatcher to look at the endpoints now (after a change). */
   wakeWebhooks(): void;
   /** SMTP credentials (GET/POST/DELETE /api/v1/credentials); not served without it. */
-  credentials?: Pick<SqliteCredentialStore, 'create' | 'list' | 'revoke'>;
+  credentials?: Pick<SqlCredentialStore, 'create' | 'list' | 'revoke'>;
   /** Every committed event as it happens (the in-process EventBus); GET /events/stream is not served without it. */
   subscribeEvents?(listener: (event: MailEvent) => void): () => void;
   /** Dashboard users and sessions (POST /api/v1/session, the herald_session cookie); no sign-in without it. */
-  users?: SqliteUserStore;
+  users?: SqlUserStore;
   /** The built dashboard's directory, served at `/`; not served without it. */
   dashboardDir?: string;
   /** The public open, click and unsubscribe URLs (/t/…); not served without it. */

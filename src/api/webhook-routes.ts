@@ -9,7 +9,7 @@ import {
   WebhookError,
   WebhookSender,
   type ReadEvents,
-  type SqliteWebhookStore,
+  type SqlWebhookStore,
   type WebhookAttempt,
   type WebhookEndpoint,
   type WebhookInput,
@@ -19,7 +19,7 @@ import { ApiError, ApiErrors, errorResponses } from './errors.js';
 /** Webhook endpoints: create (the signing secret is shown then), list, change, delete, rotate the secret, attempts, test. */
 
 export interface WebhookRouteDeps {
-  webhooks: SqliteWebhookStore;
+  webhooks: SqlWebhookStore;
   /** The queue's outbox read: a new endpoint starts after the newest event. */
   readEvents: ReadEvents;
   /** DNS for the SSRF check of a URL when it is saved, and for the test ping. */
@@ -103,8 +103,8 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: WebhookRouteDe
   const { webhooks } = deps;
   const admin = { store: webhooks, resolver: deps.resolver, config: deps.config, readEvents: deps.readEvents };
   const view = (w: WebhookEndpoint) => webhookView(w, (seq) => webhooks.eventId(seq));
-  const found = (accountId: string, id: string) => {
-    const w = webhooks.get(accountId, id);
+  const found = async (accountId: string, id: string) => {
+    const w = await webhooks.get(accountId, id);
     if (!w) throw ApiErrors.notFound(`webhook ${id}`);
     return w;
   };
@@ -136,7 +136,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: WebhookRouteDe
       config: { scope: 'admin' },
       schema: { summary: "The account's webhook endpoints", tags: ['webhooks'], response: { 200: { type: 'object', properties: { webhooks: { type: 'array', items: webhookSchema } } }, ...errors } },
     },
-    async (req) => ({ webhooks: webhooks.list(req.principal!.accountId).map(view) }),
+    async (req) => ({ webhooks: (await webhooks.list(req.principal!.accountId)).map(view) }),
   );
 
   api.get<{ Params: { id: string } }>(
@@ -145,7 +145,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: WebhookRouteDe
       config: { scope: 'admin' },
       schema: { summary: 'A webhook endpoint and its state', tags: ['webhooks'], params: idParam, response: { 200: webhookSchema, ...errors } },
     },
-    async (req) => view(found(req.principal!.accountId, req.params.id)),
+    async (req) => view(await found(req.principal!.accountId, req.params.id)),
   );
 
   api.patch<{ Params: { id: string }; Body: WebhookInput }>(
@@ -176,7 +176,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: WebhookRouteDe
       schema: { summary: 'Remove a webhook endpoint and its attempts', tags: ['webhooks'], params: idParam, response: { 204: { type: 'null' }, ...errors } },
     },
     async (req, reply) => {
-      if (!webhooks.delete(req.principal!.accountId, req.params.id)) throw ApiErrors.notFound(`webhook ${req.params.id}`);
+      if (!(await webhooks.delete(req.principal!.accountId, req.params.id))) throw ApiErrors.notFound(`webhook ${req.params.id}`);
       return reply.code(204).send();
     },
   );
@@ -194,7 +194,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: WebhookRouteDe
       },
     },
     async (req) => {
-      const rotated = webhooks.rotateSecret(req.principal!.accountId, req.params.id);
+      const rotated = await webhooks.rotateSecret(req.principal!.accountId, req.params.id);
       if (!rotated) throw ApiErrors.notFound(`webhook ${req.params.id}`);
       return { ...view(rotated.endpoint), secret: rotated.secret };
     },
@@ -244,10 +244,10 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: WebhookRouteDe
       },
     },
     async (req) => {
-      const endpoint = found(req.principal!.accountId, req.params.id);
+      const endpoint = await found(req.principal!.accountId, req.params.id);
       const limit = req.query.limit === undefined ? 50 : Number(req.query.limit);
       if (limit < 1 || limit > 100) throw ApiErrors.badRequest('limit is 1 to 100', 'limit');
-      const attempts = webhooks.attempts(endpoint.id, { limit, before: req.query.before === undefined ? undefined : Number(req.query.before) });
+      const attempts = await webhooks.attempts(endpoint.id, { limit, before: req.query.before === undefined ? undefined : Number(req.query.before) });
       return { attempts: attempts.map(attemptView), next_cursor: attempts.length === limit ? String(attempts[attempts.length - 1].id) : null };
     },
   );
@@ -278,7 +278,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: WebhookRouteDe
       },
     },
     async (req) => {
-      const endpoint = found(req.principal!.accountId, req.params.id);
+      const endpoint = await found(req.principal!.accountId, req.params.id);
       sender ??= new WebhookSender({ resolver: deps.resolver, policy: { allowPrivate: deps.config.webhookAllowPrivate === 'true' } });
       const result = await sendTestEvent({ store: webhooks, sender, clock: deps.clock }, endpoint);
       return { event_id: result.eventId, ok: result.ok, status: result.status, error: result.error, latency_ms: Math.round(result.latencyMs), response: result.response };

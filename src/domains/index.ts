@@ -22,11 +22,12 @@
  *   active; the old key stays `retiring` (record should stay published) for 7 days, then is
  *   retired with its private key destroyed. Selectors are dated (`hd202611`, `hd202611e` for
  *   Ed25519) and never reused.
- * - Private keys are stored in the clear (PKCS#8 PEM): the data directory must be protected.
+ * - Private keys are stored in the clear (PKCS#8 PEM): the data directory, or the PostgreSQL
+ *   database, must be readable by Herald alone.
  * - All DNS goes through the injected Resolver, all time through the Clock; SPF merging never
  *   produces a second SPF record.
  */
-export { SqliteDomainStore, RETIRE_AFTER_MS, FAILING_GRACE_MS, type DomainStoreOptions } from './sqlite-domain-store.js';
+export { SqlDomainStore, RETIRE_AFTER_MS, FAILING_GRACE_MS, type DomainStoreOptions } from './sql-domain-store.js';
 export { recordsFor, planRecords, lookupExistingRecords, dmarcStarter, RETURN_PATH_MX_PRIORITY, TRACKING_LABEL } from './records.js';
 export { verifyDomain } from './verify.js';
 export { startDomainMonitor, MONITOR_INTERVAL_MS, UNVERIFIED_INTERVAL_MS, type DomainMonitor, type DomainMonitorOptions } from './monitor.js';

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NodeDnsResolver } from '../deliver/dns-resolver.js';
-import { openSqlite } from '../storage/index.js';
+import { SqliteSqlDatabase } from '../storage/index.js';
 import { startDnsServer, type Zone } from '../../test/support/dns-server.js';
 import { zoneFor } from '../../test/support/domain-zone.js';
 import { startDomainMonitor } from './monitor.js';
 import { recordsFor } from './records.js';
-import { SqliteDomainStore } from './sqlite-domain-store.js';
+import { SqlDomainStore } from './sql-domain-store.js';
 import type { DnsContext, DomainChange, DomainView } from './types.js';
 
 const HOST = 'herald.example.net';
@@ -16,10 +16,10 @@ const HOUR = 60 * MINUTE;
 
 test('the monitor reports a record removed and put back, checks verified domains every interval and failing ones sooner', async (t) => {
   const dns = await startDnsServer();
-  const db = openSqlite(':memory:');
+  const db = SqliteSqlDatabase.open(':memory:');
   let now = Date.parse('2026-11-03T10:00:00Z');
   const clock = { now: () => new Date(now) };
-  const store = new SqliteDomainStore(db, { clock });
+  const store = await SqlDomainStore.open(db, { clock });
   const changes: DomainChange[] = [];
   const monitor = startDomainMonitor(store, {
     resolver: new NodeDnsResolver({ servers: [dns.server], timeoutMs: 1000, tries: 1 }),
@@ -30,7 +30,7 @@ test('the monitor reports a record removed and put back, checks verified domains
   t.after(async () => {
     await monitor.stop();
     await dns.close();
-    db.close();
+    await db.close();
   });
 
   const domain = await store.add('acme', 'example.com', { dkim: ['ed25519'] });
@@ -58,7 +58,7 @@ test('the monitor reports a record removed and put back, checks verified domains
   assert.deepEqual([broke.before, broke.after], ['verified', 'failing']);
   assert.deepEqual(broke.changed.map((r) => [r.purpose, r.name, r.status]), [['return-path-spf', 'bounces.example.com', 'missing']]);
   assert.match(broke.changed[0].fix!, /^Publish a TXT record named bounces\.example\.com with this value: v=spf1 a:herald\.example\.net ~all$/);
-  assert.equal(store.get('acme', 'example.com')?.status, 'failing');
+  assert.equal((await store.get('acme', 'example.com'))?.status, 'failing');
 
   // A failing domain is looked at again after 15 minutes, not 6 hours. Put back, it is fixed.
   publish(domain);
@@ -83,16 +83,16 @@ test('the monitor reports a record removed and put back, checks verified domains
 
 test('the monitor activates a rotated key once its record is published, and reports the DKIM change', async (t) => {
   const dns = await startDnsServer();
-  const db = openSqlite(':memory:');
+  const db = SqliteSqlDatabase.open(':memory:');
   let now = Date.parse('2026-11-03T10:00:00Z');
   const clock = { now: () => new Date(now) };
-  const store = new SqliteDomainStore(db, { clock });
+  const store = await SqlDomainStore.open(db, { clock });
   const changes: DomainChange[] = [];
   const monitor = startDomainMonitor(store, { resolver: new NodeDnsResolver({ servers: [dns.server], timeoutMs: 1000, tries: 1 }), clock, context, onChange: (c) => changes.push(c) });
   t.after(async () => {
     await monitor.stop();
     await dns.close();
-    db.close();
+    await db.close();
   });
   const publish = (d: DomainView) => dns.setZone(zoneFor(recordsFor(d, { ...context, existingSpf: null, existingDmarc: false, existingReturnPathSpf: null }), { [HOST]: { A: ['192.0.2.25'] } }));
 
@@ -107,7 +107,7 @@ test('the monitor activates a rotated key once its record is published, and repo
   now += HOUR;
   const switched = (await monitor.check('acme', 'example.com'))!;
   assert.deepEqual(switched.activated, ['hd202611ea']);
-  assert.deepEqual(store.signingKeysFor('acme', 'example.com')?.map((k) => k.selector), ['hd202611ea']);
+  assert.deepEqual((await store.signingKeysFor('acme', 'example.com'))?.map((k) => k.selector), ['hd202611ea']);
   assert.deepEqual(changes.at(-1)?.changed.map((r) => `${r.purpose} ${r.selector} ${r.status}`), ['dkim hd202611ea ok']);
   assert.equal(switched.after, 'verified');
 });

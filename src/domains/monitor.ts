@@ -1,5 +1,5 @@
 import { silentLogger, systemClock, type Clock, type Logger, type Resolver } from '../core/index.js';
-import type { SqliteDomainStore } from './sqlite-domain-store.js';
+import type { SqlDomainStore } from './sql-domain-store.js';
 import type { DnsContext, DomainChange, DomainView, VerificationOutcome } from './types.js';
 import { verifyDomain } from './verify.js';
 
@@ -39,7 +39,7 @@ export const UNVERIFIED_INTERVAL_MS = 15 * 60_000;
  * stored `checkedAt`, so a restart does not check everything again at once, and a check made
  * through `check` counts too. The first tick comes one `tickMs` after start.
  */
-export function startDomainMonitor(store: SqliteDomainStore, options: DomainMonitorOptions): DomainMonitor {
+export function startDomainMonitor(store: SqlDomainStore, options: DomainMonitorOptions): DomainMonitor {
   const clock = options.clock ?? systemClock;
   const log = options.logger ?? silentLogger;
   const intervalMs = options.intervalMs ?? MONITOR_INTERVAL_MS;
@@ -50,10 +50,10 @@ export function startDomainMonitor(store: SqliteDomainStore, options: DomainMoni
   let stopped = false;
 
   const run = async (domain: Pick<DomainView, 'accountId' | 'name'>): Promise<VerificationOutcome | null> => {
-    const current = store.get(domain.accountId, domain.name);
+    const current = await store.get(domain.accountId, domain.name);
     if (!current) return null;
     const result = await verifyDomain(current, options.resolver, options.context, clock);
-    const outcome = store.recordVerification(current.accountId, current.name, result);
+    const outcome = await store.recordVerification(current.accountId, current.name, result);
     if (!outcome) return null;
     if (outcome.activated.length > 0) log.info({ domain: current.name, account: current.accountId, selectors: outcome.activated }, 'rotated DKIM key now active');
     if (outcome.retired.length > 0) log.info({ domain: current.name, account: current.accountId, selectors: outcome.retired }, 'replaced DKIM key retired');
@@ -81,7 +81,7 @@ export function startDomainMonitor(store: SqliteDomainStore, options: DomainMoni
       let checked = 0;
       try {
         const now = clock.now().getTime();
-        const due = store.checkSchedule().filter((d) => d.checkedAt === null || now - d.checkedAt.getTime() >= (d.status === 'verified' ? intervalMs : unverifiedMs));
+        const due = (await store.checkSchedule()).filter((d) => d.checkedAt === null || now - d.checkedAt.getTime() >= (d.status === 'verified' ? intervalMs : unverifiedMs));
         let next = 0;
         const worker = async () => {
           while (!stopped && next < due.length) {

@@ -1,12 +1,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { NodeDnsResolver } from '../deliver/dns-resolver.js';
-import { openSqlite } from '../storage/index.js';
+import { SqliteSqlDatabase } from '../storage/index.js';
 import { startDnsServer, type DnsServer, type Zone } from '../../test/support/dns-server.js';
 import { zoneFor } from '../../test/support/domain-zone.js';
 import { planRecords, recordsFor } from './records.js';
 import { showDomain } from './show.js';
-import { SqliteDomainStore } from './sqlite-domain-store.js';
+import { SqlDomainStore } from './sql-domain-store.js';
 import type { DnsContext, DomainView, RecordCheck, VerificationResult } from './types.js';
 import { verifyDomain } from './verify.js';
 
@@ -17,7 +17,7 @@ const clock = { now: () => new Date('2026-11-03T10:00:00Z') };
 
 let dns: DnsServer;
 let resolver: NodeDnsResolver;
-let store: SqliteDomainStore;
+let store: SqlDomainStore;
 /** example.com with an RSA and an Ed25519 key; shop.example with Ed25519 only. */
 let both: DomainView;
 let shop: DomainView;
@@ -25,7 +25,7 @@ let shop: DomainView;
 before(async () => {
   dns = await startDnsServer();
   resolver = new NodeDnsResolver({ servers: [dns.server], timeoutMs: 1000, tries: 1 });
-  store = new SqliteDomainStore(openSqlite(':memory:'), { clock });
+  store = await SqlDomainStore.open(SqliteSqlDatabase.open(':memory:'), { clock });
   both = await store.add('acme', 'example.com', { dkim: ['rsa', 'ed25519'] });
   shop = await store.add('acme', 'shop.example', { dkim: ['ed25519'] });
 });
@@ -71,9 +71,9 @@ test('every record published as planned: all ok, and the domain becomes verified
   assert.deepEqual(rsa.found, [rsa.expected]);
   assert.deepEqual(record(result, 'return-path-mx', undefined).found, [`10 ${HOST}`]);
   assert.deepEqual(record(result, 'return-path-spf').found, [`v=spf1 a:${HOST} ~all`]);
-  const outcome = store.recordVerification('acme', 'example.com', result)!;
+  const outcome = (await store.recordVerification('acme', 'example.com', result))!;
   assert.equal(outcome.after, 'verified');
-  assert.equal(store.signingKeysFor('acme', 'example.com')?.length, 2);
+  assert.equal((await store.signingKeysFor('acme', 'example.com'))?.length, 2);
 });
 
 test('nothing published: every record missing, each with a problem and a fix naming the exact record', async () => {
@@ -262,7 +262,7 @@ test('return path MX: elsewhere, or behind another MX, is wrong', async () => {
 
 test('a DNS failure is an error, not a missing record, and leaves a verified domain verified', async () => {
   publishAll(shop);
-  assert.equal(store.recordVerification('acme', 'shop.example', await verify(shop))!.after, 'verified');
+  assert.equal((await store.recordVerification('acme', 'shop.example', await verify(shop)))!.after, 'verified');
   dns.setName('bounces.shop.example', 'SERVFAIL');
   const result = await verify(shop);
   const failed = result.records.filter((r) => r.status === 'error');
@@ -270,7 +270,7 @@ test('a DNS failure is an error, not a missing record, and leaves a verified dom
   assert.match(failed[0].problem!, /^Herald could not look up the MX records of bounces\.shop\.example: the DNS server answered with a failure \(SERVFAIL\)\./);
   assert.equal(result.ok, false);
   const later = { ...result, checkedAt: new Date(result.checkedAt.getTime() + 1) };
-  const outcome = store.recordVerification('acme', 'shop.example', later)!;
+  const outcome = (await store.recordVerification('acme', 'shop.example', later))!;
   assert.deepEqual([outcome.before, outcome.after, outcome.changed], ['verified', 'verified', []]);
 });
 

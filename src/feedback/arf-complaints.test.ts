@@ -31,7 +31,7 @@ async function world(t: { after(fn: () => unknown): void }) {
     const ids = Object.fromEntries(batch.recipients.map((r) => [r.address, r.id]));
     return { id, verp: (address: string) => returnPathAddress(secret, returnPath, id, ids[address]) };
   };
-  const complaints = new ArfComplaintMailbox({ store, secret, clock, bounceDomainOwner: (d) => (OWNERS[d] ? { accountId: OWNERS[d] } : null) });
+  const complaints = new ArfComplaintMailbox({ store, secret, clock, bounceDomainOwner: async (d) => (OWNERS[d] ? { accountId: OWNERS[d] } : null) });
   const complaintsOf = async (id: string) => (await store.eventsOf(id, 100)).filter((e) => e.type === 'complained');
   return { store, send, complaints, complaintsOf };
 }
@@ -112,7 +112,7 @@ test('a report about nothing of ours, and mail that is no report, are accepted a
 test('a report sent to a return path is a complaint, not a bounce', async (t) => {
   const { store, send, complaints, complaintsOf } = await world(t);
   const m = await send(['ann@mail.example']);
-  const bounces = new ReturnPathBounces({ store, secret, clock, isBounceDomain: (d) => d in OWNERS, complaints });
+  const bounces = new ReturnPathBounces({ store, secret, clock, isBounceDomain: async (d) => d in OWNERS, complaints });
   const verp = m.verp('ann@mail.example');
   const outcome = await bounces.receive(inbound(feedbackReport({ originalHeader: 'Subject: Sale', to: verp }), [verp]));
   assert.deepEqual(outcome, { kind: 'arf', messageId: m.id, accountId: 'shop', recipient: 'ann@mail.example' });

@@ -25,7 +25,7 @@ export interface ArfComplaintMailboxOptions {
   /** The installation's return-path signing secret (see core/return-path.ts). */
   secret: Buffer;
   /** The account whose sending domain uses this bounce domain, or null when it is none. */
-  bounceDomainOwner(domain: string): { accountId: string } | null;
+  bounceDomainOwner(domain: string): Promise<{ accountId: string } | null>;
   clock?: Clock;
   logger?: Logger;
 }
@@ -56,20 +56,20 @@ export class ArfComplaintMailbox implements InboundMailbox {
 
   async lookup(address: string): Promise<'ours' | 'unknown-user' | 'not-ours'> {
     const parts = splitAddress(address);
-    if (!parts || !this.options.bounceDomainOwner(normalizeDomain(parts.domain))) return 'not-ours';
+    if (!parts || !(await this.options.bounceDomainOwner(normalizeDomain(parts.domain)))) return 'not-ours';
     // Local parts are case-insensitive here: providers' forms often upper-case them.
     return (FEEDBACK_LOCAL_PARTS as readonly string[]).includes(parts.local.toLowerCase()) ? 'ours' : 'not-ours';
   }
 
   async receive(message: InboundMessage): Promise<InboundOutcome | void> {
     // The account whose bounce domain the mail came to: its inbound record belongs to it.
-    const owner = this.ownerOf(message.recipients);
+    const owner = await this.ownerOf(message.recipients);
     const report = await readFeedbackReport(message.body);
     if (!report) {
       this.log.info({ ip: message.clientIp, recipients: message.recipients, inboundId: message.inboundId }, 'mail to a feedback address that is not a feedback report: kept as an inbound record');
       return { kind: 'other', accountId: owner?.accountId };
     }
-    const target = this.targetOf(report, owner);
+    const target = await this.targetOf(report, owner);
     if (!target) {
       this.log.info(
         { ip: message.clientIp, feedbackType: report.feedbackType, userAgent: report.userAgent, inboundId: message.inboundId },
@@ -95,11 +95,11 @@ export class ArfComplaintMailbox implements InboundMailbox {
    * account whose bounce domain the report came to — a Message-ID is no secret, so it is only
    * believed for that account's own feedback address.
    */
-  private targetOf(report: FeedbackReport, owner: { accountId: string } | null): Target | null {
+  private async targetOf(report: FeedbackReport, owner: { accountId: string } | null): Promise<Target | null> {
     const original = report.original;
     for (const candidate of [original?.returnPath, report.originalMailFrom]) {
       const parts = candidate ? splitAddress(candidate) : null;
-      const named = parts && this.options.bounceDomainOwner(parts.domain) ? parseReturnPath(this.options.secret, parts.local) : null;
+      const named = parts && (await this.options.bounceDomainOwner(parts.domain)) ? parseReturnPath(this.options.secret, parts.local) : null;
       if (named) return named;
     }
     const local = original?.messageId ? /^<([^@<>]+)@[^<>]+>$/.exec(original.messageId)?.[1].toLowerCase() : undefined;
@@ -108,10 +108,10 @@ export class ArfComplaintMailbox implements InboundMailbox {
     return { messageId: local, addresses, accountId: owner.accountId };
   }
 
-  private ownerOf(recipients: string[]): { accountId: string } | null {
+  private async ownerOf(recipients: string[]): Promise<{ accountId: string } | null> {
     for (const address of recipients) {
       const parts = splitAddress(address);
-      const owner = parts ? this.options.bounceDomainOwner(parts.domain) : null;
+      const owner = parts ? await this.options.bounceDomainOwner(parts.domain) : null;
       if (owner) return owner;
     }
     return null;

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { InboundMailbox, InboundMessage, InboundOutcome } from '../core/index.js';
 import { NodeDnsResolver } from '../deliver/index.js';
-import { openSqlite } from '../storage/index.js';
+import { SqliteSqlDatabase } from '../storage/index.js';
 import { startDnsServer } from '../../test/support/dns-server.js';
 import { InboundMailboxes } from './inbound-mailboxes.js';
-import { SqliteInboundStore } from './sqlite-inbound-store.js';
+import { SqlInboundStore } from './sql-inbound-store.js';
 
 const NOW = new Date(Date.UTC(2030, 0, 1));
 
@@ -35,16 +35,16 @@ const message = (recipients: string[], body = 'From: MAILER-DAEMON@a.example\r\n
   helo: 'mx.a.example',
 });
 
-function records(t: { after(fn: () => void): void }) {
-  const db = openSqlite(':memory:');
+async function records(t: { after(fn: () => Promise<void>): void }) {
+  const db = SqliteSqlDatabase.open(':memory:');
   t.after(() => db.close());
-  return new SqliteInboundStore(db);
+  return SqlInboundStore.open(db);
 }
 
 test('lookup: the first mailbox that says ours wins; unknown-user when one knows the domain; else not ours', async (t) => {
   const bounces = mailbox({ 'b+x@bounces.s.example': 'ours', 'fbl@bounces.s.example': 'unknown-user', 'nobody@bounces.s.example': 'unknown-user' });
   const complaints = mailbox({ 'fbl@bounces.s.example': 'ours' });
-  const router = new InboundMailboxes([bounces, complaints], { records: records(t) });
+  const router = new InboundMailboxes([bounces, complaints], { records: await records(t) });
   assert.equal(await router.lookup('b+x@bounces.s.example'), 'ours');
   assert.equal(await router.lookup('fbl@bounces.s.example'), 'ours', 'a later mailbox’s ours beats an earlier unknown-user');
   assert.equal(await router.lookup('nobody@bounces.s.example'), 'unknown-user');
@@ -58,7 +58,7 @@ test('receive: each mailbox gets the recipients it claimed, the record id and th
   const resolver = new NodeDnsResolver({ servers: [dns.server], timeoutMs: 1000, tries: 1 });
   const bounces = mailbox({ 'b+x@bounces.s.example': 'ours' }, { kind: 'dsn', messageId: '01jz0000000000000000000000', accountId: 'acct', recipient: 'ann@a.example' });
   const complaints = mailbox({ 'fbl@bounces.s.example': 'ours' });
-  const store = records(t);
+  const store = await records(t);
   const router = new InboundMailboxes([bounces, complaints], { records: store, authentication: { resolver, hostname: 'herald.test' } });
   const sent = { ...message(['fbl@bounces.s.example', 'b+x@bounces.s.example']), mailFrom: 'bounce@a.example' };
   await router.receive(sent);
@@ -69,38 +69,38 @@ test('receive: each mailbox gets the recipients it claimed, the record id and th
   assert.equal(complaints.received[0].inboundId, id, 'one message, one record');
   assert.deepEqual(bounces.received[0].authentication, { spf: 'pass', dkim: 'none', dmarc: 'none', arc: 'none' });
 
-  const record = store.get(id)!;
+  const record = (await store.get(id))!;
   assert.equal(record.kind, 'dsn', 'the outcome that names a message describes the record');
   assert.equal(record.messageId, '01jz0000000000000000000000');
   assert.equal(record.recipient, 'ann@a.example');
   assert.equal(record.subject, 'Undelivered');
   assert.deepEqual(record.recipients, sent.recipients);
   assert.equal(record.helo, 'mx.a.example');
-  const raw = store.getRaw(id)!.toString();
+  const raw = (await store.getRaw(id))!.toString();
   assert.match(raw, /^Received-SPF: pass/);
   assert.match(raw, /\r\nAuthentication-Results: herald\.test;[^]*\r\n spf=pass /);
   assert.ok(raw.endsWith(sent.body.toString()), 'the message follows, byte for byte');
 });
 
 test('without a check the message is kept as received, kind other; a DNS failure is a temperror, not a refusal', async (t) => {
-  const store = records(t);
+  const store = await records(t);
   const box = mailbox({ 'postmaster@bounces.s.example': 'ours' });
   const sent = { ...message(['postmaster@bounces.s.example']), mailFrom: 'ann@a.example' };
   await new InboundMailboxes([box], { records: store }).receive(sent);
   const id = box.received[0].inboundId!;
-  assert.equal(store.get(id)!.kind, 'other');
-  assert.equal(store.get(id)!.authentication, null);
-  assert.deepEqual(store.getRaw(id), sent.body);
+  assert.equal((await store.get(id))!.kind, 'other');
+  assert.equal((await store.get(id))!.authentication, null);
+  assert.deepEqual(await store.getRaw(id), sent.body);
 
   const failing = { resolveTxt: async () => Promise.reject(Object.assign(new Error('DNS down'), { code: 'ESERVFAIL' })) } as never;
   await new InboundMailboxes([box], { records: store, authentication: { resolver: failing, hostname: 'herald.test' } }).receive(sent);
-  const checked = store.get(box.received[1].inboundId!)!;
+  const checked = (await store.get(box.received[1].inboundId!))!;
   assert.equal(checked.authentication?.spf, 'temperror');
 });
 
 test('a mailbox that fails fails the message (the client retries) and nothing is kept', async (t) => {
-  const store = records(t);
+  const store = await records(t);
   const router = new InboundMailboxes([mailbox({ 'b+x@bounces.s.example': 'ours' }, new Error('disk full'))], { records: store });
   await assert.rejects(router.receive(message(['b+x@bounces.s.example'])), /disk full/);
-  assert.deepEqual(store.list({ limit: 10 }), []);
+  assert.deepEqual(await store.list({ limit: 10 }), []);
 });

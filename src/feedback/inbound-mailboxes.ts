@@ -13,11 +13,11 @@ import {
 } from '../core/index.js';
 import { checkAuthentication } from './authentication.js';
 import { headerBlock } from './header-fields.js';
-import type { NewInboundRecord } from './sqlite-inbound-store.js';
+import type { NewInboundRecord } from './sql-inbound-store.js';
 
 export interface InboundMailboxesOptions {
-  /** Where every accepted message is kept (SqliteInboundStore). */
-  records: { add(record: NewInboundRecord): void };
+  /** Where every accepted message is kept (SqlInboundStore). */
+  records: { add(record: NewInboundRecord): Promise<void> };
   /** With a resolver, each message's SPF, DKIM, DMARC and ARC verdicts are checked once. */
   authentication?: { resolver: Resolver; hostname: string };
   clock?: Clock;
@@ -75,7 +75,7 @@ export class InboundMailboxes implements InboundMailbox {
     // outcome — one that names a message — describes the record.
     const outcome = outcomes.find((o) => o.messageId) ?? outcomes[0];
     const { subject, from } = await headlines(message.body);
-    this.options.records.add({
+    await this.options.records.add({
       id: inboundId,
       receivedAt: message.receivedAt,
       clientIp: message.clientIp,

@@ -28,7 +28,7 @@ export { judgeHit, MACHINE_RULES, SOON_AFTER_DELIVERY_MS, type MachineVerdict, t
 export { UnsubscribeMailbox, type UnsubscribeMailboxOptions } from './unsubscribe-mailbox.js';
 export { checkAuthentication, type AuthenticationSummary } from './authentication.js';
 export {
-  SqliteInboundStore,
+  SqlInboundStore,
   startInboundJanitor,
   isInboundKind,
   MAX_INBOUND_LIST_LIMIT,
@@ -36,4 +36,4 @@ export {
   type InboundListRequest,
   type InboundRecord,
   type NewInboundRecord,
-} from './sqlite-inbound-store.js';
+} from './sql-inbound-store.js';

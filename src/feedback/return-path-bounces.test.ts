@@ -7,7 +7,7 @@ import { ReturnPathBounces } from './return-path-bounces.js';
 import { checkAuthentication } from './authentication.js';
 import { InboundMailboxes } from './inbound-mailboxes.js';
 import { loadBounceRules } from './bounce-rules.js';
-import type { NewInboundRecord } from './sqlite-inbound-store.js';
+import type { NewInboundRecord } from './sql-inbound-store.js';
 import { NodeDnsResolver } from '../deliver/index.js';
 import { startDnsServer } from '../../test/support/dns-server.js';
 
@@ -59,7 +59,7 @@ async function delivered(t: { after(fn: () => unknown): void }) {
   const ok = { code: 250, text: 'ok' };
   await store.recordAttempt({ batch, at: NOW, results: batch.recipients.map((r) => ({ recipientId: r.id, state: 'delivered' as const, outcome: { kind: 'delivered' as const, host: 'mx.a.example', reply: ok } })) });
   const ann = batch.recipients.find((r) => r.address === 'ann@a.example')!;
-  const bounces = new ReturnPathBounces({ store, secret, clock, isBounceDomain: (d) => d === 'bounces.s.example' });
+  const bounces = new ReturnPathBounces({ store, secret, clock, isBounceDomain: async (d) => d === 'bounces.s.example' });
   return { store, id, ann, bounces, annPath: returnPathAddress(secret, 'bounces.s.example', id, ann.id) };
 }
 
@@ -112,7 +112,7 @@ test('reports are checked for SPF, DKIM and DMARC through Herald’s resolver; t
   // The inbound router checks once and hands the verdicts and its record's id to the mailbox.
   const { store, id, bounces, annPath } = await delivered(t);
   const kept: NewInboundRecord[] = [];
-  const inbound = new InboundMailboxes([bounces], { records: { add: (r) => kept.push(r) }, authentication: { resolver, hostname: 'herald.test' }, clock });
+  const inbound = new InboundMailboxes([bounces], { records: { add: async (r) => void kept.push(r) }, authentication: { resolver, hostname: 'herald.test' }, clock });
   await inbound.receive({ mailFrom: 'bounce@a.example', recipients: [annPath], body: message, receivedAt: NOW, clientIp: '192.0.2.9', helo: 'mx.a.example' });
   const [event] = (await store.eventsOf(id, 10)).filter((e) => e.type === 'bounced');
   assert.deepEqual(event.data.authentication, { spf: 'pass', dkim: 'none', dmarc: 'pass', arc: 'none' });
@@ -123,7 +123,7 @@ test('reports are checked for SPF, DKIM and DMARC through Herald’s resolver; t
 
 test('a free-text bounce is read with the rule table: the rule’s status becomes the reply and the event names it', async (t) => {
   const { store, id, annPath } = await delivered(t);
-  const bounces = new ReturnPathBounces({ store, secret, clock, isBounceDomain: (d) => d === 'bounces.s.example', rules: loadBounceRules() });
+  const bounces = new ReturnPathBounces({ store, secret, clock, isBounceDomain: async (d) => d === 'bounces.s.example', rules: loadBounceRules() });
   const freeText = (subject: string, text: string) =>
     Buffer.from(`From: postmaster@a.example\r\nSubject: ${subject}\r\n\r\n${text}\r\n\r\n------ This is a copy of the message, including all the headers. ------\r\nX-Spam-Status: No\r\nSubject: x\r\n`);
   const outOfOffice = await bounces.receive({ mailFrom: '', recipients: [annPath], body: freeText('Automatic reply: your order', 'I am away until Monday.'), receivedAt: NOW, clientIp: '192.0.2.9', inboundId: 'in1' });

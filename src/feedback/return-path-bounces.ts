@@ -22,7 +22,7 @@ export interface ReturnPathBouncesOptions {
   /** The installation's return-path signing secret (see core/return-path.ts). */
   secret: Buffer;
   /** True for a bounce domain of some sending domain. */
-  isBounceDomain(domain: string): boolean;
+  isBounceDomain(domain: string): Promise<boolean>;
   /** The bounce rule table that reads bounces without a delivery status report. */
   rules?: BounceRules;
   /** Where a complaint (ARF report) sent to a return path goes; without it, it is read as a bounce. */
@@ -53,7 +53,7 @@ export class ReturnPathBounces {
   /** For RCPT TO on the MX listener: one of our return paths, an unknown one, or not our domain. */
   async lookup(address: string): Promise<'ours' | 'unknown-user' | 'not-ours'> {
     const parts = splitAddress(address);
-    if (!parts || !this.options.isBounceDomain(normalizeDomain(parts.domain))) return 'not-ours';
+    if (!parts || !(await this.options.isBounceDomain(normalizeDomain(parts.domain)))) return 'not-ours';
     return parseReturnPath(this.options.secret, parts.local) ? 'ours' : 'unknown-user';
   }
 

@@ -1,10 +1,10 @@
 import { INBOUND_KINDS, silentLogger, systemClock, type Clock, type InboundAuthentication, type InboundKind, type Logger } from '../core/index.js';
-import { migrate, startSweeper, type Migration, type SqliteDatabase, type Sweeper } from '../storage/index.js';
+import { startSweeper, type Migration, type SqlDatabase, type Sweeper } from '../storage/index.js';
 
 /**
  * The inbound records' table. Its own migration ledger ('feedback-inbound'), so other stores in
- * the feedback room keep theirs apart. Add new versions, never edit an applied one. Times are
- * integer milliseconds since the epoch.
+ * the feedback room keep theirs apart; each dialect has its own history. Add new versions, never
+ * edit an applied one. Times are integer milliseconds since the epoch.
  */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -33,6 +33,39 @@ export const MIGRATIONS: readonly Migration[] = [
         arc          TEXT,
         size         INTEGER NOT NULL,
         raw          BLOB NOT NULL
+      );
+      CREATE INDEX inbound_messages_received ON inbound_messages (received_at);
+      CREATE INDEX inbound_messages_message ON inbound_messages (message_id) WHERE message_id IS NOT NULL;
+    `,
+  },
+];
+
+/** The same table on PostgreSQL: version 1 is the SQLite history's final schema. */
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      -- Ids are time-ordered base32 text; COLLATE "C" makes them sort byte by byte, as in
+      -- SQLite, so the primary key stays the listing order and the paging cursor.
+      CREATE TABLE inbound_messages (
+        id           TEXT COLLATE "C" PRIMARY KEY,
+        received_at  BIGINT NOT NULL,
+        client_ip    TEXT NOT NULL,
+        helo         TEXT,
+        mail_from    TEXT NOT NULL,
+        recipients   TEXT NOT NULL,
+        kind         TEXT NOT NULL CHECK (kind IN ('dsn', 'free_text_bounce', 'arf', 'unsubscribe', 'other')),
+        message_id   TEXT,
+        account_id   TEXT,
+        recipient    TEXT,
+        subject      TEXT,
+        from_header  TEXT,
+        spf          TEXT,
+        dkim         TEXT,
+        dmarc        TEXT,
+        arc          TEXT,
+        size         INTEGER NOT NULL,
+        raw          BYTEA NOT NULL
       );
       CREATE INDEX inbound_messages_received ON inbound_messages (received_at);
       CREATE INDEX inbound_messages_message ON inbound_messages (message_id) WHERE message_id IS NOT NULL;
@@ -123,62 +156,54 @@ export function isInboundKind(value: unknown): value is InboundKind {
 /**
  * The messages the MX listener accepted for Herald's own addresses (bounces, complaints,
  * unsubscribe mail, mail to postmaster@), kept for HERALD_RETENTION so a user can read the
- * report behind an event, in the main-thread SQLite database.
+ * report behind an event, in the records database (SQLite or PostgreSQL).
  */
-export class SqliteInboundStore {
-  private readonly stmts;
+export class SqlInboundStore {
+  private constructor(private readonly db: SqlDatabase) {}
 
-  constructor(private readonly db: SqliteDatabase) {
-    migrate(db, 'feedback-inbound', MIGRATIONS);
-    this.stmts = {
-      insert: db.prepare(
-        `INSERT INTO inbound_messages (${COLUMNS}, raw) VALUES
-         (@id, @received_at, @client_ip, @helo, @mail_from, @recipients, @kind, @message_id, @account_id, @recipient, @subject, @from_header, @spf, @dkim, @dmarc, @arc, @size, @raw)`,
-      ),
-      get: db.prepare(`SELECT ${COLUMNS} FROM inbound_messages WHERE id = ?`),
-      raw: db.prepare('SELECT raw FROM inbound_messages WHERE id = ?'),
-      purge: db.prepare('DELETE FROM inbound_messages WHERE id IN (SELECT id FROM inbound_messages WHERE received_at < ? ORDER BY received_at LIMIT ?)'),
-    };
+  static async open(db: SqlDatabase): Promise<SqlInboundStore> {
+    await db.migrate('feedback-inbound', { sqlite: MIGRATIONS, postgres: POSTGRES_MIGRATIONS });
+    return new SqlInboundStore(db);
   }
 
-  /** Keeps one record; durable when it returns (the database commits with synchronous=FULL). */
-  add(record: NewInboundRecord): void {
+  /** Keeps one record; durable when it resolves (both engines commit to disk before answering). */
+  async add(record: NewInboundRecord): Promise<void> {
     const auth = record.authentication;
-    this.stmts.insert.run({
-      id: record.id,
-      received_at: record.receivedAt.getTime(),
-      client_ip: record.clientIp,
-      helo: record.helo ?? null,
-      mail_from: record.mailFrom,
-      recipients: JSON.stringify(record.recipients),
-      kind: record.kind,
-      message_id: record.messageId ?? null,
-      account_id: record.accountId ?? null,
-      recipient: record.recipient ?? null,
-      subject: clip(record.subject),
-      from_header: clip(record.from),
-      spf: auth?.spf ?? null,
-      dkim: auth?.dkim ?? null,
-      dmarc: auth?.dmarc ?? null,
-      arc: auth?.arc ?? null,
-      size: record.raw.length,
-      raw: record.raw,
-    });
+    await this.db.run(`INSERT INTO inbound_messages (${COLUMNS}, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+      record.id,
+      record.receivedAt.getTime(),
+      record.clientIp,
+      record.helo === undefined ? null : noNul(record.helo),
+      noNul(record.mailFrom),
+      JSON.stringify(record.recipients),
+      record.kind,
+      record.messageId ?? null,
+      record.accountId ?? null,
+      record.recipient ?? null,
+      clip(record.subject),
+      clip(record.from),
+      auth?.spf ?? null,
+      auth?.dkim ?? null,
+      auth?.dmarc ?? null,
+      auth?.arc ?? null,
+      record.raw.length,
+      record.raw,
+    ]);
   }
 
-  get(id: string): InboundRecord | null {
-    const row = this.stmts.get.get(id) as Row | undefined;
+  async get(id: string): Promise<InboundRecord | null> {
+    const row = await this.db.get<Row>(`SELECT ${COLUMNS} FROM inbound_messages WHERE id = ?`, [id]);
     return row ? toRecord(row) : null;
   }
 
   /** The message as received, with its Authentication-Results fields prepended. */
-  getRaw(id: string): Buffer | null {
-    const row = this.stmts.raw.get(id) as { raw: Buffer } | undefined;
+  async getRaw(id: string): Promise<Buffer | null> {
+    const row = await this.db.get<{ raw: Buffer }>('SELECT raw FROM inbound_messages WHERE id = ?', [id]);
     return row ? row.raw : null;
   }
 
   /** Newest first; page on with `before` = the last id of a page. */
-  list(request: InboundListRequest): InboundRecord[] {
+  async list(request: InboundListRequest): Promise<InboundRecord[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (request.before !== undefined) {
@@ -199,18 +224,28 @@ export class SqliteInboundStore {
     }
     const limit = Math.max(1, Math.min(MAX_INBOUND_LIST_LIMIT, Math.floor(request.limit)));
     const sql = `SELECT ${COLUMNS} FROM inbound_messages ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...params, limit) as Row[]).map(toRecord);
+    return (await this.db.all<Row>(sql, [...params, limit])).map(toRecord);
   }
 
   /** Removes records received before `olderThan`, at most `limit`; returns how many went. */
-  purgeOlderThan(olderThan: Date, limit = 1000): number {
-    return this.stmts.purge.run(olderThan.getTime(), limit).changes;
+  async purgeOlderThan(olderThan: Date, limit = 1000): Promise<number> {
+    const removed = await this.db.run(
+      'DELETE FROM inbound_messages WHERE id IN (SELECT id FROM inbound_messages WHERE received_at < ? ORDER BY received_at LIMIT ?)',
+      [olderThan.getTime(), limit],
+    );
+    return removed.changes;
   }
+}
+
+// PostgreSQL's TEXT cannot hold NUL, and an inbound sender controls the envelope and header
+// values: a NUL becomes U+FFFD on both engines, so such a message is kept rather than retried forever.
+function noNul(value: string): string {
+  return value.replace(/\0/g, '\uFFFD');
 }
 
 function clip(value: string | undefined): string | null {
   if (value === undefined) return null;
-  const text = value.replace(/\s+/g, ' ').trim();
+  const text = noNul(value).replace(/\s+/g, ' ').trim();
   return text === '' ? null : text.slice(0, MAX_TEXT);
 }
 
@@ -242,7 +277,7 @@ export type InboundJanitor = Sweeper;
  * the SMTP and HTTP edges sharing this thread are never held for long.
  */
 export function startInboundJanitor(
-  store: Pick<SqliteInboundStore, 'purgeOlderThan'>,
+  store: Pick<SqlInboundStore, 'purgeOlderThan'>,
   options: { retentionMs: number; clock?: Clock; logger?: Logger; intervalMs?: number },
 ): InboundJanitor {
   const clock = options.clock ?? systemClock;
@@ -250,11 +285,11 @@ export function startInboundJanitor(
   return startSweeper({
     intervalMs: options.intervalMs,
     onError: (err) => log.error({ err }, 'removing old inbound records failed; trying again at the next sweep'),
-    sweep: (stopped) => {
+    sweep: async (stopped) => {
       let total = 0;
       const before = new Date(clock.now().getTime() - options.retentionMs);
       for (let removed = -1; removed !== 0 && !stopped(); ) {
-        removed = store.purgeOlderThan(before, 1000);
+        removed = await store.purgeOlderThan(before, 1000);
         total += removed;
       }
       if (total > 0) log.info({ records: total }, 'removed inbound records past retention');

@@ -128,7 +128,7 @@ test('unsubscribe: GET asks and records nothing; POST (one-click or the page’s
 
 test('unsubscribe by mail: a signed u+ address on a bounce domain; the one recipient, or of several the sender', async (t) => {
   const one = await delivered(t, ['ann@a.example'], 'broadcast');
-  const mailbox = new UnsubscribeMailbox({ store: one.store, secret, clock: one.clock, isBounceDomain: (d) => d === 'bounces.shop.example' });
+  const mailbox = new UnsubscribeMailbox({ store: one.store, secret, clock: one.clock, isBounceDomain: async (d) => d === 'bounces.shop.example' });
   const address = `${unsubscribeLocalPart(secret, one.id)}@bounces.shop.example`;
   assert.equal(await mailbox.lookup(address), 'ours');
   assert.equal(await mailbox.lookup(address.toUpperCase().replace('BOUNCES.SHOP.EXAMPLE', 'Bounces.Shop.Example')), 'ours');
@@ -144,7 +144,7 @@ test('unsubscribe by mail: a signed u+ address on a bounce domain; the one recip
   assert.deepEqual((await one.feedback('unsubscribed')).map((e) => [e.recipient, e.data]), [['ann@a.example', { method: 'mailto', stream: 'broadcast' }]]);
 
   const several = await delivered(t, ['ann@a.example', 'bob@a.example'], 'broadcast');
-  const box = new UnsubscribeMailbox({ store: several.store, secret, clock: several.clock, isBounceDomain: () => true });
+  const box = new UnsubscribeMailbox({ store: several.store, secret, clock: several.clock, isBounceDomain: async () => true });
   const to = `${unsubscribeLocalPart(secret, several.id)}@bounces.shop.example`;
   assert.equal(await box.receive({ ...mail('', to), body: Buffer.from(`From: Stranger <mallory@evil.example>\r\n\r\n`) }), undefined);
   await box.receive({ ...mail('', to), body: Buffer.from(`From: "Bob" <bob@A.EXAMPLE>\r\n\r\n`) });

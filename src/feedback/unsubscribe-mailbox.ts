@@ -21,7 +21,7 @@ export interface UnsubscribeMailboxOptions {
   /** The installation's tracking secret (the same that signs the unsubscribe URLs). */
   secret: Buffer;
   /** True for a bounce domain of some sending domain: the mailto addresses live there. */
-  isBounceDomain(domain: string): boolean;
+  isBounceDomain(domain: string): Promise<boolean>;
   clock?: Clock;
   logger?: Logger;
 }
@@ -46,7 +46,7 @@ export class UnsubscribeMailbox implements InboundMailbox {
   /** 'ours' for a signed unsubscribe address; a forged `u+…` on a bounce domain is an unknown user. */
   async lookup(address: string): Promise<'ours' | 'unknown-user' | 'not-ours'> {
     const parts = splitAddress(address);
-    if (!parts || !isUnsubscribeLocalPart(parts.local) || !this.options.isBounceDomain(normalizeDomain(parts.domain))) return 'not-ours';
+    if (!parts || !isUnsubscribeLocalPart(parts.local) || !(await this.options.isBounceDomain(normalizeDomain(parts.domain)))) return 'not-ours';
     return parseUnsubscribeLocalPart(this.options.secret, parts.local) ? 'ours' : 'unknown-user';
   }
 

@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newMessageId, type EventType, type MailEvent, type Resolver } from '../core/index.js';
-import { openSqlite } from '../storage/index.js';
+import { openSqlite, SqliteSqlDatabase } from '../storage/index.js';
 import { SqliteQueueStore } from '../queue/index.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../../test/support/webhook-receiver.js';
 import { RETRY_SCHEDULE_MS, startWebhookDispatcher, type DispatcherOptions, type WebhookDispatcher } from './dispatcher.js';
-import { SqliteWebhookStore } from './sqlite-webhook-store.js';
+import { SqlWebhookStore } from './sql-webhook-store.js';
 import { createWebhook, updateWebhook, type WebhookInput } from './webhook-admin.js';
 
 /**
@@ -32,7 +32,8 @@ async function setup(t: TestContext, options: DispatcherOptions = {}) {
   const queue = new SqliteQueueStore(db);
   // Starts at the real time so signatures verify; the test moves it on.
   const clock = { ms: Date.now(), now: () => new Date(clock.ms) };
-  const webhooks = new SqliteWebhookStore(db, { clock });
+  const records = new SqliteSqlDatabase(db);
+  const webhooks = await SqlWebhookStore.open(records, { clock });
   const receivers: WebhookReceiver[] = [];
   const dispatchers: WebhookDispatcher[] = [];
   const deps = {
@@ -50,8 +51,8 @@ async function setup(t: TestContext, options: DispatcherOptions = {}) {
     webhooks,
     dispatcher: startWebhookDispatcher({ ...deps, store: webhooks, options: { pollMs: 0, timeoutMs: 2000, ...options } }),
     /** A second dispatcher on the same database, as after a restart. */
-    restart(more: DispatcherOptions = {}) {
-      const store = new SqliteWebhookStore(db, { clock });
+    async restart(more: DispatcherOptions = {}) {
+      const store = await SqlWebhookStore.open(records, { clock });
       const d = startWebhookDispatcher({ ...deps, store, options: { pollMs: 0, timeoutMs: 2000, ...options, ...more } });
       dispatchers.push(d);
       return d;
@@ -146,8 +147,8 @@ test('events are POSTed signed, in order, only the account\'s and the subscribed
   assert.equal(all.requests[2].headers['webhook-id'], bounces.requests[0].headers['webhook-id'], 'one event, one id, whichever endpoint');
 
   // Both cursors moved past everything, including what was not for them.
-  for (const e of w.webhooks.list('acct')) assert.equal(e.cursor, 8);
-  const attempts = w.webhooks.attempts(allEndpoint.id, { limit: 10 });
+  for (const e of await w.webhooks.list('acct')) assert.equal(e.cursor, 8);
+  const attempts = await w.webhooks.attempts(allEndpoint.id, { limit: 10 });
   assert.deepEqual(attempts.map((a) => [a.eventType, a.status, a.attempt, a.response]).reverse(), [
     ['message.accepted', 200, 1, 'ok'],
     ['message.deferred', 200, 1, 'ok'],
@@ -197,7 +198,7 @@ test('ordering: one at a time they arrive in outbox order; with several in fligh
   await w4.dispatcher.runDue();
   assert.deepEqual(r4.requests.map((q) => q.json.data.attempt).sort((a, b) => a - b), Array.from({ length: 25 }, (_, i) => i));
   assert.ok(most <= 4, `at most 4 in flight, saw ${most}`);
-  assert.equal(w4.webhooks.find(e4.id)!.cursor, (await w4.queue.readEvents(0, 1000)).at(-1)!.seq);
+  assert.equal((await w4.webhooks.find(e4.id))!.cursor, (await w4.queue.readEvents(0, 1000)).at(-1)!.seq);
 });
 
 test('a failing event is retried on the schedule with the same webhook-id, holding back the events after it', async (t) => {
@@ -216,7 +217,7 @@ test('a failing event is retried on the schedule with the same webhook-id, holdi
   // The first failed; it is retried alone before anything else goes.
   const probes = () => r.requests.filter((q) => q.headers['webhook-id'] === w.webhooks.eventId(first)).length;
   for (const [i, wait] of RETRY_SCHEDULE_MS.slice(0, 3).entries()) {
-    const state = w.webhooks.find(endpoint.id)!;
+    const state = (await w.webhooks.find(endpoint.id))!;
     assert.deepEqual([state.retry?.seq, state.retry?.attempts, state.retry?.at.getTime()], [first, i + 1, w.clock.ms + wait]);
     assert.equal(state.cursor, first - 1);
     w.clock.ms += wait - 1;
@@ -231,10 +232,10 @@ test('a failing event is retried on the schedule with the same webhook-id, holdi
   assert.deepEqual(ids.slice(0, 4), Array(4).fill(w.webhooks.eventId(first)), 'the same id on every retry');
   assert.deepEqual(types(r).slice(4), ['message.bounced', 'message.delivered'], 'the events held back follow, in order');
   for (const req of r.requests) assert.equal(req.verified, true);
-  const state = w.webhooks.find(endpoint.id)!;
+  const state = (await w.webhooks.find(endpoint.id))!;
   assert.equal(state.retry, null);
 
-  const log = w.webhooks.attempts(endpoint.id, { limit: 10 }).reverse();
+  const log = (await w.webhooks.attempts(endpoint.id, { limit: 10 })).reverse();
   assert.deepEqual(
     log.map((a) => [a.attempt, a.status, a.error, a.nextRetryAt === null ? null : a.nextRetryAt.getTime() - a.at.getTime()]),
     [
@@ -260,11 +261,11 @@ test('a failing event is retried on the schedule with the same webhook-id, holdi
   r4.answer = (req) => (req.headers['webhook-id'] === w4.webhooks.eventId(head) && once ? ((once = false), { status: 500 }) : { status: 200 });
   await w4.dispatcher.runDue();
   assert.equal(r4.requests.length, 3);
-  assert.equal(w4.webhooks.find(e4.id)!.cursor, head - 1);
+  assert.equal((await w4.webhooks.find(e4.id))!.cursor, head - 1);
   w4.clock.ms += RETRY_SCHEDULE_MS[0];
   await w4.dispatcher.runDue();
   assert.deepEqual(r4.requests.map((q) => q.json.data.attempt), [1, 2, 3, 1]);
-  assert.equal(w4.webhooks.find(e4.id)!.cursor, head + 2);
+  assert.equal((await w4.webhooks.find(e4.id))!.cursor, head + 2);
 });
 
 test('after the last retry the endpoint is disabled with webhook.disabled; enabling it again replays what it missed', async (t) => {
@@ -280,13 +281,13 @@ test('after the last retry the endpoint is disabled with webhook.disabled; enabl
   const t0 = w.clock.ms;
   await w.dispatcher.runDue();
   for (const wait of RETRY_SCHEDULE_MS) {
-    assert.equal(w.webhooks.find(endpoint.id)!.enabled, true);
+    assert.equal((await w.webhooks.find(endpoint.id))!.enabled, true);
     w.clock.ms += wait;
     await w.dispatcher.runDue();
   }
   assert.equal(failing.requests.length, RETRY_SCHEDULE_MS.length + 1);
   assert.ok(w.clock.ms - t0 >= 24 * 3600_000, 'retries span at least a day');
-  const off = w.webhooks.find(endpoint.id)!;
+  const off = (await w.webhooks.find(endpoint.id))!;
   assert.equal(off.enabled, false);
   assert.equal(off.disabledReason, '9 attempts over 27 h 36 min failed; the last: HTTP 503');
   assert.equal(off.cursor, missed[0] - 1);
@@ -334,11 +335,11 @@ test('timeouts, redirects and refused connections are failures; a slow endpoint 
 
   const round = w.dispatcher.runDue();
   await fast.waitFor(2);
-  assert.equal(w.webhooks.find(slowEndpoint.id)!.retry, null, 'the slow endpoint is still waiting for its answer');
+  assert.equal((await w.webhooks.find(slowEndpoint.id))!.retry, null, 'the slow endpoint is still waiting for its answer');
   await round;
   assert.equal(fast.requests.length, 2);
-  assert.match(w.webhooks.attempts(slowEndpoint.id, { limit: 1 })[0].error!, /no answer within 0\.3 s/);
-  const redirect = w.webhooks.attempts(redirectEndpoint.id, { limit: 1 })[0];
+  assert.match((await w.webhooks.attempts(slowEndpoint.id, { limit: 1 }))[0].error!, /no answer within 0\.3 s/);
+  const redirect = (await w.webhooks.attempts(redirectEndpoint.id, { limit: 1 }))[0];
   assert.equal(redirect.status, 302);
   assert.match(redirect.error!, /redirects are not followed \(to http:\/\/169\.254\.169\.254/);
   assert.equal(redirecting.requests.length, 2, 'accepted and delivered, each once: the redirect was not followed');
@@ -349,8 +350,8 @@ test('timeouts, redirects and refused connections are failures; a slow endpoint 
   await gone.close();
   await w.emit('delivered', await w.message());
   await w.dispatcher.runDue();
-  assert.equal(w.webhooks.attempts(goneEndpoint.id, { limit: 1 })[0].error, 'connection refused');
-  assert.equal(w.webhooks.find(goneEndpoint.id)!.retry?.attempts, 1);
+  assert.equal((await w.webhooks.attempts(goneEndpoint.id, { limit: 1 }))[0].error, 'connection refused');
+  assert.equal((await w.webhooks.find(goneEndpoint.id))!.retry?.attempts, 1);
 });
 
 test('restart-safe: the cursor and the retry state survive; nothing delivered is sent again', async (t) => {
@@ -365,21 +366,21 @@ test('restart-safe: the cursor and the retry state survive; nothing delivered is
 
   const second = await w.emit('delivered', id, { attempt: 2 });
   r.answer = () => ({ status: 500 });
-  const again = w.restart();
+  const again = await w.restart();
   await again.runDue();
   assert.deepEqual(r.requests.map((q) => q.json.data.attempt), [1, 2]);
   await again.stop();
 
   // A third process: the retry is not due yet, then it is.
   r.answer = () => ({ status: 200 });
-  const third = w.restart();
+  const third = await w.restart();
   await third.runDue();
   assert.equal(r.requests.length, 2);
   w.clock.ms += RETRY_SCHEDULE_MS[0];
   await third.runDue();
   assert.deepEqual(r.requests.map((q) => q.json.data.attempt), [1, 2, 2]);
   assert.equal(r.requests[2].headers['webhook-id'], w.webhooks.eventId(second));
-  assert.equal(w.webhooks.find(endpoint.id)!.cursor, second);
+  assert.equal((await w.webhooks.find(endpoint.id))!.cursor, second);
 });
 
 test('after a secret rotation requests carry both signatures for a day', async (t) => {
@@ -387,7 +388,7 @@ test('after a secret rotation requests carry both signatures for a day', async (
   const r = await w.receiver();
   const endpoint = await w.endpoint(r, { events: ['message.delivered'] });
   const oldSecret = r.secret!;
-  const rotated = w.webhooks.rotateSecret('acct', endpoint.id)!;
+  const rotated = (await w.webhooks.rotateSecret('acct', endpoint.id))!;
   const id = await w.message();
   await w.emit('delivered', id);
   await w.dispatcher.runDue();

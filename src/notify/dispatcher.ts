@@ -3,7 +3,7 @@ import { OutboxReader, type ReadEvents, type RecordEvent } from './outbox.js';
 import { EventPresenter, publicTypeOf, type MessageLabelLookup, type PublicEvent } from './public-events.js';
 import { WebhookSender, type SendResult } from './sender.js';
 import { performance } from 'node:perf_hooks';
-import type { NewAttempt, SqliteWebhookStore, WebhookEndpoint, WebhookRetry } from './sqlite-webhook-store.js';
+import type { NewAttempt, SqlWebhookStore, WebhookEndpoint, WebhookRetry } from './sql-webhook-store.js';
 
 /**
  * Waits after the 1st, 2nd, … failed attempt at an event: 9 attempts over about 27½ hours, so an
@@ -26,7 +26,7 @@ export interface DispatcherOptions {
 }
 
 export interface WebhookDispatcherDeps {
-  store: SqliteWebhookStore;
+  store: SqlWebhookStore;
   /** The queue's outbox read (QueueStore.readEvents). */
   readEvents: ReadEvents;
   /** A message's tags, metadata and stream (QueueStore.get(id) → meta). */
@@ -110,7 +110,7 @@ export function startWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDisp
 }
 
 class Dispatcher implements WebhookDispatcher {
-  private readonly store: SqliteWebhookStore;
+  private readonly store: SqlWebhookStore;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly outbox: OutboxReader;
@@ -165,10 +165,10 @@ class Dispatcher implements WebhookDispatcher {
     const now = this.clock.now();
     let endpoints: WebhookEndpoint[];
     try {
-      endpoints = this.store.enabledEndpoints();
+      endpoints = await this.store.enabledEndpoints();
       if (now.getTime() - this.lastPrune >= PRUNE_EVERY_MS) {
         this.lastPrune = now.getTime();
-        this.store.pruneAttempts();
+        await this.store.pruneAttempts();
       }
     } catch (err) {
       this.log.error({ err }, 'webhooks: could not read the endpoints');
@@ -225,7 +225,7 @@ class Dispatcher implements WebhookDispatcher {
    * since the last write are sent again.
    */
   private async pump(id: string): Promise<void> {
-    const endpoint = this.store.find(id);
+    const endpoint = await this.store.find(id);
     if (!endpoint || !endpoint.enabled) {
       this.aheadDone.delete(id);
       return;
@@ -236,10 +236,10 @@ class Dispatcher implements WebhookDispatcher {
     let dirty = false;
     const attempts: NewAttempt[] = [];
     let flushedAt = performance.now();
-    const flush = () => {
+    const flush = async () => {
       if (!dirty && attempts.length === 0) return;
       // Dropped (false) when a user changed the endpoint meanwhile; the attempts are kept either way.
-      this.store.commitProgress(id, endpoint.version, { cursor, retry }, attempts.splice(0));
+      await this.store.commitProgress(id, endpoint.version, { cursor, retry }, attempts.splice(0));
       dirty = false;
       flushedAt = performance.now();
     };
@@ -288,9 +288,9 @@ class Dispatcher implements WebhookDispatcher {
     };
     let checkedAt = -Infinity;
     /** false: the endpoint was changed or removed by a user; `again` is set when it should be looked at anew. */
-    const unchanged = () => {
+    const unchanged = async () => {
       checkedAt = performance.now();
-      const current = this.store.find(id);
+      const current = await this.store.find(id);
       if (current && current.enabled && current.version === endpoint.version) return true;
       // Changed by a user (new URL, events, enabled again): start over from what is stored.
       if (current?.enabled) this.again.add(id);
@@ -329,8 +329,8 @@ class Dispatcher implements WebhookDispatcher {
           await this.failed(endpoint, window, retry, record, (c, r) => ((cursor = c), (retry = r), (dirty = true)), flush);
           return;
         }
-        if (attempts.length >= FLUSH_ATTEMPTS || performance.now() - flushedAt >= FLUSH_MS) flush();
-        if (!closed && performance.now() - checkedAt >= CHECK_MS && !unchanged()) closed = true;
+        if (attempts.length >= FLUSH_ATTEMPTS || performance.now() - flushedAt >= FLUSH_MS) await flush();
+        if (!closed && performance.now() - checkedAt >= CHECK_MS && !(await unchanged())) closed = true;
 
         // While an event is being retried, only it is sent: a probe, not a flood to a failing server.
         const room = retry ? 1 : this.maxInFlight;
@@ -340,9 +340,9 @@ class Dispatcher implements WebhookDispatcher {
             next = 0;
             if (this.stopped) return;
             if (page.length === 0) caughtUp = true;
-            else if (!unchanged()) closed = true;
+            else if (!(await unchanged())) closed = true;
             else {
-              secrets = this.store.signingSecrets(id);
+              secrets = await this.store.signingSecrets(id);
               presenting = page.map((event) => (wants(endpoint, event) ? this.present(event) : null));
             }
             continue;
@@ -372,7 +372,7 @@ class Dispatcher implements WebhookDispatcher {
         await nextAnswer();
       }
     } finally {
-      flush();
+      await flush();
     }
   }
 
@@ -427,7 +427,7 @@ class Dispatcher implements WebhookDispatcher {
     previous: WebhookRetry | null,
     record: (e: Outgoing, nextRetryAt: Date | null) => void,
     update: (cursor: number, retry: WebhookRetry | null) => void,
-    flush: () => void,
+    flush: () => Promise<void>,
   ): Promise<void> {
     const [head, ...rest] = window;
     const after = this.clock.now();
@@ -444,14 +444,14 @@ class Dispatcher implements WebhookDispatcher {
       if (e.result!.ok) this.rememberAhead(endpoint.id, e.event.seq!);
     }
     update(head.event.seq! - 1, nextRetry);
-    flush();
+    await flush();
     if (disable) await this.disable(endpoint, head.event.seq! - 1, disable, after);
     else this.log.info({ webhook: endpoint.id, event: head.presented!.data.event_id, attempt: head.attempt, error: head.result!.error, nextAttemptAt: nextRetry!.at }, 'webhook delivery failed');
   }
 
   /** The last retry failed: disabled, and `webhook.disabled` recorded for the account. */
   private async disable(endpoint: WebhookEndpoint, cursor: number, reason: string, at: Date): Promise<void> {
-    if (!this.store.disable(endpoint.id, endpoint.version, reason, cursor)) return;
+    if (!(await this.store.disable(endpoint.id, endpoint.version, reason, cursor))) return;
     this.aheadDone.delete(endpoint.id);
     this.log.warn({ webhook: endpoint.id, url: endpoint.url, reason }, 'webhook endpoint disabled');
     await this.deps

@@ -1,4 +1,4 @@
-import type { WebhookEndpoint } from './sqlite-webhook-store.js';
+import type { WebhookEndpoint } from './sql-webhook-store.js';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 

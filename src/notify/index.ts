@@ -33,7 +33,9 @@ export {
   type PublicEventType,
 } from './public-events.js';
 export {
-  SqliteWebhookStore,
+  SqlWebhookStore,
+  SQLITE_NOTIFY_MIGRATIONS,
+  POSTGRES_NOTIFY_MIGRATIONS,
   isWebhookId,
   newWebhookSecret,
   ATTEMPT_RETENTION_MS,
@@ -45,7 +47,7 @@ export {
   type WebhookEndpoint,
   type WebhookPatch,
   type WebhookRetry,
-} from './sqlite-webhook-store.js';
+} from './sql-webhook-store.js';
 export { outboxHead, OutboxReader, type ReadEvents, type RecordEvent } from './outbox.js';
 export { startWebhookDispatcher, RETRY_SCHEDULE_MS, type DispatcherOptions, type WebhookDispatcher, type WebhookDispatcherDeps } from './dispatcher.js';
 export { WebhookSender, signWebhook, DEFAULT_TIMEOUT_MS, RESPONSE_EXCERPT_BYTES, type SendResult, type WebhookRequest, type WebhookSenderOptions } from './sender.js';

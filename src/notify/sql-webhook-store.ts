@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { newMessageId, systemClock, type Clock } from '../core/index.js';
-import { installationSecret, migrate, type SqliteDatabase } from '../storage/index.js';
+import type { SqlDatabase, SqlExecutor } from '../storage/index.js';
 import { publicEventId, type PublicEventType } from './public-events.js';
 
-const MIGRATIONS = [
+/** The SQLite history: applied as written, never edited. */
+export const SQLITE_NOTIFY_MIGRATIONS: readonly { version: number; sql: string }[] = [
   {
     version: 1,
     sql: `
@@ -51,6 +52,56 @@ const MIGRATIONS = [
         latency_ms INTEGER NOT NULL,
         response TEXT,
         next_retry_at INTEGER
+      );
+      CREATE INDEX webhook_attempts_by_endpoint ON webhook_attempts (endpoint_id, id);
+      CREATE INDEX webhook_attempts_at ON webhook_attempts (at);
+    `,
+  },
+];
+
+/**
+ * The PostgreSQL history: version 1 is the SQLite schema as it stands. Endpoint ids compare
+ * byte-wise (COLLATE "C"), as in SQLite, so "newest first" is the same order on both.
+ */
+export const POSTGRES_NOTIFY_MIGRATIONS: readonly { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE webhook_endpoints (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        event_types TEXT,
+        description TEXT,
+        secret TEXT NOT NULL,
+        previous_secret TEXT,
+        previous_secret_until BIGINT,
+        enabled INTEGER NOT NULL,
+        disabled_reason TEXT,
+        disabled_at BIGINT,
+        cursor BIGINT NOT NULL,
+        retry_seq BIGINT,
+        retry_attempts INTEGER NOT NULL DEFAULT 0,
+        retry_at BIGINT,
+        failing_since BIGINT,
+        version INTEGER NOT NULL DEFAULT 1,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+      CREATE INDEX webhook_endpoints_by_account ON webhook_endpoints (account_id, id);
+      CREATE TABLE webhook_attempts (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        endpoint_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        seq BIGINT,
+        attempt INTEGER NOT NULL,
+        at BIGINT NOT NULL,
+        status INTEGER,
+        error TEXT,
+        latency_ms INTEGER NOT NULL,
+        response TEXT,
+        next_retry_at BIGINT
       );
       CREATE INDEX webhook_attempts_by_endpoint ON webhook_attempts (endpoint_id, id);
       CREATE INDEX webhook_attempts_at ON webhook_attempts (at);
@@ -225,68 +276,31 @@ const ENDPOINT_COLUMNS =
 
 /**
  * Webhook endpoints per account, their signing secrets, delivery progress (cursor and retry
- * state, so a restart resumes where it stopped) and the attempts log. Validation of what users
- * send (URL, SSRF, event names) is `createWebhook` / `updateWebhook`'s job; this stores.
+ * state, so a restart resumes where it stopped) and the attempts log, in the records database
+ * (SQLite or PostgreSQL). Validation of what users send (URL, SSRF, event names) is
+ * `createWebhook` / `updateWebhook`'s job; this stores.
  */
-export class SqliteWebhookStore {
-  /** Part of every public event id (see publicEventId): unique to this installation. */
-  readonly eventTag: string;
-  private readonly clock: Clock;
-  private readonly s;
+export class SqlWebhookStore {
+  /** Locks the endpoint a change reads on PostgreSQL, so two nodes' changes apply one after the other (SQLite's write transactions already do). */
+  private readonly forUpdate: string;
 
-  constructor(
-    private readonly db: SqliteDatabase,
-    options: { clock?: Clock } = {},
+  private constructor(
+    private readonly db: SqlDatabase,
+    /** Part of every public event id (see publicEventId): unique to this installation. */
+    readonly eventTag: string,
+    private readonly clock: Clock,
   ) {
-    this.clock = options.clock ?? systemClock;
-    migrate(db, 'notify', MIGRATIONS);
-    this.eventTag = createHash('sha256').update(installationSecret(db, 'webhook-events')).digest('hex').slice(0, 8);
-    this.s = {
-      insert: db.prepare(
-        `INSERT INTO webhook_endpoints (id, account_id, url, event_types, description, secret, enabled, cursor, created_at, updated_at)
-         VALUES (@id, @accountId, @url, @events, @description, @secret, @enabled, @cursor, @now, @now)`,
-      ),
-      get: db.prepare(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE account_id = ? AND id = ?`),
-      find: db.prepare(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = ?`),
-      list: db.prepare(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE account_id = ? ORDER BY id DESC`),
-      listAll: db.prepare(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints ORDER BY id DESC`),
-      enabled: db.prepare(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE enabled = 1`),
-      count: db.prepare('SELECT count(*) AS n FROM webhook_endpoints WHERE account_id = ?'),
-      update: db.prepare(
-        `UPDATE webhook_endpoints SET url = @url, event_types = @events, description = @description, enabled = @enabled,
-           disabled_reason = @disabledReason, disabled_at = @disabledAt,
-           retry_seq = @retrySeq, retry_attempts = @retryAttempts, retry_at = @retryAt, failing_since = @failingSince,
-           version = version + 1, updated_at = @now
-         WHERE account_id = @accountId AND id = @id AND version = @version`,
-      ),
-      delete: db.prepare('DELETE FROM webhook_endpoints WHERE account_id = ? AND id = ?'),
-      deleteAttempts: db.prepare('DELETE FROM webhook_attempts WHERE endpoint_id = ?'),
-      rotate: db.prepare(
-        `UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_until = @until, secret = @secret, updated_at = @now
-         WHERE account_id = @accountId AND id = @id`,
-      ),
-      secrets: db.prepare('SELECT secret, previous_secret, previous_secret_until FROM webhook_endpoints WHERE id = ?'),
-      progress: db.prepare(
-        `UPDATE webhook_endpoints SET cursor = @cursor, retry_seq = @retrySeq, retry_attempts = @retryAttempts, retry_at = @retryAt, failing_since = @failingSince
-         WHERE id = @id AND version = @version`,
-      ),
-      disable: db.prepare(
-        `UPDATE webhook_endpoints SET enabled = 0, disabled_reason = @reason, disabled_at = @now, cursor = @cursor,
-           retry_seq = NULL, retry_attempts = 0, retry_at = NULL, failing_since = NULL, version = version + 1, updated_at = @now
-         WHERE id = @id AND version = @version AND enabled = 1`,
-      ),
-      insertAttempt: db.prepare(
-        `INSERT INTO webhook_attempts (endpoint_id, event_id, event_type, seq, attempt, at, status, error, latency_ms, response, next_retry_at)
-         VALUES (@endpointId, @eventId, @eventType, @seq, @attempt, @at, @status, @error, @latencyMs, @response, @nextRetryAt)`,
-      ),
-      attempts: db.prepare('SELECT * FROM webhook_attempts WHERE endpoint_id = ? AND id < ? ORDER BY id DESC LIMIT ?'),
-      pruneOld: db.prepare('DELETE FROM webhook_attempts WHERE at < ?'),
-      crowded: db.prepare('SELECT endpoint_id FROM webhook_attempts GROUP BY endpoint_id HAVING count(*) > ?'),
-      pruneEndpoint: db.prepare(
-        `DELETE FROM webhook_attempts WHERE endpoint_id = @id
-           AND id <= (SELECT id FROM webhook_attempts WHERE endpoint_id = @id ORDER BY id DESC LIMIT 1 OFFSET @keep)`,
-      ),
-    };
+    this.forUpdate = db.dialect === 'postgres' ? ' FOR UPDATE' : '';
+  }
+
+  /** Brings the room's tables up to date on `db` and opens the store on it. */
+  static async open(db: SqlDatabase, options: { clock?: Clock } = {}): Promise<SqlWebhookStore> {
+    await db.migrate('notify', { sqlite: SQLITE_NOTIFY_MIGRATIONS, postgres: POSTGRES_NOTIFY_MIGRATIONS });
+    const eventTag = createHash('sha256')
+      .update(await db.installationSecret('webhook-events'))
+      .digest('hex')
+      .slice(0, 8);
+    return new SqlWebhookStore(db, eventTag, options.clock ?? systemClock);
   }
 
   /** The public id of the outbox event with this seq. */
@@ -294,170 +308,213 @@ export class SqliteWebhookStore {
     return publicEventId(this.eventTag, seq);
   }
 
-  create(accountId: string, input: NewWebhook): CreatedWebhook {
+  async create(accountId: string, input: NewWebhook): Promise<CreatedWebhook> {
     const now = this.clock.now().getTime();
     const id = `wh_${newMessageId(now)}`;
     const secret = newWebhookSecret();
-    this.s.insert.run({
-      id,
-      accountId,
-      url: input.url,
-      events: input.events === null ? null : JSON.stringify(input.events),
-      description: input.description,
-      secret,
-      enabled: input.enabled === false ? 0 : 1,
-      cursor: input.cursor,
-      now,
+    const endpoint = await this.db.transaction(async (tx) => {
+      await tx.run(
+        `INSERT INTO webhook_endpoints (id, account_id, url, event_types, description, secret, enabled, cursor, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [id, accountId, input.url, input.events === null ? null : JSON.stringify(input.events), input.description, secret, input.enabled === false ? 0 : 1, input.cursor, now, now],
+      );
+      if (input.enabled === false) return this.change(tx, accountId, id, { enabled: false });
+      return this.read(tx, accountId, id);
     });
-    if (input.enabled === false) this.update(accountId, id, { enabled: false });
-    return { endpoint: this.get(accountId, id)!, secret };
+    return { endpoint: endpoint!, secret };
   }
 
-  get(accountId: string, id: string): WebhookEndpoint | null {
-    const row = this.s.get.get(accountId, id) as EndpointRow | undefined;
-    return row ? toEndpoint(row) : null;
+  async get(accountId: string, id: string): Promise<WebhookEndpoint | null> {
+    return this.read(this.db, accountId, id);
   }
 
   /** Any account's endpoint (the operator's CLI). */
-  find(id: string): WebhookEndpoint | null {
-    const row = this.s.find.get(id) as EndpointRow | undefined;
+  async find(id: string): Promise<WebhookEndpoint | null> {
+    const row = await this.db.get<EndpointRow>(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = ?`, [id]);
     return row ? toEndpoint(row) : null;
   }
 
   /** Newest first; every account's when no account is given (the operator's CLI). */
-  list(accountId?: string): WebhookEndpoint[] {
-    const rows = (accountId === undefined ? this.s.listAll.all() : this.s.list.all(accountId)) as EndpointRow[];
+  async list(accountId?: string): Promise<WebhookEndpoint[]> {
+    const rows =
+      accountId === undefined
+        ? await this.db.all<EndpointRow>(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints ORDER BY id DESC`)
+        : await this.db.all<EndpointRow>(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE account_id = ? ORDER BY id DESC`, [accountId]);
     return rows.map(toEndpoint);
   }
 
-  count(accountId: string): number {
-    return (this.s.count.get(accountId) as { n: number }).n;
+  async count(accountId: string): Promise<number> {
+    return Number((await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM webhook_endpoints WHERE account_id = ?', [accountId]))?.n ?? 0);
   }
 
   /** Every enabled endpoint: what the dispatcher serves. */
-  enabledEndpoints(): WebhookEndpoint[] {
-    return (this.s.enabled.all() as EndpointRow[]).map(toEndpoint);
+  async enabledEndpoints(): Promise<WebhookEndpoint[]> {
+    return (await this.db.all<EndpointRow>(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE enabled = 1`)).map(toEndpoint);
   }
 
   /**
    * Changes what a user may change. A new URL, or enabling again, forgets the retry state so the
    * next attempt is now; enabling keeps the cursor, so the events missed while disabled are sent.
    */
-  update(accountId: string, id: string, patch: WebhookPatch): WebhookEndpoint | null {
-    return this.db.transaction(() => {
-      const current = this.get(accountId, id);
-      if (!current) return null;
-      const now = this.clock.now().getTime();
-      const enabled = patch.enabled ?? current.enabled;
-      const restart = (patch.url !== undefined && patch.url !== current.url) || (enabled && !current.enabled);
-      const retry = restart || !enabled ? null : current.retry;
-      this.s.update.run({
-        accountId,
-        id,
-        version: current.version,
-        url: patch.url ?? current.url,
-        events: (() => {
-          const events = patch.events === undefined ? current.events : patch.events;
-          return events === null ? null : JSON.stringify(events);
-        })(),
-        description: patch.description === undefined ? current.description : patch.description,
-        enabled: enabled ? 1 : 0,
-        disabledReason: enabled ? null : current.enabled ? 'disabled by a user' : current.disabledReason,
-        disabledAt: enabled ? null : current.enabled ? now : (current.disabledAt?.getTime() ?? now),
-        retrySeq: retry?.seq ?? null,
-        retryAttempts: retry?.attempts ?? 0,
-        retryAt: retry?.at.getTime() ?? null,
-        failingSince: retry?.since.getTime() ?? null,
-        now,
-      });
-      return this.get(accountId, id);
-    }).immediate();
+  async update(accountId: string, id: string, patch: WebhookPatch): Promise<WebhookEndpoint | null> {
+    return this.db.transaction((tx) => this.change(tx, accountId, id, patch));
   }
 
-  delete(accountId: string, id: string): boolean {
-    return this.db.transaction(() => {
-      const deleted = this.s.delete.run(accountId, id).changes > 0;
-      if (deleted) this.s.deleteAttempts.run(id);
+  async delete(accountId: string, id: string): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const deleted = (await tx.run('DELETE FROM webhook_endpoints WHERE account_id = ? AND id = ?', [accountId, id])).changes > 0;
+      if (deleted) await tx.run('DELETE FROM webhook_attempts WHERE endpoint_id = ?', [id]);
       return deleted;
-    }).immediate();
+    });
   }
 
   /** A new secret; the old one keeps signing (a second signature) for PREVIOUS_SECRET_GRACE_MS. */
-  rotateSecret(accountId: string, id: string): CreatedWebhook | null {
+  async rotateSecret(accountId: string, id: string): Promise<CreatedWebhook | null> {
     const now = this.clock.now().getTime();
     const secret = newWebhookSecret();
-    const changed = this.s.rotate.run({ accountId, id, secret, until: now + PREVIOUS_SECRET_GRACE_MS, now }).changes;
-    if (changed === 0) return null;
-    return { endpoint: this.get(accountId, id)!, secret };
+    const changed = await this.db.run(
+      `UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_until = ?, secret = ?, updated_at = ?
+       WHERE account_id = ? AND id = ?`,
+      [now + PREVIOUS_SECRET_GRACE_MS, secret, now, accountId, id],
+    );
+    if (changed.changes === 0) return null;
+    const endpoint = await this.get(accountId, id);
+    return endpoint ? { endpoint, secret } : null;
   }
 
   /** The secrets to sign with now: the current one, and the previous one during its grace period. */
-  signingSecrets(id: string): string[] {
-    const row = this.s.secrets.get(id) as { secret: string; previous_secret: string | null; previous_secret_until: number | null } | undefined;
+  async signingSecrets(id: string): Promise<string[]> {
+    const row = await this.db.get<{ secret: string; previous_secret: string | null; previous_secret_until: number | null }>(
+      'SELECT secret, previous_secret, previous_secret_until FROM webhook_endpoints WHERE id = ?',
+      [id],
+    );
     if (!row) return [];
     const now = this.clock.now().getTime();
     return row.previous_secret && (row.previous_secret_until ?? 0) > now ? [row.secret, row.previous_secret] : [row.secret];
   }
 
   /** The dispatcher's progress; ignored (false) when a user changed the endpoint since `version`. */
-  saveProgress(id: string, version: number, progress: Progress): boolean {
-    const r = progress.retry;
-    return (
-      this.s.progress.run({
-        id,
-        version,
-        cursor: progress.cursor,
-        retrySeq: r?.seq ?? null,
-        retryAttempts: r?.attempts ?? 0,
-        retryAt: r?.at.getTime() ?? null,
-        failingSince: r?.since.getTime() ?? null,
-      }).changes > 0
-    );
+  async saveProgress(id: string, version: number, progress: Progress): Promise<boolean> {
+    return this.writeProgress(this.db, id, version, progress);
   }
 
   /**
    * The dispatcher's progress and the attempts since its last write, in one transaction (one
    * synced commit). The progress is dropped when a user changed the endpoint since `version`.
    */
-  commitProgress(id: string, version: number, progress: Progress, attempts: readonly NewAttempt[]): boolean {
-    return this.db.transaction(() => {
-      for (const a of attempts) this.recordAttempt(a);
-      return this.saveProgress(id, version, progress);
-    }).immediate();
+  async commitProgress(id: string, version: number, progress: Progress, attempts: readonly NewAttempt[]): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      for (const a of attempts) await this.insertAttempt(tx, a);
+      return this.writeProgress(tx, id, version, progress);
+    });
   }
 
   /**
    * The dispatcher gives up on an endpoint: disabled with the reason; the cursor stays before the
    * event that failed, so enabling it again sends that event and everything after it.
    */
-  disable(id: string, version: number, reason: string, cursor: number): boolean {
-    return this.s.disable.run({ id, version, reason, cursor, now: this.clock.now().getTime() }).changes > 0;
+  async disable(id: string, version: number, reason: string, cursor: number): Promise<boolean> {
+    const now = this.clock.now().getTime();
+    const result = await this.db.run(
+      `UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ?, disabled_at = ?, cursor = ?,
+         retry_seq = NULL, retry_attempts = 0, retry_at = NULL, failing_since = NULL, version = version + 1, updated_at = ?
+       WHERE id = ? AND version = ? AND enabled = 1`,
+      [reason, now, cursor, now, id, version],
+    );
+    return result.changes > 0;
   }
 
-  recordAttempt(a: NewAttempt): void {
-    this.s.insertAttempt.run({
-      ...a,
-      at: a.at.getTime(),
-      nextRetryAt: a.nextRetryAt?.getTime() ?? null,
-      latencyMs: Math.round(a.latencyMs),
-    });
+  async recordAttempt(a: NewAttempt): Promise<void> {
+    await this.insertAttempt(this.db, a);
   }
 
   /** An endpoint's attempts, newest first; `before` (an attempt id) pages back. */
-  attempts(id: string, options: { limit: number; before?: number }): WebhookAttempt[] {
-    return (this.s.attempts.all(id, options.before ?? Number.MAX_SAFE_INTEGER, options.limit) as AttemptRow[]).map(toAttempt);
+  async attempts(id: string, options: { limit: number; before?: number }): Promise<WebhookAttempt[]> {
+    const rows = await this.db.all<AttemptRow>(
+      `SELECT id, endpoint_id, event_id, event_type, seq, attempt, at, status, error, latency_ms, response, next_retry_at
+       FROM webhook_attempts WHERE endpoint_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
+      [id, options.before ?? Number.MAX_SAFE_INTEGER, options.limit],
+    );
+    return rows.map(toAttempt);
   }
 
   /** Retention of the attempts log: by age, and at most `perEndpoint` per endpoint. Returns rows removed. */
-  pruneAttempts(options: { maxAgeMs?: number; perEndpoint?: number } = {}): number {
+  async pruneAttempts(options: { maxAgeMs?: number; perEndpoint?: number } = {}): Promise<number> {
     const cutoff = this.clock.now().getTime() - (options.maxAgeMs ?? ATTEMPT_RETENTION_MS);
     const keep = options.perEndpoint ?? ATTEMPTS_PER_ENDPOINT;
-    return this.db.transaction(() => {
-      let removed = this.s.pruneOld.run(cutoff).changes;
-      for (const { endpoint_id } of this.s.crowded.all(keep) as { endpoint_id: string }[]) {
-        removed += this.s.pruneEndpoint.run({ id: endpoint_id, keep }).changes;
+    return this.db.transaction(async (tx) => {
+      let removed = (await tx.run('DELETE FROM webhook_attempts WHERE at < ?', [cutoff])).changes;
+      const crowded = await tx.all<{ endpoint_id: string }>('SELECT endpoint_id FROM webhook_attempts GROUP BY endpoint_id HAVING COUNT(*) > ?', [keep]);
+      for (const { endpoint_id } of crowded) {
+        removed += (
+          await tx.run(
+            `DELETE FROM webhook_attempts WHERE endpoint_id = ?
+               AND id <= (SELECT id FROM webhook_attempts WHERE endpoint_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+            [endpoint_id, endpoint_id, keep],
+          )
+        ).changes;
       }
       return removed;
-    }).immediate();
+    });
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private async read(ex: SqlExecutor, accountId: string, id: string, lock = ''): Promise<WebhookEndpoint | null> {
+    const row = await ex.get<EndpointRow>(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE account_id = ? AND id = ?${lock}`, [accountId, id]);
+    return row ? toEndpoint(row) : null;
+  }
+
+  /** `update` inside the caller's transaction. */
+  private async change(tx: SqlExecutor, accountId: string, id: string, patch: WebhookPatch): Promise<WebhookEndpoint | null> {
+    const current = await this.read(tx, accountId, id, this.forUpdate);
+    if (!current) return null;
+    const now = this.clock.now().getTime();
+    const enabled = patch.enabled ?? current.enabled;
+    const restart = (patch.url !== undefined && patch.url !== current.url) || (enabled && !current.enabled);
+    const retry = restart || !enabled ? null : current.retry;
+    const events = patch.events === undefined ? current.events : patch.events;
+    await tx.run(
+      `UPDATE webhook_endpoints SET url = ?, event_types = ?, description = ?, enabled = ?,
+         disabled_reason = ?, disabled_at = ?,
+         retry_seq = ?, retry_attempts = ?, retry_at = ?, failing_since = ?,
+         version = version + 1, updated_at = ?
+       WHERE account_id = ? AND id = ? AND version = ?`,
+      [
+        patch.url ?? current.url,
+        events === null ? null : JSON.stringify(events),
+        patch.description === undefined ? current.description : patch.description,
+        enabled ? 1 : 0,
+        enabled ? null : current.enabled ? 'disabled by a user' : current.disabledReason,
+        enabled ? null : current.enabled ? now : (current.disabledAt?.getTime() ?? now),
+        retry?.seq ?? null,
+        retry?.attempts ?? 0,
+        retry?.at.getTime() ?? null,
+        retry?.since.getTime() ?? null,
+        now,
+        accountId,
+        id,
+        current.version,
+      ],
+    );
+    return this.read(tx, accountId, id);
+  }
+
+  private async writeProgress(ex: SqlExecutor, id: string, version: number, progress: Progress): Promise<boolean> {
+    const r = progress.retry;
+    const result = await ex.run(
+      `UPDATE webhook_endpoints SET cursor = ?, retry_seq = ?, retry_attempts = ?, retry_at = ?, failing_since = ?
+       WHERE id = ? AND version = ?`,
+      [progress.cursor, r?.seq ?? null, r?.attempts ?? 0, r?.at.getTime() ?? null, r?.since.getTime() ?? null, id, version],
+    );
+    return result.changes > 0;
+  }
+
+  private async insertAttempt(ex: SqlExecutor, a: NewAttempt): Promise<void> {
+    await ex.run(
+      `INSERT INTO webhook_attempts (endpoint_id, event_id, event_type, seq, attempt, at, status, error, latency_ms, response, next_retry_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [a.endpointId, a.eventId, a.eventType, a.seq, a.attempt, a.at.getTime(), a.status, a.error, Math.round(a.latencyMs), a.response, a.nextRetryAt?.getTime() ?? null],
+    );
   }
 }

@@ -4,7 +4,7 @@ import { outboxHead, type ReadEvents } from './outbox.js';
 import { isPublicEventType, PUBLIC_EVENT_TYPES, type PublicEventType } from './public-events.js';
 import type { SendResult, WebhookSender } from './sender.js';
 import { checkWebhookUrl, WebhookUrlError } from './ssrf.js';
-import type { CreatedWebhook, SqliteWebhookStore, WebhookEndpoint, WebhookPatch } from './sqlite-webhook-store.js';
+import type { CreatedWebhook, SqlWebhookStore, WebhookEndpoint, WebhookPatch } from './sql-webhook-store.js';
 
 /** Creating and changing endpoints as users ask: every field checked, the URL against SSRF. */
 
@@ -32,7 +32,7 @@ export interface WebhookInput {
 }
 
 export interface WebhookAdminDeps {
-  store: SqliteWebhookStore;
+  store: SqlWebhookStore;
   /** Resolves a URL's host when it is saved (the SSRF check). */
   resolver: Resolver;
   config: { webhookAllowPrivate: string };
@@ -84,7 +84,7 @@ export async function createWebhook(deps: WebhookAdminDeps, accountId: string, i
   const description = checkDescription(input.description);
   if (input.enabled !== undefined && typeof input.enabled !== 'boolean') throw new WebhookError('invalid', 'enabled must be true or false', 'enabled');
   const url = await checkUrl(deps, input.url);
-  if (deps.store.count(accountId) >= MAX_WEBHOOKS_PER_ACCOUNT) {
+  if ((await deps.store.count(accountId)) >= MAX_WEBHOOKS_PER_ACCOUNT) {
     throw new WebhookError('limit', `an account may have at most ${MAX_WEBHOOKS_PER_ACCOUNT} webhook endpoints; delete one first`);
   }
   const cursor = await outboxHead(deps.readEvents);
@@ -93,7 +93,7 @@ export async function createWebhook(deps: WebhookAdminDeps, accountId: string, i
 
 /** Changes the fields given; null when there is no such endpoint in the account. */
 export async function updateWebhook(deps: WebhookAdminDeps, accountId: string, id: string, input: WebhookInput): Promise<WebhookEndpoint | null> {
-  if (!deps.store.get(accountId, id)) return null;
+  if (!(await deps.store.get(accountId, id))) return null;
   const patch: WebhookPatch = {};
   if (input.events !== undefined) patch.events = checkEventTypes(input.events);
   if (input.description !== undefined) patch.description = checkDescription(input.description);
@@ -114,7 +114,7 @@ export interface TestDelivery extends SendResult {
  * answered; recorded in its attempts. Not from the outbox: it is never retried.
  */
 export async function sendTestEvent(
-  deps: { store: SqliteWebhookStore; sender: WebhookSender; clock?: Clock },
+  deps: { store: SqlWebhookStore; sender: WebhookSender; clock?: Clock },
   endpoint: WebhookEndpoint,
 ): Promise<TestDelivery> {
   const clock = deps.clock ?? systemClock;
@@ -125,8 +125,8 @@ export async function sendTestEvent(
     timestamp: at.toISOString(),
     data: { event_id: eventId, webhook_id: endpoint.id, message: 'A test event from Herald: your endpoint is reachable and can check the signature.' },
   });
-  const result = await deps.sender.send({ url: endpoint.url, eventId, timestamp: at, body, secrets: deps.store.signingSecrets(endpoint.id) });
-  deps.store.recordAttempt({
+  const result = await deps.sender.send({ url: endpoint.url, eventId, timestamp: at, body, secrets: await deps.store.signingSecrets(endpoint.id) });
+  await deps.store.recordAttempt({
     endpointId: endpoint.id,
     eventId,
     eventType: 'webhook.test',

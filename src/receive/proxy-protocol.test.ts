@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import selfsigned from 'selfsigned';
 import { loadConfig, type ConfigKey } from '../config/index.js';
-import { openSqlite } from '../storage/index.js';
+import { openSqlite, SqliteSqlDatabase } from '../storage/index.js';
 import { SqliteQueueStore } from '../queue/index.js';
-import { SqliteCredentialStore } from '../accounts/index.js';
+import { SqlCredentialStore } from '../accounts/index.js';
 import { createAcceptPipeline } from '../accept/index.js';
 import { createSmtpListeners } from './index.js';
 import { parseProxyHeader } from './proxy-protocol.js';
@@ -89,9 +89,9 @@ const silent = { debug() {}, info() {}, warn() {}, error() {}, child: () => sile
 async function boot(t: TestContext, overrides: Partial<Record<ConfigKey, string>>) {
   const dir = mkdtempSync(join(tmpdir(), 'herald-proxy-'));
   const db = openSqlite(join(dir, 'herald.db'));
-  const credentialsDb = openSqlite(join(dir, 'herald.db'));
+  const credentialsDb = SqliteSqlDatabase.open(join(dir, 'herald.db'));
   const store = new SqliteQueueStore(db);
-  const credentials = new SqliteCredentialStore(credentialsDb);
+  const credentials = await SqlCredentialStore.open(credentialsDb);
   const { config } = loadConfig({ env: {}, overrides: { hostname: 'mx.herald.test', smtpBind: '127.0.0.1', ...overrides } });
   const pems = await certificate;
   const accept = createAcceptPipeline({ store, config });
@@ -101,7 +101,7 @@ async function boot(t: TestContext, overrides: Partial<Record<ConfigKey, string>
     await listeners.stop();
     await store.close();
     db.close();
-    credentialsDb.close();
+    await credentialsDb.close();
     rmSync(dir, { recursive: true, force: true });
   });
   return { store, credentials, port: bound.find((b) => b.kind === 'mx')!.port };
@@ -119,7 +119,7 @@ async function relayThrough(port: number, header: Buffer | string) {
 test('behind a trusted balancer, the address in the PROXY header (v1 or v2) is the client: relay permission, Received header', async (t) => {
   const { store, credentials, port } = await boot(t, { smtpProxyProtocol: 'on', proxyTrusted: '127.0.0.0/8' });
   // Only the real client's address may relay; the balancer's (127.0.0.1) may not.
-  credentials.create({ name: 'app', networks: ['203.0.113.7/32', '2001:db8::7/128'] });
+  await credentials.create({ name: 'app', networks: ['203.0.113.7/32', '2001:db8::7/128'] });
 
   for (const header of ['PROXY TCP4 203.0.113.7 127.0.0.1 51234 25\r\n', v2Header('2001:db8::7', 4000)]) {
     const { session, rcpt } = await relayThrough(port, header);
@@ -146,7 +146,7 @@ test('a trusted balancer that sends no valid header is cut off; an untrusted pee
   assert.equal(await garbage.reply(), null, 'closed without a session');
 
   const untrusted = await boot(t, { smtpProxyProtocol: 'on', proxyTrusted: '192.0.2.0/24' });
-  untrusted.credentials.create({ name: 'app', networks: ['203.0.113.7/32'] });
+  await untrusted.credentials.create({ name: 'app', networks: ['203.0.113.7/32'] });
   // From an untrusted peer the header is just a bad command, and the session is its own.
   const session = await rawSmtp(untrusted.port, '');
   assert.match((await session.reply()) ?? '', /^220 /);

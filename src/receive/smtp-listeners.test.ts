@@ -10,9 +10,9 @@ import nodemailer from 'nodemailer';
 import selfsigned from 'selfsigned';
 import { loadConfig, type ConfigKey } from '../config/index.js';
 import type { Clock } from '../core/index.js';
-import { openSqlite } from '../storage/index.js';
+import { openSqlite, SqliteSqlDatabase } from '../storage/index.js';
 import { SqliteQueueStore } from '../queue/index.js';
-import { SqliteCredentialStore } from '../accounts/index.js';
+import { SqlCredentialStore } from '../accounts/index.js';
 import { createAcceptPipeline, type ListenerKind } from '../accept/index.js';
 import { missingPeers } from '../../test/support/peers.js';
 import { createSmtpListeners } from './index.js';
@@ -33,10 +33,10 @@ async function boot(t: TestContext, overrides: Partial<Record<ConfigKey, string>
   const db = openSqlite(join(dir, 'herald.db'));
   // The credentials use a connection of their own, as the CLI does: a queue failure (the store
   // closed under the listeners) then leaves AUTH and network credentials working.
-  const credentialsDb = openSqlite(join(dir, 'herald.db'));
+  const credentialsDb = SqliteSqlDatabase.open(join(dir, 'herald.db'));
   const clock = new TestClock();
   const store = new SqliteQueueStore(db, { clock });
-  const credentials = new SqliteCredentialStore(credentialsDb, { clock });
+  const credentials = await SqlCredentialStore.open(credentialsDb, { clock });
   const { config } = loadConfig({ env: {}, overrides: { hostname: 'mx.herald.test', smtpBind: '127.0.0.1', ...overrides } });
   const pems = await certificate;
   const accept = createAcceptPipeline({ store, config, clock });
@@ -46,7 +46,7 @@ async function boot(t: TestContext, overrides: Partial<Record<ConfigKey, string>
     await listeners.stop();
     await store.close().catch(() => {}); // some tests close it themselves
     if (db.open) db.close();
-    credentialsDb.close();
+    await credentialsDb.close();
     rmSync(dir, { recursive: true, force: true });
   });
   const port = (kind: ListenerKind) => bound.find((b) => b.kind === kind)!.port;
@@ -190,7 +190,7 @@ test('MX: EHLO lists the extensions without AUTH; an unknown client may not rela
 
 test('a network credential relays without AUTH; the 250 names the queue id', async (t) => {
   const { port, store, credentials } = await boot(t);
-  const cred = credentials.create({ name: 'local', networks: ['127.0.0.0/8'] });
+  const cred = await credentials.create({ name: 'local', networks: ['127.0.0.0/8'] });
   for (const kind of ['mx', 'submission'] as const) {
     const c = await greeted(port(kind));
     await c.command('EHLO app.local');
@@ -208,7 +208,7 @@ test('a network credential relays without AUTH; the 250 names the queue id', asy
 
 test('submission: AUTH only after TLS (538 5.7.11), MAIL only after AUTH (530 5.7.0), bad password 535 5.7.8', async (t) => {
   const { port, credentials, store } = await boot(t);
-  const app = credentials.create({ name: 'app' });
+  const app = await credentials.create({ name: 'app' });
   const c = await greeted(port('submission'));
   const plainEhlo = await c.command('EHLO client.example');
   assert.ok(plainEhlo.includes('STARTTLS') && !plainEhlo.includes('AUTH'), plainEhlo);
@@ -228,14 +228,14 @@ test('submission: AUTH only after TLS (538 5.7.11), MAIL only after AUTH (530 5.
   const body = (await store.getBody(id))!.toString();
   assert.match(body, /^Received: from client\.example \(\[127\.0\.0\.1\]\)\r\n\t\(using TLSv1\.[23] with cipher \S+\)\r\n\tby mx\.herald\.test \(Herald\) with ESMTPSA id /);
   // A revoke reaches a session that is already authenticated at its next transaction.
-  credentials.revoke('app');
+  await credentials.revoke('app');
   assert.equal(await c.command('MAIL FROM:<app@example.com>'), '530 5.7.0 Authentication required');
   c.end();
 });
 
 test('repeated AUTH failures lock the address out (454 4.7.0) until the lockout passes', async (t) => {
   const { port, credentials, clock, config } = await boot(t, { authMaxFailures: '3', authLockout: '10m' });
-  const app = credentials.create({ name: 'app' });
+  const app = await credentials.create({ name: 'app' });
   const token = (password: string) => 'AUTH PLAIN ' + Buffer.from(`\0${app.username}\0${password}`).toString('base64');
   const c = await greeted(port('submissions'), { implicitTls: true });
   await c.command('EHLO client.example');
@@ -260,7 +260,7 @@ test('concurrent connections per address are limited; network credentials are ex
   assert.equal(await third.reply(), '421 4.7.0 Too many connections from your address, try again later');
   await third.closed;
 
-  credentials.create({ name: 'local', networks: ['127.0.0.1'] });
+  await credentials.create({ name: 'local', networks: ['127.0.0.1'] });
   const exempt = await greeted(port('submission'));
   for (const c of [...open, exempt]) c.end();
 });
@@ -276,7 +276,7 @@ test('the connection limit in all counts every listener', async (t) => {
 
 test('a store failure after DATA is 451 4.3.0, never a 250', async (t) => {
   const { port, credentials, store } = await boot(t);
-  credentials.create({ name: 'local', networks: ['127.0.0.0/8'] });
+  await credentials.create({ name: 'local', networks: ['127.0.0.0/8'] });
   const c = await greeted(port('submission'));
   await c.command('EHLO client.example');
   await store.close();
@@ -286,7 +286,7 @@ test('a store failure after DATA is 451 4.3.0, never a 250', async (t) => {
 
 test('too many recipients get 452 4.5.3', async (t) => {
   const { port, credentials } = await boot(t, { maxRecipients: '2' });
-  credentials.create({ name: 'local', networks: ['127.0.0.0/8'] });
+  await credentials.create({ name: 'local', networks: ['127.0.0.0/8'] });
   const c = await greeted(port('mx'));
   await c.command('EHLO client.example');
   await c.command('MAIL FROM:<a@example.com>');
@@ -300,7 +300,7 @@ test('too many recipients get 452 4.5.3', async (t) => {
 
 test('oversize: SIZE at MAIL and DATA over the limit get 552 5.3.4', async (t) => {
   const { port, credentials, store } = await boot(t, { maxMessageSize: '1KB' });
-  credentials.create({ name: 'local', networks: ['127.0.0.0/8'] });
+  await credentials.create({ name: 'local', networks: ['127.0.0.0/8'] });
   const c = await greeted(port('submission'));
   await c.command('EHLO client.example');
   const tooBig = '552 5.3.4 Message size exceeds fixed limit of 1024 bytes';
@@ -314,7 +314,7 @@ test('oversize: SIZE at MAIL and DATA over the limit get 552 5.3.4', async (t) =
 
 test('over-long lines get 500 5.5.2: a command line, and a text line in DATA', async (t) => {
   const { port, credentials, store } = await boot(t);
-  credentials.create({ name: 'local', networks: ['127.0.0.0/8'] });
+  await credentials.create({ name: 'local', networks: ['127.0.0.0/8'] });
   const c = await greeted(port('submission'));
   await c.command('EHLO client.example');
   assert.equal(await c.send('a@example.com', ['b@example.net'], `Subject: long\r\n\r\n${'y'.repeat(999)}\r\n`), '500 5.5.2 Line too long');
@@ -325,7 +325,7 @@ test('over-long lines get 500 5.5.2: a command line, and a text line in DATA', a
 
 test('a bare LF in DATA is rejected with 550 5.6.0 and nothing is queued', async (t) => {
   const { port, credentials, store } = await boot(t);
-  credentials.create({ name: 'local', networks: ['127.0.0.0/8'] });
+  await credentials.create({ name: 'local', networks: ['127.0.0.0/8'] });
   const c = await greeted(port('mx'));
   await c.command('EHLO client.example');
   // The classic smuggling shape: a bare LF before the dot.
@@ -337,7 +337,7 @@ test('a bare LF in DATA is rejected with 550 5.6.0 and nothing is queued', async
 
 test('with bareLineEndings=normalize, bare line endings are stored as CRLF', async (t) => {
   const { port, credentials, store } = await boot(t, { bareLineEndings: 'normalize' });
-  credentials.create({ name: 'local', networks: ['127.0.0.0/8'] });
+  await credentials.create({ name: 'local', networks: ['127.0.0.0/8'] });
   const c = await greeted(port('mx'));
   await c.command('EHLO client.example');
   const id = QUEUED.exec(await c.send('a@example.com', ['b@example.net'], 'Subject: x\r\n\r\none\ntwo\rthree\r\n'))?.[1];
@@ -348,7 +348,7 @@ test('with bareLineEndings=normalize, bare line endings are stored as CRLF', asy
 
 test('pipelining: commands written in one go get their replies in order', async (t) => {
   const { port, credentials, store } = await boot(t);
-  credentials.create({ name: 'local', networks: ['127.0.0.0/8'] });
+  await credentials.create({ name: 'local', networks: ['127.0.0.0/8'] });
   const c = await greeted(port('submission'));
   c.write('EHLO client.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nRCPT TO:<c@example.net>\r\nDATA\r\n');
   assert.match(await c.reply(), /^250-mx\.herald\.test[\s\S]*\n250-PIPELINING/);
@@ -379,7 +379,7 @@ test('an idle session is closed with 421 4.4.2', async (t) => {
 test('a message trickling in past the DATA deadline gets 421 4.4.2 and is not queued', async (t) => {
   // The idle timeout alone never fires: the client keeps sending, just too slowly.
   const { port, credentials, store } = await boot(t, { smtpDataTimeout: '300ms', smtpIdleTimeout: '1h' });
-  credentials.create({ name: 'local', networks: ['127.0.0.0/8'] });
+  await credentials.create({ name: 'local', networks: ['127.0.0.0/8'] });
   const c = await greeted(port('submission'));
   await c.command('EHLO client.example');
   assert.match(await c.command('MAIL FROM:<a@example.com>'), /^250 /);
@@ -393,7 +393,7 @@ test('a message trickling in past the DATA deadline gets 421 4.4.2 and is not qu
 
 test('nodemailer: STARTTLS + AUTH on 587 and implicit TLS + AUTH on 465', async (t) => {
   const { port, credentials, store } = await boot(t);
-  const app = credentials.create({ name: 'app' });
+  const app = await credentials.create({ name: 'app' });
   for (const [kind, secure] of [['submission', false], ['submissions', true]] as const) {
     const transport = nodemailer.createTransport({
       host: '127.0.0.1',
@@ -418,7 +418,7 @@ test("Python's smtplib: STARTTLS, AUTH, an 8-bit SMTPUTF8 message stored byte fo
   const missing = missingPeers('python3');
   if (missing) return t.skip(missing);
   const { port, credentials, store } = await boot(t);
-  const app = credentials.create({ name: 'app' });
+  const app = await credentials.create({ name: 'app' });
   const message = Buffer.concat([
     Buffer.from(
       'From: Jürgen <jürgen@bücher.example>\r\nTo: zoë@bücher.example\r\nSubject: Grüße, ünïcødé ✉\r\n' +
@@ -459,7 +459,7 @@ test('swaks: STARTTLS + AUTH on 587, TLS on connect on 465, relay denied on 25',
   const missing = missingPeers('swaks');
   if (missing) return t.skip(missing);
   const { port, credentials, store } = await boot(t);
-  const app = credentials.create({ name: 'app' });
+  const app = await credentials.create({ name: 'app' });
   const common = ['--server', '127.0.0.1', '--from', 'app@example.com', '--to', 'user@example.net', '--helo', 'swaks.test'];
   const auth = ['--auth', 'LOGIN', '--auth-user', app.username!, '--auth-password', app.password!];
   for (const [kind, tlsFlag] of [['submission', '--tls'], ['submissions', '--tlsc']] as const) {

@@ -7,7 +7,7 @@ import type { AcceptPipeline, ListenerKind, Submission } from '../accept/index.j
 import { AuthLockout, ConnectionCounter } from './limits.js';
 import { PatchedSmtpServer, type OutgoingReply, type SmtpConnection } from './smtp-server-patches.js';
 
-/** The credential facts the listeners need (SqliteCredentialStore satisfies this). */
+/** The credential facts the listeners need (SqlCredentialStore satisfies this). */
 export interface ListenerCredential {
   id: string;
   accountId: string;
@@ -16,8 +16,8 @@ export interface ListenerCredential {
 
 export interface CredentialLookup {
   verifyPassword(username: string, password: string): Promise<ListenerCredential | null>;
-  matchNetwork(ip: string): ListenerCredential | null;
-  isActive(id: string): boolean;
+  matchNetwork(ip: string): Promise<ListenerCredential | null>;
+  isActive(id: string): Promise<boolean>;
 }
 
 /**
@@ -82,6 +82,8 @@ interface ConnectionState {
   listener: ListenerKind;
   networkCredential: ListenerCredential | null;
   counted: boolean;
+  /** The connection ended: a lookup finishing after that must not count it. */
+  closed: boolean;
   /** This transaction's recipients that are Herald's own addresses (MX listener only). */
   inbound: Set<string>;
   tls?: { protocol: string; cipher: string };
@@ -168,7 +170,7 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
   function stateOf(session: SMTPServerSession, kind: ListenerKind): ConnectionState {
     let state = states.get(session);
     if (!state) {
-      state = { ip: session.remoteAddress, listener: kind, networkCredential: null, counted: false, inbound: new Set() };
+      state = { ip: session.remoteAddress, listener: kind, networkCredential: null, counted: false, closed: false, inbound: new Set() };
       states.set(session, state);
     }
     return state;
@@ -204,20 +206,25 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
           return callback(toServerError(Replies.clientBlocked(ip)));
         }
         const state = stateOf(session, kind);
-        try {
-          state.networkCredential = credentials.matchNetwork(ip);
-        } catch (err) {
-          log.error({ listener: kind, ip, err }, 'credential lookup failed');
-          return callback(toServerError(Replies.storeFailed()));
-        }
-        const verdict = counter.tryOpen(ip, state.networkCredential !== null);
-        if (verdict !== 'ok') {
-          log.warn({ listener: kind, ip, limit: verdict }, 'connection refused: too many connections');
-          return callback(toServerError(verdict === 'total' ? Replies.serverBusy() : Replies.tooManyConnections()));
-        }
-        state.counted = true;
-        log.debug({ listener: kind, ip, cid: session.id, networkCredential: state.networkCredential?.id }, 'connection');
-        callback();
+        credentials.matchNetwork(ip).then(
+          (networkCredential) => {
+            state.networkCredential = networkCredential;
+            // The client may have gone while the lookup ran: onClose has run, nothing to count.
+            if (state.closed) return callback();
+            const verdict = counter.tryOpen(ip, networkCredential !== null);
+            if (verdict !== 'ok') {
+              log.warn({ listener: kind, ip, limit: verdict }, 'connection refused: too many connections');
+              return callback(toServerError(verdict === 'total' ? Replies.serverBusy() : Replies.tooManyConnections()));
+            }
+            state.counted = true;
+            log.debug({ listener: kind, ip, cid: session.id, networkCredential: networkCredential?.id }, 'connection');
+            callback();
+          },
+          (err: unknown) => {
+            log.error({ listener: kind, ip, err }, 'credential lookup failed');
+            callback(toServerError(Replies.storeFailed()));
+          },
+        );
       },
 
       onSecure(socket, session, callback) {
@@ -258,19 +265,22 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
         state.inbound.clear();
         // A revoke takes effect at the next transaction of a session that is already open.
         const user = session.user as SessionUser | undefined;
-        try {
-          if (user && !credentials.isActive(user.id)) {
-            log.info({ listener: kind, ip: state.ip, credentialId: user.id }, 'credential revoked during the session');
-            session.user = undefined;
-          }
-          state.networkCredential = credentials.matchNetwork(state.ip);
-        } catch (err) {
-          log.error({ listener: kind, ip: state.ip, err }, 'credential lookup failed');
-          return callback(toServerError(Replies.storeFailed()));
-        }
-        // RFC 6409 §4.3: the submission ports take mail from authorised clients only.
-        if (kind !== 'mx' && !session.user && !state.networkCredential) return callback(toServerError(Replies.authRequired()));
-        callback();
+        Promise.all([user ? credentials.isActive(user.id) : true, credentials.matchNetwork(state.ip)]).then(
+          ([userActive, networkCredential]) => {
+            if (!userActive) {
+              log.info({ listener: kind, ip: state.ip, credentialId: user?.id }, 'credential revoked during the session');
+              session.user = undefined;
+            }
+            state.networkCredential = networkCredential;
+            // RFC 6409 §4.3: the submission ports take mail from authorised clients only.
+            if (kind !== 'mx' && !session.user && !state.networkCredential) return callback(toServerError(Replies.authRequired()));
+            callback();
+          },
+          (err: unknown) => {
+            log.error({ listener: kind, ip: state.ip, err }, 'credential lookup failed');
+            callback(toServerError(Replies.storeFailed()));
+          },
+        );
       },
 
       onRcptTo(address: SMTPServerAddress, session, callback) {
@@ -377,6 +387,7 @@ export function createSmtpListeners(options: SmtpListenersOptions): SmtpListener
 
       onClose(session) {
         const state = states.get(session);
+        if (state) state.closed = true;
         if (state?.counted) {
           state.counted = false;
           counter.close(state.ip);

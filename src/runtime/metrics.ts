@@ -6,8 +6,8 @@ export interface QueueGaugeSource {
   gauges(): Promise<{ pending: Record<string, { count: number; oldestCreatedAt: Date | null }>; lastEventSeq: number }>;
 }
 
-/** The webhook endpoints' cursors in the outbox (SqliteWebhookStore.enabledEndpoints). */
-export type WebhookCursors = () => readonly { id: string; cursor: number }[];
+/** The webhook endpoints' cursors in the outbox (SqlWebhookStore.enabledEndpoints). */
+export type WebhookCursors = () => Promise<readonly { id: string; cursor: number }[]>;
 
 export interface HeraldMetricsOptions {
   queue: QueueGaugeSource;
@@ -101,13 +101,13 @@ export class HeraldMetrics {
   /** The text a Prometheus scrape gets; reads the queue and webhook gauges first. */
   async render(): Promise<{ contentType: string; body: string }> {
     const now = this.options.clock.now().getTime();
-    const gauges = await this.options.queue.gauges();
+    const [gauges, cursors] = await Promise.all([this.options.queue.gauges(), this.options.webhookCursors()]);
     for (const [state, { count, oldestCreatedAt }] of Object.entries(gauges.pending)) {
       this.queueDepth.set({ state }, count);
       this.queueOldest.set({ state }, oldestCreatedAt ? Math.max(0, (now - oldestCreatedAt.getTime()) / 1000) : 0);
     }
     this.webhookBacklog.reset();
-    for (const endpoint of this.options.webhookCursors()) {
+    for (const endpoint of cursors) {
       this.webhookBacklog.set({ endpoint: endpoint.id }, Math.max(0, gauges.lastEventSeq - endpoint.cursor));
     }
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };

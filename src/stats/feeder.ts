@@ -1,14 +1,14 @@
 import { silentLogger, systemClock, type Clock, type Logger, type MailEvent } from '../core/index.js';
 import { followOutbox } from '../storage/index.js';
 import { COUNTED_EVENT_TYPES } from './rollup.js';
-import type { SqliteStatsStore } from './sqlite-stats-store.js';
+import type { SqlStatsStore } from './sql-stats-store.js';
 import type { StatsLabels } from './types.js';
 
 /** Looks a message's labels up (the queue's message meta); null when the message is gone. */
 export type StatsLabelLookup = (messageId: string) => Promise<StatsLabels | null | undefined>;
 
 export interface StatsFeederOptions {
-  store: Pick<SqliteStatsStore, 'feedCursor' | 'applyPage' | 'purge'>;
+  store: Pick<SqlStatsStore, 'feedCursor' | 'applyPage' | 'purge'>;
   /** The queue's outbox: events with seq > afterSeq, in seq order, at most `limit`. */
   readEvents(afterSeq: number, limit: number): Promise<MailEvent[]>;
   /** A message's tags and stream (QueueStore.get(id) → meta). */
@@ -103,11 +103,11 @@ export function startStatsFeeder(options: StatsFeederOptions): StatsFeeder {
   const labels = new LabelCache(options.messageLabels, options.cacheSize ?? 20_000);
   let lastPurge = 0;
 
-  const purge = () => {
+  const purge = async () => {
     const now = clock.now().getTime();
     if (now - lastPurge < PURGE_EVERY_MS) return;
     lastPurge = now;
-    const removed = store.purge(new Date(now - options.config.statsRetention), new Date(now - options.config.retention));
+    const removed = await store.purge(new Date(now - options.config.statsRetention), new Date(now - options.config.retention));
     if (removed.hours > 0) log.info({ rows: removed.hours }, 'removed statistics past HERALD_STATS_RETENTION');
   };
 

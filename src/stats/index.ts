@@ -17,8 +17,19 @@
  *   of a range of the whole account's figures within the last 48 hours (other ranges round out
  *   to whole hours; the answer says which range was counted). Every time is UTC.
  * - Scoped by account: one account's numbers never include another's.
+ * - One store class over storage's `SqlDatabase`, the same on SQLite and PostgreSQL. Feeders of
+ *   several nodes on one database take turns: a page counts only where the cursor still is.
  */
-export { SqliteStatsStore, MAX_GROUPS, MINUTE_RETENTION_MS, emptyCounters, type StatsGroup, type StatsQueryResult } from './sqlite-stats-store.js';
+export {
+  SqlStatsStore,
+  SQLITE_STATS_MIGRATIONS,
+  POSTGRES_STATS_MIGRATIONS,
+  MAX_GROUPS,
+  MINUTE_RETENTION_MS,
+  emptyCounters,
+  type StatsGroup,
+  type StatsQueryResult,
+} from './sql-stats-store.js';
 export { startStatsFeeder, type StatsFeeder, type StatsFeederOptions, type StatsLabelLookup } from './feeder.js';
 export { COUNTED_EVENT_TYPES, rollupEvent, type Contribution, type FirstTime, type SeenKind } from './rollup.js';
 export { parseStatsQuery, statsReport, statsView, ratesOf, figuresOf, DEFAULT_RANGE_DAYS, MAX_HOURLY_RANGE_HOURS, MAX_RANGE_HOURS, type StatsParams } from './report.js';

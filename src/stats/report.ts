@@ -1,5 +1,5 @@
 import { invalidContent } from '../core/index.js';
-import { emptyCounters, type SqliteStatsStore, type StatsQueryResult } from './sqlite-stats-store.js';
+import { emptyCounters, type SqlStatsStore, type StatsQueryResult } from './sql-stats-store.js';
 import { GROUP_BYS, STATS_STREAMS, type StatsCounters, type StatsFigures, type StatsGroupBy, type StatsQuery, type StatsRates, type StatsReport, type StatsRow, type StatsStream } from './types.js';
 
 const MINUTE_MS = 60_000;
@@ -46,7 +46,7 @@ function parseTime(text: string, field: 'from' | 'to'): { ms: number; dateOnly: 
 
 /**
  * Checks a question and sets its range: `from` is rounded down and `to` up to whole UTC minutes
- * (the store counts whole hours where it has no minutes: SqliteStatsStore.query); a date alone as
+ * (the store counts whole hours where it has no minutes: SqlStatsStore.query); a date alone as
  * `to` includes that whole day. Without `to`, the range ends with the current minute; without
  * `from`, it is today and the six days before (or the seven days before `to`). The range's
  * limits are checked in whole hours. Throws `invalidContent` naming the field.
@@ -92,7 +92,7 @@ export function parseStatsQuery(accountId: string, params: StatsParams, now: Dat
     if (domain === '' || domain.length > MAX_DOMAIN_LENGTH || /[\s@/]/.test(domain)) throw invalidContent('domain', `"${params.domain.slice(0, 40)}" is not a domain name (the part of an address after @)`);
     query.domain = domain;
   }
-  // Which filters combine with which grouping is the store's to say (SqliteStatsStore.query).
+  // Which filters combine with which grouping is the store's to say (SqlStatsStore.query).
   return query;
 }
 
@@ -122,8 +122,8 @@ const hourKey = (hour: number) => `${new Date(hour * HOUR_MS).toISOString().slic
  * (a chart needs the zeros); streams both (or the one filtered); domains and tags the largest by
  * sent first.
  */
-export function statsReport(store: Pick<SqliteStatsStore, 'query' | 'updatedAt'>, query: StatsQuery): StatsReport {
-  const result: StatsQueryResult = store.query(query);
+export async function statsReport(store: Pick<SqlStatsStore, 'query' | 'updatedAt'>, query: StatsQuery): Promise<StatsReport> {
+  const result: StatsQueryResult = await store.query(query);
   const byKey = new Map(result.groups.map((g) => [g.key, g.counters]));
   const row = (key: string, counters: StatsCounters | undefined): StatsRow => ({ key, ...figuresOf(counters ?? emptyCounters()) });
   let rows: StatsRow[];
@@ -153,7 +153,7 @@ export function statsReport(store: Pick<SqliteStatsStore, 'query' | 'updatedAt'>
     totals: figuresOf(result.totals),
     rows,
     truncated: result.truncated,
-    updatedAt: store.updatedAt(),
+    updatedAt: await store.updatedAt(),
   };
 }
 

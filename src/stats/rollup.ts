@@ -25,6 +25,8 @@ export type SeenKind = 'o' | 'oh' | 'om' | 'c' | 'x' | 'u';
 /**
  * True the first time (message, recipient, kind) is seen. The store decides it inside the
  * transaction that counts the event, so a replayed event finds its own earlier sighting.
+ * `rollupEvent` asks an event the same questions whatever the answers, so the store gathers a
+ * page's questions first and answers them together.
  */
 export type FirstTime = (messageId: string, recipient: string, kind: SeenKind) => boolean;
 

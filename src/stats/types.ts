@@ -43,7 +43,7 @@ export type StatsStream = (typeof STATS_STREAMS)[number];
 /** A checked question for the roll-ups. */
 export interface StatsQuery {
   accountId: string;
-  /** Inclusive, on a whole UTC minute (the store may count from the whole hour before: SqliteStatsStore.query). */
+  /** Inclusive, on a whole UTC minute (the store may count from the whole hour before: SqlStatsStore.query). */
   from: Date;
   /** Exclusive, on a whole UTC minute (the store may count to the whole hour after). */
   to: Date;

@@ -14,7 +14,7 @@ export interface OutboxFollowerOptions<W> {
   /** The queue's outbox: events with seq > afterSeq, in seq order, at most `limit`. */
   readEvents(afterSeq: number, limit: number): Promise<MailEvent[]>;
   /** The seq of the last event the room's tables take into account (0: none yet). */
-  loadCursor(): number;
+  loadCursor(): number | Promise<number>;
   /** What a page asks to write, or null when it needs no write. */
   prepare(events: MailEvent[]): W | null | Promise<W | null>;
   /**
@@ -22,9 +22,9 @@ export interface OutboxFollowerOptions<W> {
    * one transaction. Returns false, having written nothing, when the cursor was no longer at
    * `from` (someone else moved it).
    */
-  commit(from: number, to: number, work: W | null): boolean;
+  commit(from: number, to: number, work: W | null): boolean | Promise<boolean>;
   /** Runs after each read up to the end of the outbox (purges and other upkeep). */
-  afterDrain?(): void;
+  afterDrain?(): void | Promise<void>;
   clock?: Clock;
   logger?: Logger;
   /** The periodic scan that catches whatever a missed wake-up would lose; 0: none. */
@@ -73,8 +73,8 @@ export function followOutbox<W>(options: OutboxFollowerOptions<W>): OutboxFollow
   let saved = 0;
   let savedAt = 0;
 
-  const save = (upTo: number, work: W | null): boolean => {
-    if (!options.commit(saved, upTo, work)) {
+  const save = async (upTo: number, work: W | null): Promise<boolean> => {
+    if (!(await options.commit(saved, upTo, work))) {
       // The cursor moved under us: start again from what the database says.
       log.warn({ expected: saved }, `the ${name} cursor was moved by someone else; reading on from there`);
       cursor = null;
@@ -89,7 +89,7 @@ export function followOutbox<W>(options: OutboxFollowerOptions<W>): OutboxFollow
     let read = 0;
     while (!stopped) {
       if (cursor === null) {
-        cursor = saved = options.loadCursor();
+        cursor = saved = await options.loadCursor();
         savedAt = clock.now().getTime();
       }
       const events = await options.readEvents(cursor, pageSize);
@@ -99,12 +99,12 @@ export function followOutbox<W>(options: OutboxFollowerOptions<W>): OutboxFollow
       const last = events[events.length - 1].seq!;
       read += events.length;
       if (work !== null || last - saved >= SAVE_EVERY_EVENTS || clock.now().getTime() - savedAt >= SAVE_EVERY_MS) {
-        if (!save(last, work)) continue;
+        if (!(await save(last, work))) continue;
       }
       cursor = last;
       if (events.length < pageSize) break;
     }
-    options.afterDrain?.();
+    await options.afterDrain?.();
     return read;
   };
 
@@ -168,7 +168,7 @@ export function followOutbox<W>(options: OutboxFollowerOptions<W>): OutboxFollow
       // Keep the place reached over events that needed no write, so a restart does not re-read them.
       if (cursor !== null && cursor > saved) {
         try {
-          save(cursor, null);
+          await save(cursor, null);
         } catch (err) {
           log.warn({ err }, `could not save how far the ${name} read; it will re-read those events`);
         }

@@ -23,9 +23,9 @@ export interface CsvImportOptions {
   maxReportedInvalid?: number;
   /**
    * Called as the file is read: bytes read so far, the file's size when known (a path; not a
-   * stream), and the counts so far.
+   * stream), and the counts so far. Reading waits for a promise it returns.
    */
-  onProgress?(done: number, total: number | undefined, counts: CsvImportCounts): void;
+  onProgress?(done: number, total: number | undefined, counts: CsvImportCounts): void | Promise<void>;
 }
 
 export interface InvalidCsvLine {
@@ -54,7 +54,7 @@ export interface CsvImportResult extends CsvImportCounts {
 
 /** What the importer needs of the store. */
 export interface SuppressionAdder {
-  add(accountId: string, entries: readonly SuppressionInput[]): AddResult;
+  add(accountId: string, entries: readonly SuppressionInput[]): Promise<AddResult>;
 }
 
 // Header names seen in exports of Mailchimp, SendGrid, Mailgun, SES and spreadsheets.
@@ -189,9 +189,9 @@ export async function importSuppressionCsv(store: SuppressionAdder, accountId: s
     result.invalid++;
     if (result.invalidLines.length < maxReported) result.invalidLines.push({ line, text: shown(text), error });
   };
-  const flush = () => {
+  const flush = async () => {
     if (batch.length === 0) return;
-    const added = store.add(accountId, batch);
+    const added = await store.add(accountId, batch);
     result.added += added.added;
     result.updated += added.updated;
     result.unchanged += added.unchanged;
@@ -225,7 +225,6 @@ export async function importSuppressionCsv(store: SuppressionAdder, accountId: s
     }
     result.addresses++;
     batch.push({ address, stream, reason });
-    if (batch.length >= batchSize) flush();
   };
 
   for await (const lines of readLines(input, progress)) {
@@ -242,6 +241,7 @@ export async function importSuppressionCsv(store: SuppressionAdder, accountId: s
         if (quotesBalanced(pending.text)) {
           record(pending);
           pending = null;
+          if (batch.length >= batchSize) await flush();
         } else if (pending.text.length > MAX_RECORD_LENGTH) {
           invalid(pending.line, pending.text, 'a quoted field is not closed');
           pending = null;
@@ -250,13 +250,14 @@ export async function importSuppressionCsv(store: SuppressionAdder, accountId: s
         pending = { line: l.line, text: l.text };
       } else {
         record(l);
+        if (batch.length >= batchSize) await flush();
       }
     }
     result.bytes = progress.bytes;
-    options.onProgress?.(progress.bytes, total, counts(result));
+    await options.onProgress?.(progress.bytes, total, counts(result));
   }
   if (pending !== null) invalid(pending.line, pending.text, 'a quoted field is not closed');
-  flush();
+  await flush();
   result.bytes = progress.bytes;
   options.onProgress?.(progress.bytes, total, counts(result));
   return result;

@@ -13,7 +13,7 @@ import {
   type SmtpReply,
 } from '../core/index.js';
 import { followOutbox } from '../storage/index.js';
-import type { SqliteSuppressionStore } from './sqlite-suppression-store.js';
+import type { SqlSuppressionStore } from './sql-suppression-store.js';
 import { isSuppressionStream, SUPPRESSION_STREAMS, type FeedAction, type SoftBouncePolicy } from './types.js';
 
 /**
@@ -105,7 +105,7 @@ export function suppressionFromEvent(event: MailEvent): FeedAction | null {
 }
 
 export interface SuppressionFeederOptions {
-  store: Pick<SqliteSuppressionStore, 'feedCursor' | 'applyFeed' | 'hasSoftBounces' | 'purgeExpired' | 'purgeSoftBounces'>;
+  store: Pick<SqlSuppressionStore, 'feedCursor' | 'applyFeed' | 'hasSoftBounces' | 'purgeExpired' | 'purgeSoftBounces'>;
   /** The queue's outbox: events with seq > afterSeq, in seq order, at most `limit`. */
   readEvents(afterSeq: number, limit: number): Promise<MailEvent[]>;
   config: { softBounceLimit: number; softBounceWindow: number };
@@ -147,12 +147,12 @@ export function startSuppressionFeeder(options: SuppressionFeederOptions): Suppr
   const counting = policy.limit > 0 && policy.windowMs > 0;
   let lastPurge = 0;
 
-  const purge = () => {
+  const purge = async () => {
     const now = clock.now().getTime();
     if (now - lastPurge < PURGE_EVERY_MS) return;
     lastPurge = now;
-    const expired = store.purgeExpired(new Date(now));
-    if (counting) store.purgeSoftBounces(new Date(now - policy.windowMs));
+    const expired = await store.purgeExpired(new Date(now));
+    if (counting) await store.purgeSoftBounces(new Date(now - policy.windowMs));
     if (expired > 0) log.info({ entries: expired }, 'removed expired manual suppressions');
   };
 
@@ -160,26 +160,37 @@ export function startSuppressionFeeder(options: SuppressionFeederOptions): Suppr
     name: 'suppression feed',
     readEvents: options.readEvents,
     loadCursor: () => store.feedCursor(),
-    prepare(events) {
-      const actions: FeedAction[] = [];
+    async prepare(events) {
+      // Deliveries are kept only for addresses with soft bounces being counted (earlier in the
+      // page, or stored): most never soft-bounced, and those need no write at all.
+      const candidates: { action: FeedAction; key: string; stored: boolean }[] = [];
       const softInPage = new Set<string>();
+      const toLookUp = new Map<string, { accountId: string; address: string }>();
       for (const event of events) {
         const action = suppressionFromEvent(event);
         if (!action) continue;
-        if (action.kind === 'suppress') actions.push(action);
+        const key = `${action.accountId}\n${action.address}`;
+        if (action.kind === 'suppress') candidates.push({ action, key, stored: false });
         else if (!counting) continue;
         else if (action.kind === 'soft_bounce') {
-          actions.push(action);
-          softInPage.add(`${action.accountId}\n${action.address}`);
-        } else if (softInPage.has(`${action.accountId}\n${action.address}`) || store.hasSoftBounces(action.accountId, action.address)) {
-          // Most deliveries are to addresses that never soft-bounced: those need no write at all.
-          actions.push(action);
+          candidates.push({ action, key, stored: false });
+          softInPage.add(key);
+        } else if (softInPage.has(key)) {
+          candidates.push({ action, key, stored: false });
+        } else {
+          candidates.push({ action, key, stored: true });
+          toLookUp.set(key, action);
         }
       }
+      // The stored counts are looked up once per address, all at once.
+      const lookups = [...toLookUp];
+      const found = await Promise.all(lookups.map(([, a]) => store.hasSoftBounces(a.accountId, a.address)));
+      const softBouncing = new Set(lookups.filter((_, i) => found[i]).map(([key]) => key));
+      const actions = candidates.filter((c) => !c.stored || softBouncing.has(c.key)).map((c) => c.action);
       return actions.length > 0 ? actions : null;
     },
-    commit(from, to, actions) {
-      const outcome = store.applyFeed(from, to, actions ?? [], policy);
+    async commit(from, to, actions) {
+      const outcome = await store.applyFeed(from, to, actions ?? [], policy);
       if (!outcome.applied) return false;
       for (const s of outcome.suppressed) {
         log.info({ messageId: s.messageId ?? undefined, account: s.accountId, recipient: s.address, streams: s.streams, reason: s.reason }, 'address suppressed');

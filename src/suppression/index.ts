@@ -14,7 +14,13 @@
  * - The feeder moves its outbox cursor in the same transaction as the entries it adds, so a
  *   restart resumes where it stopped and counts no event twice.
  */
-export { SqliteSuppressionStore, MAX_LIST_LIMIT, normalizeSuppressionAddress } from './sqlite-suppression-store.js';
+export {
+  SqlSuppressionStore,
+  MAX_LIST_LIMIT,
+  normalizeSuppressionAddress,
+  SQLITE_SUPPRESSION_MIGRATIONS,
+  POSTGRES_SUPPRESSION_MIGRATIONS,
+} from './sql-suppression-store.js';
 export { startSuppressionFeeder, suppressionFromEvent, SUPPRESSION_EVENT_TYPES, type SuppressionFeeder, type SuppressionFeederOptions } from './feeder.js';
 export {
   importSuppressionCsv,

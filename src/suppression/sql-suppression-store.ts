@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { formatDuration, invalidContent, isValidEnvelopeAddress, normalizeAddress, systemClock, type Clock } from '../core/index.js';
-import { migrate, type Migration, type SqliteDatabase } from '../storage/index.js';
+import type { SqlDatabase, SqlExecutor } from '../storage/index.js';
 import { importSuppressionCsv, type CsvImportOptions, type CsvImportResult } from './csv-import.js';
 import {
   isStreamSelector,
@@ -23,7 +23,8 @@ import {
   type SuppressionStream,
 } from './types.js';
 
-const MIGRATIONS: readonly Migration[] = [
+/** The SQLite history: applied as written, never edited. */
+export const SQLITE_SUPPRESSION_MIGRATIONS: readonly { version: number; sql: string }[] = [
   {
     version: 1,
     sql: `
@@ -60,6 +61,46 @@ const MIGRATIONS: readonly Migration[] = [
         id          INTEGER PRIMARY KEY CHECK (id = 1),
         last_seq    INTEGER NOT NULL,
         updated_at  INTEGER NOT NULL
+      );
+    `,
+  },
+];
+
+/**
+ * The PostgreSQL history: version 1 is the SQLite schema as it stands. Addresses and streams
+ * compare byte-wise (COLLATE "C"), as in SQLite, so the list's order and its cursors are the same
+ * whatever the server's locale.
+ */
+export const POSTGRES_SUPPRESSION_MIGRATIONS: readonly { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE suppressions (
+        account_id  TEXT NOT NULL,
+        address     TEXT COLLATE "C" NOT NULL,
+        stream      TEXT COLLATE "C" NOT NULL,
+        reason      TEXT NOT NULL,
+        message_id  TEXT,
+        detail      TEXT,
+        created_at  BIGINT NOT NULL,
+        expires_at  BIGINT,
+        PRIMARY KEY (account_id, address, stream)
+      );
+      CREATE INDEX suppressions_expiring ON suppressions (expires_at) WHERE expires_at IS NOT NULL;
+
+      CREATE TABLE suppression_soft_bounces (
+        account_id  TEXT NOT NULL,
+        address     TEXT NOT NULL,
+        seq         BIGINT NOT NULL,
+        at          BIGINT NOT NULL,
+        PRIMARY KEY (account_id, address, seq)
+      );
+      CREATE INDEX suppression_soft_bounces_at ON suppression_soft_bounces (at);
+
+      CREATE TABLE suppression_feed (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        last_seq    BIGINT NOT NULL,
+        updated_at  BIGINT NOT NULL
       );
     `,
   },
@@ -136,57 +177,40 @@ function decodeCursor(cursor: string): { address: string; stream: string } {
   throw invalidContent('cursor', 'this cursor is not one the suppression list gave out');
 }
 
-/**
- * An account's suppression list in the embedded SQLite database: addresses Herald will not send
- * to, per stream, with why and since when. Everything is scoped by account.
- */
-export class SqliteSuppressionStore implements SuppressionCheck {
-  private readonly clock: Clock;
-  private readonly s;
-  private readonly listStatements = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
 
-  constructor(
-    private readonly db: SqliteDatabase,
-    options: { clock?: Clock } = {},
+const LIVE = '(expires_at IS NULL OR expires_at > ?)';
+const COLUMNS = 'address, stream, reason, message_id, detail, created_at, expires_at';
+const INSERT = 'INSERT INTO suppressions (account_id, address, stream, reason, message_id, detail, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
+
+/**
+ * An account's suppression list in the records database (SQLite or PostgreSQL): addresses Herald
+ * will not send to, per stream, with why and since when. Everything is scoped by account.
+ */
+export class SqlSuppressionStore implements SuppressionCheck {
+  /** Matches a list of any length in one statement: the one place the dialects differ. */
+  private readonly anyAddress: { sql: string; bind(keys: readonly string[]): unknown };
+  /**
+   * Locks the row an upsert reads on PostgreSQL, so two nodes writing one address take turns
+   * and a weaker reason never overwrites a stronger one written meanwhile. SQLite's write
+   * transactions already take turns.
+   */
+  private readonly forUpdate: string;
+
+  private constructor(
+    private readonly db: SqlDatabase,
+    private readonly clock: Clock,
   ) {
-    this.clock = options.clock ?? systemClock;
-    migrate(db, 'suppression', MIGRATIONS);
-    const live = '(expires_at IS NULL OR expires_at > @now)';
-    this.s = {
-      // Most messages have one or two recipients: a primary-key read each, without building and
-      // expanding a JSON array (which cost twice as much). More use one statement for any number:
-      // the JSON array is expanded by json_each and each element is a primary-key lookup.
-      checkOne: db.prepare(`SELECT address, reason, created_at FROM suppressions WHERE account_id = @accountId AND address = @a AND stream = @stream AND ${live}`),
-      checkTwo: db.prepare(`SELECT address, reason, created_at FROM suppressions WHERE account_id = @accountId AND address IN (@a, @b) AND stream = @stream AND ${live}`),
-      check: db.prepare(
-        `SELECT address, reason, created_at FROM suppressions
-         WHERE account_id = @accountId AND address IN (SELECT value FROM json_each(@addresses)) AND stream = @stream AND ${live}`,
-      ),
-      one: db.prepare('SELECT * FROM suppressions WHERE account_id = ? AND address = ? AND stream = ?'),
-      insertNew: db.prepare(
-        `INSERT INTO suppressions (account_id, address, stream, reason, message_id, detail, created_at, expires_at)
-         VALUES (@accountId, @address, @stream, @reason, @messageId, @detail, @now, @expiresAt) ON CONFLICT DO NOTHING`,
-      ),
-      ofAddress: db.prepare(`SELECT * FROM suppressions WHERE account_id = @accountId AND address = @address AND ${live} ORDER BY stream`),
-      put: db.prepare(
-        `INSERT OR REPLACE INTO suppressions (account_id, address, stream, reason, message_id, detail, created_at, expires_at)
-         VALUES (@accountId, @address, @stream, @reason, @messageId, @detail, @now, @expiresAt)`,
-      ),
-      extend: db.prepare('UPDATE suppressions SET expires_at = @expiresAt WHERE account_id = @accountId AND address = @address AND stream = @stream'),
-      countLive: db.prepare(`SELECT COUNT(*) AS n FROM suppressions WHERE account_id = @accountId AND address = @address AND stream IN (SELECT value FROM json_each(@streams)) AND ${live}`),
-      remove: db.prepare('DELETE FROM suppressions WHERE account_id = @accountId AND address = @address AND stream IN (SELECT value FROM json_each(@streams))'),
-      countStream: db.prepare(`SELECT COUNT(*) AS n FROM suppressions WHERE account_id = @accountId AND stream = @stream AND ${live}`),
-      countAddresses: db.prepare(`SELECT COUNT(DISTINCT address) AS n FROM suppressions WHERE account_id = @accountId AND ${live}`),
-      purgeExpired: db.prepare('DELETE FROM suppressions WHERE expires_at IS NOT NULL AND expires_at <= ?'),
-      feedCursor: db.prepare('SELECT last_seq FROM suppression_feed WHERE id = 1'),
-      setFeedCursor: db.prepare('INSERT INTO suppression_feed (id, last_seq, updated_at) VALUES (1, @seq, @now) ON CONFLICT (id) DO UPDATE SET last_seq = @seq, updated_at = @now'),
-      insertSoft: db.prepare('INSERT OR IGNORE INTO suppression_soft_bounces (account_id, address, seq, at) VALUES (?, ?, ?, ?)'),
-      forgetOldSoft: db.prepare('DELETE FROM suppression_soft_bounces WHERE account_id = ? AND address = ? AND at <= ?'),
-      countSoft: db.prepare('SELECT COUNT(*) AS n FROM suppression_soft_bounces WHERE account_id = ? AND address = ?'),
-      anySoft: db.prepare('SELECT 1 FROM suppression_soft_bounces WHERE account_id = ? AND address = ? LIMIT 1'),
-      clearSoft: db.prepare('DELETE FROM suppression_soft_bounces WHERE account_id = ? AND address = ?'),
-      purgeSoft: db.prepare('DELETE FROM suppression_soft_bounces WHERE at <= ?'),
-    };
+    this.anyAddress =
+      db.dialect === 'postgres'
+        ? { sql: 'address = ANY(?::text[])', bind: (keys) => keys }
+        : { sql: 'address IN (SELECT value FROM json_each(?))', bind: (keys) => JSON.stringify(keys) };
+    this.forUpdate = db.dialect === 'postgres' ? ' FOR UPDATE' : '';
+  }
+
+  /** Brings the room's tables up to date on `db` and opens the store on it. */
+  static async open(db: SqlDatabase, options: { clock?: Clock } = {}): Promise<SqlSuppressionStore> {
+    await db.migrate('suppression', { sqlite: SQLITE_SUPPRESSION_MIGRATIONS, postgres: POSTGRES_SUPPRESSION_MIGRATIONS });
+    return new SqlSuppressionStore(db, options.clock ?? systemClock);
   }
 
   /**
@@ -194,7 +218,7 @@ export class SqliteSuppressionStore implements SuppressionCheck {
    * there are. Keys are the addresses as given; the domain is compared case-insensitively, the
    * local part exactly (RFC 5321 §2.4), as the queue compares recipients.
    */
-  check(accountId: string, stream: SuppressionStream, addresses: readonly string[]): Map<string, SuppressionHit> {
+  async check(accountId: string, stream: SuppressionStream, addresses: readonly string[]): Promise<Map<string, SuppressionHit>> {
     const hits = new Map<string, SuppressionHit>();
     if (addresses.length === 0) return hits;
     const given = new Map<string, string[]>();
@@ -205,11 +229,15 @@ export class SqliteSuppressionStore implements SuppressionCheck {
       else given.set(key, [address]);
     }
     const keys = [...given.keys()];
-    const now = this.now();
-    let rows: Pick<Row, 'address' | 'reason' | 'created_at'>[];
-    if (keys.length === 1) rows = this.s.checkOne.all({ accountId, stream, a: keys[0], now }) as typeof rows;
-    else if (keys.length === 2) rows = this.s.checkTwo.all({ accountId, stream, a: keys[0], b: keys[1], now }) as typeof rows;
-    else rows = this.s.check.all({ accountId, stream, addresses: JSON.stringify(keys), now }) as typeof rows;
+    const select = `SELECT address, reason, created_at FROM suppressions WHERE account_id = ? AND stream = ? AND ${LIVE} AND `;
+    const params = [accountId, stream, this.now()];
+    // Most messages have one or two recipients: a primary-key read each. More go as one list.
+    const rows =
+      keys.length === 1
+        ? await this.db.all<Pick<Row, 'address' | 'reason' | 'created_at'>>(select + 'address = ?', [...params, keys[0]])
+        : keys.length === 2
+          ? await this.db.all<Pick<Row, 'address' | 'reason' | 'created_at'>>(select + 'address IN (?, ?)', [...params, keys[0], keys[1]])
+          : await this.db.all<Pick<Row, 'address' | 'reason' | 'created_at'>>(select + this.anyAddress.sql, [...params, this.anyAddress.bind(keys)]);
     for (const row of rows) {
       for (const address of given.get(row.address) ?? []) hits.set(address, { reason: row.reason, createdAt: new Date(row.created_at) });
     }
@@ -222,86 +250,97 @@ export class SqliteSuppressionStore implements SuppressionCheck {
    * (manual < soft_bounces < unsubscribe < hard_bounce < complaint), which replaces it and
    * makes it permanent; re-adding a manual entry only ever lengthens its expiry.
    */
-  add(accountId: string, entries: readonly SuppressionInput[]): AddResult {
+  async add(accountId: string, entries: readonly SuppressionInput[]): Promise<AddResult> {
     checkAccountId(accountId);
     const prepared = entries.map((entry, i) => this.prepare(entry, entries.length > 1 ? `entry ${i + 1}: ` : ''));
     const result: AddResult = { added: 0, updated: 0, unchanged: 0 };
     if (prepared.length === 0) return result;
+    // In address order (an address's own entries keep theirs): two imports that overlap lock
+    // their rows in the same order on PostgreSQL, so neither waits on the other in a circle.
+    prepared.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
     const now = this.now();
-    this.db
-      .transaction(() => {
-        for (const p of prepared) for (const stream of p.streams) result[this.upsert(accountId, p, stream, now)]++;
-      })
-      .immediate();
+    await this.db.transaction(async (tx) => {
+      for (const p of prepared) for (const stream of p.streams) result[await this.upsert(tx, accountId, p, stream, now)]++;
+    });
     return result;
   }
 
   /** The address's live entries (one per suppressed stream), or [] when it may be sent to. */
-  get(accountId: string, address: string, stream?: SuppressionStream): SuppressionEntry[] {
-    const rows = (this.s.ofAddress.all({ accountId, address: normalizeAddress(address.trim()), now: this.now() }) as Row[]).map(toEntry);
-    return stream === undefined ? rows : rows.filter((e) => e.stream === stream);
+  async get(accountId: string, address: string, stream?: SuppressionStream): Promise<SuppressionEntry[]> {
+    const rows = await this.db.all<Row>(`SELECT ${COLUMNS} FROM suppressions WHERE account_id = ? AND address = ? AND ${LIVE} ORDER BY stream`, [
+      accountId,
+      normalizeAddress(address.trim()),
+      this.now(),
+    ]);
+    const entries = rows.map(toEntry);
+    return stream === undefined ? entries : entries.filter((e) => e.stream === stream);
   }
 
   /**
    * Removes the address from the stream (both when omitted) and forgets its soft bounces, so it
    * starts afresh. Returns how many live entries went: 0 when it was not suppressed there.
    */
-  remove(accountId: string, address: string, stream?: StreamSelector): number {
+  async remove(accountId: string, address: string, stream?: StreamSelector): Promise<number> {
     if (stream !== undefined && !isStreamSelector(stream)) throw invalidContent('stream', `stream is "transactional", "broadcast" or "all", not "${String(stream)}"`);
-    const params = { accountId, address: normalizeAddress(address.trim()), streams: JSON.stringify(streamsOf(stream)), now: this.now() };
-    return this.db
-      .transaction(() => {
-        const { n } = this.s.countLive.get(params) as { n: number };
-        this.s.remove.run(params);
-        this.s.clearSoft.run(accountId, params.address);
-        return n;
-      })
-      .immediate();
+    const key = normalizeAddress(address.trim());
+    const streams = streamsOf(stream);
+    const now = this.now();
+    return this.db.transaction(async (tx) => {
+      const gone = await tx.all<{ expires_at: number | null }>(
+        `DELETE FROM suppressions WHERE account_id = ? AND address = ? AND stream IN (${streams.map(() => '?').join(', ')}) RETURNING expires_at`,
+        [accountId, key, ...streams],
+      );
+      await tx.run('DELETE FROM suppression_soft_bounces WHERE account_id = ? AND address = ?', [accountId, key]);
+      // An expired entry had stopped applying: removing it removes no suppression.
+      return gone.filter((r) => r.expires_at === null || r.expires_at > now).length;
+    });
   }
 
   /** The account's live entries, ordered by address then stream, a page at a time. */
-  list(accountId: string, options: SuppressionListOptions): SuppressionPage {
+  async list(accountId: string, options: SuppressionListOptions): Promise<SuppressionPage> {
     const { limit, cursor, stream, reason, search } = options;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) throw invalidContent('limit', `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`);
     if (stream !== undefined && !isSuppressionStream(stream)) throw invalidContent('stream', `stream is "transactional" or "broadcast", not "${String(stream)}"`);
     if (reason !== undefined && !isSuppressionReason(reason)) throw invalidContent('reason', `"${String(reason)}" is not a suppression reason`);
     if (search !== undefined && (typeof search !== 'string' || search.length > MAX_SEARCH_LENGTH)) throw invalidContent('search', `search is at most ${MAX_SEARCH_LENGTH} characters`);
-    const params: Record<string, unknown> = { accountId, now: this.now(), limit: limit + 1 };
-    const where = ['account_id = @accountId', '(expires_at IS NULL OR expires_at > @now)'];
+    const where = ['account_id = ?', LIVE];
+    const params: unknown[] = [accountId, this.now()];
     if (stream !== undefined) {
-      where.push('stream = @stream');
-      params.stream = stream;
+      where.push('stream = ?');
+      params.push(stream);
     }
     if (reason !== undefined) {
-      where.push('reason = @reason');
-      params.reason = reason;
+      where.push('reason = ?');
+      params.push(reason);
     }
     if (search) {
-      // LIKE is case-insensitive for ASCII; the user's % and _ are matched literally.
-      where.push("address LIKE @pattern ESCAPE '\\'");
-      params.pattern = `%${search.trim().replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+      // Case-insensitive for ASCII letters on both engines: SQLite's lower() and PostgreSQL's
+      // under the column's "C" collation fold only those, so the pattern is folded alike here
+      // (PostgreSQL's LIKE itself is case-sensitive). The user's % and _ are matched literally.
+      where.push("lower(address) LIKE ? ESCAPE '\\'");
+      params.push(`%${search.trim().replace(/[A-Z]/g, (c) => c.toLowerCase()).replace(/[\\%_]/g, (c) => '\\' + c)}%`);
     }
     if (cursor !== undefined && cursor !== null) {
       if (typeof cursor !== 'string') throw invalidContent('cursor', 'this cursor is not one the suppression list gave out');
       const after = decodeCursor(cursor);
-      where.push('(address, stream) > (@afterAddress, @afterStream)');
-      params.afterAddress = after.address;
-      params.afterStream = after.stream;
+      where.push('(address, stream) > (?, ?)');
+      params.push(after.address, after.stream);
     }
-    const sql = `SELECT * FROM suppressions WHERE ${where.join(' AND ')} ORDER BY address, stream LIMIT @limit`;
-    let statement = this.listStatements.get(sql);
-    if (!statement) this.listStatements.set(sql, (statement = this.db.prepare(sql)));
     // One row more than asked tells whether there is a next page.
-    const rows = statement.all(params) as Row[];
+    params.push(limit + 1);
+    const rows = await this.db.all<Row>(`SELECT ${COLUMNS} FROM suppressions WHERE ${where.join(' AND ')} ORDER BY address, stream LIMIT ?`, params);
     const page = rows.slice(0, limit);
     return { entries: page.map(toEntry), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]) : null };
   }
 
   /** Live entries on the stream; without one, the number of distinct suppressed addresses. */
-  count(accountId: string, stream?: SuppressionStream): number {
+  async count(accountId: string, stream?: SuppressionStream): Promise<number> {
     const now = this.now();
-    const row = (stream === undefined ? this.s.countAddresses.get({ accountId, now }) : this.s.countStream.get({ accountId, stream, now })) as { n: number };
-    return row.n;
+    const row =
+      stream === undefined
+        ? await this.db.get<{ n: number }>(`SELECT COUNT(DISTINCT address) AS n FROM suppressions WHERE account_id = ? AND ${LIVE}`, [accountId, now])
+        : await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM suppressions WHERE account_id = ? AND stream = ? AND ${LIVE}`, [accountId, stream, now]);
+    return Number(row?.n ?? 0);
   }
 
   /**
@@ -313,20 +352,20 @@ export class SqliteSuppressionStore implements SuppressionCheck {
   }
 
   /** Deletes manual entries whose expiry has passed (they stopped applying then already). */
-  purgeExpired(now: Date = this.clock.now()): number {
-    return this.s.purgeExpired.run(now.getTime()).changes;
+  async purgeExpired(now: Date = this.clock.now()): Promise<number> {
+    return (await this.db.run('DELETE FROM suppressions WHERE expires_at IS NOT NULL AND expires_at <= ?', [now.getTime()])).changes;
   }
 
   // ---- the feed: what the outbox's events add (see feeder.ts) -------------------------------
 
   /** The seq of the last outbox event the feeder has taken into account (0: none yet). */
-  feedCursor(): number {
-    return (this.s.feedCursor.get() as { last_seq: number } | undefined)?.last_seq ?? 0;
+  async feedCursor(): Promise<number> {
+    return (await this.db.get<{ last_seq: number }>('SELECT last_seq FROM suppression_feed WHERE id = 1'))?.last_seq ?? 0;
   }
 
   /** True when the address has soft bounces being counted: only then does a delivery need a write. */
-  hasSoftBounces(accountId: string, address: string): boolean {
-    return this.s.anySoft.get(accountId, address) !== undefined;
+  async hasSoftBounces(accountId: string, address: string): Promise<boolean> {
+    return (await this.db.get('SELECT 1 AS found FROM suppression_soft_bounces WHERE account_id = ? AND address = ? LIMIT 1', [accountId, address])) !== undefined;
   }
 
   /**
@@ -335,45 +374,65 @@ export class SqliteSuppressionStore implements SuppressionCheck {
    * counted twice. When the cursor is no longer at `expectedSeq` (another feeder moved it),
    * nothing is applied and `applied` is false.
    */
-  applyFeed(expectedSeq: number, lastSeq: number, actions: readonly FeedAction[], policy: SoftBouncePolicy): { applied: boolean; suppressed: FedSuppression[] } {
+  async applyFeed(
+    expectedSeq: number,
+    lastSeq: number,
+    actions: readonly FeedAction[],
+    policy: SoftBouncePolicy,
+  ): Promise<{ applied: boolean; suppressed: FedSuppression[] }> {
     const counting = policy.limit > 0 && policy.windowMs > 0;
-    return this.db
-      .transaction(() => {
-        if (this.feedCursor() !== expectedSeq) return { applied: false, suppressed: [] };
-        const now = this.now();
-        const suppressed: FedSuppression[] = [];
-        const suppress = (a: { accountId: string; address: string; messageId: string | null }, streams: SuppressionStream[], reason: SuppressionReason, detail: string | null) => {
-          const p: Prepared = { address: a.address, streams, reason, messageId: clean(a.messageId, MAX_MESSAGE_ID_LENGTH), detail: clean(detail, MAX_DETAIL_LENGTH), expiresAt: null };
-          const outcomes = streams.map((stream) => this.upsert(a.accountId, p, stream, now));
-          if (outcomes.some((o) => o !== 'unchanged')) suppressed.push({ accountId: a.accountId, address: a.address, streams, reason, messageId: p.messageId });
-        };
-        for (const action of actions) {
-          if (action.kind === 'suppress') {
-            suppress(action, action.streams, action.reason, action.detail);
-          } else if (action.kind === 'soft_bounce') {
-            if (!counting) continue;
-            const at = action.at.getTime();
-            this.s.insertSoft.run(action.accountId, action.address, action.seq, at);
-            this.s.forgetOldSoft.run(action.accountId, action.address, at - policy.windowMs);
-            const { n } = this.s.countSoft.get(action.accountId, action.address) as { n: number };
-            if (n >= policy.limit) {
-              const why = `${n} soft bounces within ${formatDuration(policy.windowMs)}${action.detail ? `; the last: ${action.detail}` : ''}`;
-              suppress(action, ['transactional', 'broadcast'], 'soft_bounces', why);
-              this.s.clearSoft.run(action.accountId, action.address);
-            }
-          } else {
-            this.s.clearSoft.run(action.accountId, action.address);
+    const now = this.now();
+    return this.db.transaction(async (tx) => {
+      // The cursor moves first, only from where this feeder saw it: that is the check that the
+      // page is still its to apply, and on PostgreSQL the row lock makes another node's feeder
+      // wait here and then find the cursor moved.
+      const moved =
+        expectedSeq === 0
+          ? await tx.run(
+              `INSERT INTO suppression_feed (id, last_seq, updated_at) VALUES (1, ?, ?)
+               ON CONFLICT (id) DO UPDATE SET last_seq = excluded.last_seq, updated_at = excluded.updated_at WHERE suppression_feed.last_seq = 0`,
+              [lastSeq, now],
+            )
+          : await tx.run('UPDATE suppression_feed SET last_seq = ?, updated_at = ? WHERE id = 1 AND last_seq = ?', [lastSeq, now, expectedSeq]);
+      if (moved.changes === 0) return { applied: false, suppressed: [] };
+      const suppressed: FedSuppression[] = [];
+      const suppress = async (a: { accountId: string; address: string; messageId: string | null }, streams: SuppressionStream[], reason: SuppressionReason, detail: string | null) => {
+        const p: Prepared = { address: a.address, streams, reason, messageId: clean(a.messageId, MAX_MESSAGE_ID_LENGTH), detail: clean(detail, MAX_DETAIL_LENGTH), expiresAt: null };
+        let changed = false;
+        for (const stream of streams) if ((await this.upsert(tx, a.accountId, p, stream, now)) !== 'unchanged') changed = true;
+        if (changed) suppressed.push({ accountId: a.accountId, address: a.address, streams, reason, messageId: p.messageId });
+      };
+      const clearSoft = (accountId: string, address: string) => tx.run('DELETE FROM suppression_soft_bounces WHERE account_id = ? AND address = ?', [accountId, address]);
+      for (const action of actions) {
+        if (action.kind === 'suppress') {
+          await suppress(action, action.streams, action.reason, action.detail);
+        } else if (action.kind === 'soft_bounce') {
+          if (!counting) continue;
+          const at = action.at.getTime();
+          await tx.run('INSERT INTO suppression_soft_bounces (account_id, address, seq, at) VALUES (?, ?, ?, ?) ON CONFLICT (account_id, address, seq) DO NOTHING', [
+            action.accountId,
+            action.address,
+            action.seq,
+            at,
+          ]);
+          await tx.run('DELETE FROM suppression_soft_bounces WHERE account_id = ? AND address = ? AND at <= ?', [action.accountId, action.address, at - policy.windowMs]);
+          const n = Number((await tx.get<{ n: number }>('SELECT COUNT(*) AS n FROM suppression_soft_bounces WHERE account_id = ? AND address = ?', [action.accountId, action.address]))?.n ?? 0);
+          if (n >= policy.limit) {
+            const why = `${n} soft bounces within ${formatDuration(policy.windowMs)}${action.detail ? `; the last: ${action.detail}` : ''}`;
+            await suppress(action, ['transactional', 'broadcast'], 'soft_bounces', why);
+            await clearSoft(action.accountId, action.address);
           }
+        } else {
+          await clearSoft(action.accountId, action.address);
         }
-        this.s.setFeedCursor.run({ seq: lastSeq, now });
-        return { applied: true, suppressed };
-      })
-      .immediate();
+      }
+      return { applied: true, suppressed };
+    });
   }
 
   /** Forgets soft bounces at or before `before` (older than the window: they no longer count). */
-  purgeSoftBounces(before: Date): number {
-    return this.s.purgeSoft.run(before.getTime()).changes;
+  async purgeSoftBounces(before: Date): Promise<number> {
+    return (await this.db.run('DELETE FROM suppression_soft_bounces WHERE at <= ?', [before.getTime()])).changes;
   }
 
   // ---- internals ----------------------------------------------------------------------------
@@ -407,24 +466,34 @@ export class SqliteSuppressionStore implements SuppressionCheck {
   }
 
   /** Writes one stream's row for a checked input; runs inside the caller's transaction. */
-  private upsert(accountId: string, p: Prepared, stream: SuppressionStream, now: number): keyof AddResult {
-    const values = { accountId, address: p.address, stream, reason: p.reason, messageId: p.messageId, detail: p.detail, now, expiresAt: p.expiresAt };
+  private async upsert(tx: SqlExecutor, accountId: string, p: Prepared, stream: SuppressionStream, now: number): Promise<keyof AddResult> {
+    const values = [accountId, p.address, stream, p.reason, p.messageId, p.detail, now, p.expiresAt];
     // Most adds (an import, a first bounce) are new addresses: one statement, no read first.
-    if (this.s.insertNew.run(values).changes > 0) return 'added';
-    const row = this.s.one.get(accountId, p.address, stream) as Row | undefined;
+    if ((await tx.run(`${INSERT} ON CONFLICT (account_id, address, stream) DO NOTHING`, values)).changes > 0) return 'added';
+    const row = await tx.get<Pick<Row, 'reason' | 'expires_at'>>(`SELECT reason, expires_at FROM suppressions WHERE account_id = ? AND address = ? AND stream = ?${this.forUpdate}`, [
+      accountId,
+      p.address,
+      stream,
+    ]);
+    const put = () =>
+      tx.run(
+        `${INSERT} ON CONFLICT (account_id, address, stream) DO UPDATE SET reason = excluded.reason, message_id = excluded.message_id,
+           detail = excluded.detail, created_at = excluded.created_at, expires_at = excluded.expires_at`,
+        values,
+      );
     // An expired manual entry no longer applies: a new one takes its place as if it were gone.
     if (!row || (row.expires_at !== null && row.expires_at <= now)) {
-      this.s.put.run(values);
+      await put();
       return 'added';
     }
     const rank = reasonRank(p.reason);
     const current = reasonRank(row.reason);
     if (rank > current) {
-      this.s.put.run(values);
+      await put();
       return 'updated';
     }
     if (rank === current && row.expires_at !== null && (p.expiresAt === null || p.expiresAt > row.expires_at)) {
-      this.s.extend.run(values);
+      await tx.run('UPDATE suppressions SET expires_at = ? WHERE account_id = ? AND address = ? AND stream = ?', [p.expiresAt, accountId, p.address, stream]);
       return 'updated';
     }
     return 'unchanged';

@@ -93,7 +93,7 @@ export interface SuppressionCheck {
    * The given recipients that are suppressed on the stream, keyed by the address exactly as
    * passed in; addresses not in the map may be sent to.
    */
-  check(accountId: string, stream: SuppressionStream, addresses: readonly string[]): Map<string, SuppressionHit>;
+  check(accountId: string, stream: SuppressionStream, addresses: readonly string[]): Promise<Map<string, SuppressionHit>>;
 }
 
 /** What one outbox event asks of the suppression list (see `suppressionFromEvent`). */

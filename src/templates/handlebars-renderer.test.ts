@@ -1,16 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SmtpRejection } from '../core/index.js';
-import { openSqlite } from '../storage/index.js';
+import { SqliteSqlDatabase } from '../storage/index.js';
 import { HandlebarsTemplateRenderer, previewTemplate } from './handlebars-renderer.js';
-import { SqliteTemplateStore } from './sqlite-template-store.js';
+import { SqlTemplateStore } from './sql-template-store.js';
 import type { TemplateInput, TemplateSource } from './types.js';
-import { rejectionOf } from '../../test/support/rejections.js';
+import { rejectionFrom, rejectionOf } from '../../test/support/rejections.js';
 
-function setup(t: { after(fn: () => void): void }, options: { cacheSize?: number } = {}) {
-  const db = openSqlite(':memory:');
+async function setup(t: { after(fn: () => Promise<void>): void }, options: { cacheSize?: number } = {}) {
+  const db = SqliteSqlDatabase.open(':memory:');
   t.after(() => db.close());
-  const store = new SqliteTemplateStore(db);
+  const store = await SqlTemplateStore.open(db);
   // Counts the content reads, to see the cache at work.
   let gets = 0;
   const source: TemplateSource = {
@@ -24,21 +24,12 @@ function setup(t: { after(fn: () => void): void }, options: { cacheSize?: number
   return { store, renderer, gets: () => gets, create: (input: TemplateInput, accountId = 'acct') => store.create(accountId, input) };
 }
 
-async function rejected(promise: Promise<unknown>): Promise<SmtpRejection> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof SmtpRejection, `expected an SmtpRejection, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a rejection');
-}
-
+const rejected = rejectionFrom;
 const thrown = rejectionOf;
 
 test('renders the latest version by id or alias; html escapes, subject and text do not', async (t) => {
-  const { renderer, create, store } = setup(t);
-  const tpl = create({
+  const { renderer, create, store } = await setup(t);
+  const tpl = await create({
     alias: 'Welcome',
     subject: 'Hi {{user.name}} & co',
     html: '<p>{{user.name}} {{{user.bio}}}</p>',
@@ -57,7 +48,7 @@ test('renders the latest version by id or alias; html escapes, subject and text 
   assert.deepEqual(await renderer.render('acct', { alias: 'WELCOME', data }), byId);
   assert.deepEqual(await renderer.render('acct', { id: tpl.id, alias: 'welcome', data }), byId);
 
-  store.update('acct', tpl.id, { text: 'v2 {{user.name}}' });
+  await store.update('acct', tpl.id, { text: 'v2 {{user.name}}' });
   const v2 = await renderer.render('acct', { alias: 'welcome', data });
   assert.equal(v2.version, 2);
   assert.equal(v2.text, 'v2 Ada & <Bob>');
@@ -65,14 +56,14 @@ test('renders the latest version by id or alias; html escapes, subject and text 
 });
 
 test('only the parts the template has are rendered', async (t) => {
-  const { renderer, create } = setup(t);
-  const tpl = create({ html: '<b>{{x}}</b>' });
+  const { renderer, create } = await setup(t);
+  const tpl = await create({ html: '<b>{{x}}</b>' });
   assert.deepEqual(await renderer.render('acct', { id: tpl.id, data: { x: 1 } }), { templateId: tpl.id, version: 1, html: '<b>1</b>' });
 });
 
 test('a subject is one line: line breaks from the template or the data become one space', async (t) => {
-  const { renderer, create } = setup(t);
-  const tpl = create({ subject: '\n  Order {{id}}\r\n  for {{name}}\n', text: 'line 1\r\nline 2 {{name}}' });
+  const { renderer, create } = await setup(t);
+  const tpl = await create({ subject: '\n  Order {{id}}\r\n  for {{name}}\n', text: 'line 1\r\nline 2 {{name}}' });
   const out = await renderer.render('acct', { id: tpl.id, data: { id: 7, name: 'Ada\r\nBcc: evil@example.com\n\n' } });
   assert.equal(out.subject, 'Order 7 for Ada Bcc: evil@example.com');
   assert.ok(!/[\r\n]/.test(out.subject!));
@@ -81,8 +72,8 @@ test('a subject is one line: line breaks from the template or the data become on
 });
 
 test('missing variables render empty; required ones must be present and not empty', async (t) => {
-  const { renderer, create } = setup(t);
-  const tpl = create({ alias: 'receipt', text: 'Hi {{user.name}}{{nope}}{{user.missing.deep}} #{{items.0.sku}}', required: ['user.name', 'items.0.sku'] });
+  const { renderer, create } = await setup(t);
+  const tpl = await create({ alias: 'receipt', text: 'Hi {{user.name}}{{nope}}{{user.missing.deep}} #{{items.0.sku}}', required: ['user.name', 'items.0.sku'] });
   const ok = await renderer.render('acct', { alias: 'receipt', data: { user: { name: 'Ada' }, items: [{ sku: 'A-1' }] } });
   assert.equal(ok.text, 'Hi Ada #A-1');
 
@@ -94,17 +85,17 @@ test('missing variables render empty; required ones must be present and not empt
   }
   // No data at all; and 0 or false are values.
   assert.equal((await rejected(renderer.render('acct', { alias: 'receipt' }))).field, 'template.data.user.name');
-  const zero = create({ text: '{{n}}', required: ['n'] });
+  const zero = await create({ text: '{{n}}', required: ['n'] });
   assert.equal((await renderer.render('acct', { id: zero.id, data: { n: 0 } })).text, '0');
   const err = await rejected(renderer.render('acct', { id: zero.id, data: {} }));
   assert.equal(err.reply.text, `the template "${zero.id}" requires "n", which the data does not have`);
   // Inherited properties do not count as present.
-  const proto = create({ text: '{{constructor}}', required: ['constructor'] });
+  const proto = await create({ text: '{{constructor}}', required: ['constructor'] });
   assert.equal((await rejected(renderer.render('acct', { id: proto.id, data: {} }))).field, 'template.data.constructor');
 });
 
 test('prototype access stays blocked, and nothing is printed about it', async (t) => {
-  const { renderer, create } = setup(t);
+  const { renderer, create } = await setup(t);
   const printed: unknown[] = [];
   const original = console.error;
   console.error = (...args: unknown[]) => void printed.push(args);
@@ -124,21 +115,21 @@ test('prototype access stays blocked, and nothing is printed about it', async (t
     '{{@root.constructor.name}}',
     '{{#each this}}{{@key}}={{this.constructor.name}};{{/each}}',
   ];
-  const tpl = create({ text: probes.join('|') });
+  const tpl = await create({ text: probes.join('|') });
   const out = await renderer.render('acct', { id: tpl.id, data: { user: { name: 'Ada' } } });
   assert.equal(out.text, '||||||||||user=;');
   assert.deepEqual(printed, []);
 
   // A "__proto__" key in JSON data is an ordinary own property: rendered as data, no pollution.
   const data = JSON.parse('{"__proto__": {"polluted": "yes"}, "x": 1}') as Record<string, unknown>;
-  const pollute = create({ text: '{{__proto__.polluted}}-{{x}}' });
+  const pollute = await create({ text: '{{__proto__.polluted}}-{{x}}' });
   assert.equal((await renderer.render('acct', { id: pollute.id, data })).text, 'yes-1');
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
 });
 
 test('unknown templates and bad references name the field', async (t) => {
-  const { renderer, create } = setup(t);
-  const tpl = create({ alias: 'mine', text: 'x' });
+  const { renderer, create } = await setup(t);
+  const tpl = await create({ alias: 'mine', text: 'x' });
 
   let err = await rejected(renderer.render('acct', {}));
   assert.equal(err.field, 'template');
@@ -169,15 +160,15 @@ test('unknown templates and bad references name the field', async (t) => {
 });
 
 test('compiled versions are cached per (id, version), bounded in number', async (t) => {
-  const { renderer, create, store, gets } = setup(t, { cacheSize: 2 });
-  const a = create({ text: 'a{{n}}' });
-  const b = create({ text: 'b{{n}}' });
-  const c = create({ text: 'c{{n}}' });
+  const { renderer, create, store, gets } = await setup(t, { cacheSize: 2 });
+  const a = await create({ text: 'a{{n}}' });
+  const b = await create({ text: 'b{{n}}' });
+  const c = await create({ text: 'c{{n}}' });
   await renderer.render('acct', { id: a.id, data: { n: 1 } });
   assert.equal((await renderer.render('acct', { id: a.id, data: { n: 2 } })).text, 'a2');
   assert.equal(gets(), 1);
   // A new version is a new key: the update is seen at once.
-  store.update('acct', a.id, { text: 'A{{n}}' });
+  await store.update('acct', a.id, { text: 'A{{n}}' });
   assert.equal((await renderer.render('acct', { id: a.id, data: { n: 3 } })).text, 'A3');
   assert.equal(gets(), 2);
   await renderer.render('acct', { id: b.id });
@@ -190,13 +181,13 @@ test('compiled versions are cached per (id, version), bounded in number', async 
   await renderer.render('acct', { id: a.id });
   assert.equal(gets(), 5);
   // A deleted template is gone even while its compiled form is cached.
-  store.delete('acct', a.id);
+  await store.delete('acct', a.id);
   assert.equal((await rejected(renderer.render('acct', { id: a.id }))).field, 'template.id');
 });
 
-test('preview renders a saved or unsaved body with sample data, naming preview fields', (t) => {
-  const { renderer, create } = setup(t);
-  const saved = create({ alias: 'hello', subject: 'Hi {{name}}', html: '<p>{{name}}</p>', required: ['name'] });
+test('preview renders a saved or unsaved body with sample data, naming preview fields', async (t) => {
+  const { renderer, create } = await setup(t);
+  const saved = await create({ alias: 'hello', subject: 'Hi {{name}}', html: '<p>{{name}}</p>', required: ['name'] });
   assert.deepEqual(renderer.preview(saved, { name: 'Ada' }), { subject: 'Hi Ada', html: '<p>Ada</p>' });
   assert.deepEqual(previewTemplate({ ...saved, html: null, text: 'T {{name}}' }, { name: 'Ada' }), { subject: 'Hi Ada', text: 'T Ada' });
 
@@ -215,8 +206,8 @@ test('preview renders a saved or unsaved body with sample data, naming preview f
 });
 
 test('each, with, if, unless and lookup work as documented', async (t) => {
-  const { renderer, create } = setup(t);
-  const tpl = create({
+  const { renderer, create } = await setup(t);
+  const tpl = await create({
     html: '{{#each items}}{{@index}}:{{name}}{{#unless @last}}, {{/unless}}{{else}}none{{/each}}|{{#with user}}{{name}}{{/with}}|{{#if vip}}VIP{{else}}regular{{/if}}|{{lookup prices "b"}}|{{#user}}{{name}}{{/user}}',
   });
   const out = await renderer.render('acct', {

@@ -38,8 +38,8 @@ export class HandlebarsTemplateRenderer implements TemplateRenderer {
 
   async render(accountId: string, ref: TemplateRef): Promise<RenderedTemplate> {
     if (ref === null || typeof ref !== 'object') throw invalidContent('template', "give the template's id or alias");
-    const { head, field } = this.resolve(accountId, ref);
-    const compiled = this.compiled(accountId, head, field);
+    const { head, field } = await this.resolve(accountId, ref);
+    const compiled = await this.compiled(accountId, head, field);
     const parts = renderCompiled(compiled, ref.data, { name: head.alias ?? head.id, dataField: 'template.data' });
     return { templateId: head.id, version: head.version, ...parts };
   }
@@ -53,14 +53,14 @@ export class HandlebarsTemplateRenderer implements TemplateRenderer {
     return this.cache.size;
   }
 
-  private resolve(accountId: string, ref: TemplateRef): { head: TemplateHead; field: string } {
+  private async resolve(accountId: string, ref: TemplateRef): Promise<{ head: TemplateHead; field: string }> {
     const hasId = ref.id !== undefined && ref.id !== null && ref.id !== '';
     const hasAlias = ref.alias !== undefined && ref.alias !== null && ref.alias !== '';
     if (!hasId && !hasAlias) throw invalidContent('template', "give the template's id or alias");
     if (hasId) {
       const id = ref.id;
       if (typeof id !== 'string') throw invalidContent('template.id', 'template.id must be text');
-      const head = isTemplateId(id) ? this.source.head(accountId, id) : null;
+      const head = isTemplateId(id) ? await this.source.head(accountId, id) : null;
       if (!head) throw invalidContent('template.id', `there is no template with the id "${id}"`);
       // Both given: they must name the same template, or the sender is confused about which one goes out.
       if (hasAlias && (typeof ref.alias !== 'string' || normalizeAlias(ref.alias) !== head.alias)) {
@@ -71,12 +71,12 @@ export class HandlebarsTemplateRenderer implements TemplateRenderer {
     const alias = ref.alias;
     if (typeof alias !== 'string') throw invalidContent('template.alias', 'template.alias must be text');
     // An id-shaped alias cannot exist (aliases may not start with "tpl_"), so this is a lookup by alias only.
-    const head = isTemplateId(alias) ? null : this.source.head(accountId, normalizeAlias(alias));
+    const head = isTemplateId(alias) ? null : await this.source.head(accountId, normalizeAlias(alias));
     if (!head) throw invalidContent('template.alias', `there is no template with the alias "${alias}"`);
     return { head, field: 'template.alias' };
   }
 
-  private compiled(accountId: string, head: TemplateHead, field: string): CompiledTemplate {
+  private async compiled(accountId: string, head: TemplateHead, field: string): Promise<CompiledTemplate> {
     const key = `${head.id}@${head.version}`;
     const hit = this.cache.get(key);
     if (hit) {
@@ -85,7 +85,7 @@ export class HandlebarsTemplateRenderer implements TemplateRenderer {
       this.cache.set(key, hit);
       return hit;
     }
-    const view = this.source.get(accountId, head.id, head.version);
+    const view = await this.source.get(accountId, head.id, head.version);
     // Deleted between the two reads.
     if (!view) throw invalidContent(field, `there is no template "${head.alias ?? head.id}"`);
     let compiled: CompiledTemplate;

@@ -12,7 +12,7 @@
  *   subject and text are not, and a subject is always one line.
  * - Required variables are checked before rendering; any other missing variable renders empty.
  */
-export { SqliteTemplateStore, MAX_LIST_LIMIT } from './sqlite-template-store.js';
+export { SqlTemplateStore, MAX_LIST_LIMIT } from './sql-template-store.js';
 export { HandlebarsTemplateRenderer, previewTemplate } from './handlebars-renderer.js';
 export {
   compileTemplate,

@@ -1,10 +1,15 @@
 import { invalidContent, systemClock, type Clock } from '../core/index.js';
-import { migrate, type SqliteDatabase } from '../storage/index.js';
+import { isUniqueViolation, type Migration, type SqlDatabase, type SqlExecutor } from '../storage/index.js';
 import { compileTemplate } from './handlebars-compile.js';
 import { checkAlias, isTemplateId, newTemplateId, normalizeAlias } from './template-ids.js';
 import { TEMPLATE_PARTS, type TemplateHead, type TemplateInput, type TemplatePage, type TemplateSource, type TemplateView } from './types.js';
 
-const MIGRATIONS = [
+/**
+ * The room's tables, applied by `SqlTemplateStore.open` under the ledger name `templates`:
+ * `MIGRATIONS` on SQLite, `POSTGRES_MIGRATIONS` on PostgreSQL, each history only ever appended
+ * to. Times are integer milliseconds since the epoch.
+ */
+export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     sql: `
@@ -37,6 +42,56 @@ const MIGRATIONS = [
     `,
   },
 ];
+
+/** The same tables on PostgreSQL: version 1 is the SQLite history's final schema. */
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      -- Template ids are time-ordered text; COLLATE "C" makes them sort byte by byte, as in
+      -- SQLite, so the id stays the listing order and the paging cursor.
+      CREATE TABLE templates (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        alias TEXT,
+        version INTEGER NOT NULL,
+        created_at BIGINT NOT NULL,
+        deleted_at BIGINT
+      );
+      CREATE UNIQUE INDEX templates_live_alias ON templates (account_id, alias) WHERE deleted_at IS NULL AND alias IS NOT NULL;
+      CREATE INDEX templates_live_by_account ON templates (account_id, id) WHERE deleted_at IS NULL;
+      CREATE TABLE template_versions (
+        template_id TEXT COLLATE "C" NOT NULL REFERENCES templates(id),
+        version INTEGER NOT NULL,
+        name TEXT,
+        subject TEXT,
+        html TEXT,
+        text TEXT,
+        required TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (template_id, version)
+      );
+    `,
+  },
+];
+
+const COLUMNS = 't.id, t.alias, t.created_at, v.version, v.name, v.subject, v.html, v.text, v.required, v.created_at AS version_created_at';
+const LATEST = 'FROM templates t JOIN template_versions v ON v.template_id = t.id AND v.version = t.version';
+
+/** The room's statements, in the SQL both engines run. */
+const SQL = {
+  headById: 'SELECT id, alias, version FROM templates WHERE account_id = ? AND id = ? AND deleted_at IS NULL',
+  headByAlias: 'SELECT id, alias, version FROM templates WHERE account_id = ? AND alias = ? AND deleted_at IS NULL',
+  version: `SELECT ${COLUMNS} FROM templates t JOIN template_versions v ON v.template_id = t.id WHERE t.id = ? AND v.version = ?`,
+  versions: `SELECT ${COLUMNS} FROM templates t JOIN template_versions v ON v.template_id = t.id WHERE t.id = ? ORDER BY v.version DESC`,
+  firstPage: `SELECT ${COLUMNS} ${LATEST} WHERE t.account_id = ? AND t.deleted_at IS NULL ORDER BY t.id DESC LIMIT ?`,
+  nextPage: `SELECT ${COLUMNS} ${LATEST} WHERE t.account_id = ? AND t.deleted_at IS NULL AND t.id < ? ORDER BY t.id DESC LIMIT ?`,
+  insertTemplate: 'INSERT INTO templates (id, account_id, alias, version, created_at) VALUES (?, ?, ?, 1, ?)',
+  insertVersion: 'INSERT INTO template_versions (template_id, version, name, subject, html, text, required, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  // Moves to the next version only from the version the update was based on.
+  advance: 'UPDATE templates SET version = ?, alias = ? WHERE id = ? AND version = ? AND deleted_at IS NULL',
+  delete: 'UPDATE templates SET deleted_at = ? WHERE account_id = ? AND id = ? AND deleted_at IS NULL',
+} as const;
 
 export const MAX_LIST_LIMIT = 100;
 const MAX_NAME_LENGTH = 200;
@@ -117,66 +172,52 @@ function prepare(base: Content | undefined, input: TemplateInput): Content {
 }
 
 /**
- * Stored templates per account, with every version kept. Everything is scoped by account: an
- * id or alias of another account's template is simply not found.
+ * Stored templates per account, with every version kept, on SQLite or PostgreSQL. Everything is
+ * scoped by account: an id or alias of another account's template is simply not found.
  */
-export class SqliteTemplateStore implements TemplateSource {
+export class SqlTemplateStore implements TemplateSource {
   private readonly clock: Clock;
-  private readonly stmts;
 
-  constructor(
-    private readonly db: SqliteDatabase,
-    options: { clock?: Clock } = {},
+  private constructor(
+    private readonly db: SqlDatabase,
+    options: { clock?: Clock },
   ) {
     this.clock = options.clock ?? systemClock;
-    migrate(db, 'templates', MIGRATIONS);
-    const columns =
-      't.id, t.alias, t.created_at, v.version, v.name, v.subject, v.html, v.text, v.required, v.created_at AS version_created_at';
-    const latest = 'FROM templates t JOIN template_versions v ON v.template_id = t.id AND v.version = t.version';
-    this.stmts = {
-      headById: db.prepare('SELECT id, alias, version FROM templates WHERE account_id = ? AND id = ? AND deleted_at IS NULL'),
-      headByAlias: db.prepare('SELECT id, alias, version FROM templates WHERE account_id = ? AND alias = ? AND deleted_at IS NULL'),
-      version: db.prepare(`SELECT ${columns} FROM templates t JOIN template_versions v ON v.template_id = t.id WHERE t.id = ? AND v.version = ?`),
-      versions: db.prepare(`SELECT ${columns} FROM templates t JOIN template_versions v ON v.template_id = t.id WHERE t.id = ? ORDER BY v.version DESC`),
-      firstPage: db.prepare(`SELECT ${columns} ${latest} WHERE t.account_id = ? AND t.deleted_at IS NULL ORDER BY t.id DESC LIMIT ?`),
-      nextPage: db.prepare(`SELECT ${columns} ${latest} WHERE t.account_id = ? AND t.deleted_at IS NULL AND t.id < ? ORDER BY t.id DESC LIMIT ?`),
-      insertTemplate: db.prepare('INSERT INTO templates (id, account_id, alias, version, created_at) VALUES (@id, @accountId, @alias, 1, @now)'),
-      insertVersion: db.prepare(
-        'INSERT INTO template_versions (template_id, version, name, subject, html, text, required, created_at) VALUES (@id, @version, @name, @subject, @html, @text, @required, @now)',
-      ),
-      // Moves to the next version only from the version the update was based on.
-      advance: db.prepare('UPDATE templates SET version = @version, alias = @alias WHERE id = @id AND version = @base AND deleted_at IS NULL'),
-      delete: db.prepare('UPDATE templates SET deleted_at = ? WHERE account_id = ? AND id = ? AND deleted_at IS NULL'),
-    };
   }
 
-  create(accountId: string, input: TemplateInput): TemplateView {
+  /** Applies the room's migrations (ledger `templates`) and opens the store. */
+  static async open(db: SqlDatabase, options: { clock?: Clock } = {}): Promise<SqlTemplateStore> {
+    await db.migrate('templates', { sqlite: MIGRATIONS, postgres: POSTGRES_MIGRATIONS });
+    return new SqlTemplateStore(db, options);
+  }
+
+  async create(accountId: string, input: TemplateInput): Promise<TemplateView> {
     checkAccountId(accountId);
     const content = prepare(undefined, input);
     const now = this.clock.now().getTime();
     const id = newTemplateId(now);
-    this.write(() => {
-      this.checkAliasFree(accountId, content.alias, id);
-      this.stmts.insertTemplate.run({ id, accountId, alias: content.alias, now });
-      this.stmts.insertVersion.run(versionRow(id, 1, content, now));
+    await this.write(async (tx) => {
+      await this.checkAliasFree(tx, accountId, content.alias, id);
+      await tx.run(SQL.insertTemplate, [id, accountId, content.alias, now]);
+      await tx.run(SQL.insertVersion, versionRow(id, 1, content, now));
     }, content.alias);
     return { id, ...content, version: 1, createdAt: new Date(now), updatedAt: new Date(now) };
   }
 
   /** Saves a new version from the latest one and the patch; null when there is no such template. */
-  update(accountId: string, idOrAlias: string, patch: TemplateInput): TemplateView | null {
+  async update(accountId: string, idOrAlias: string, patch: TemplateInput): Promise<TemplateView | null> {
     for (let attempt = 1; ; attempt++) {
-      const current = this.get(accountId, idOrAlias);
+      const current = await this.get(accountId, idOrAlias);
       if (!current) return null;
-      // Compiled outside the write transaction: a large template takes a while, and the
-      // database has one writer (the queue) that must not wait for it.
+      // Compiled outside the write transaction: a large template takes a while, and on SQLite
+      // every other statement of the process waits for an open transaction.
       const content = prepare(current, patch);
       const version = current.version + 1;
       const now = this.clock.now().getTime();
-      const saved = this.write(() => {
-        this.checkAliasFree(accountId, content.alias, current.id);
-        if (this.stmts.advance.run({ id: current.id, base: current.version, version, alias: content.alias }).changes === 0) return false;
-        this.stmts.insertVersion.run(versionRow(current.id, version, content, now));
+      const saved = await this.write(async (tx) => {
+        await this.checkAliasFree(tx, accountId, content.alias, current.id);
+        if ((await tx.run(SQL.advance, [version, content.alias, current.id, current.version])).changes === 0) return false;
+        await tx.run(SQL.insertVersion, versionRow(current.id, version, content, now));
         return true;
       }, content.alias);
       if (saved) return { id: current.id, ...content, version, createdAt: current.createdAt, updatedAt: new Date(now) };
@@ -186,26 +227,26 @@ export class SqliteTemplateStore implements TemplateSource {
   }
 
   /** The latest version, or the given one; null when the template does not exist (or is deleted). */
-  get(accountId: string, idOrAlias: string, version?: number): TemplateView | null {
-    const head = this.head(accountId, idOrAlias);
+  async get(accountId: string, idOrAlias: string, version?: number): Promise<TemplateView | null> {
+    const head = await this.head(accountId, idOrAlias);
     if (!head) return null;
     const wanted = version ?? head.version;
     if (!Number.isInteger(wanted) || wanted < 1 || wanted > head.version) return null;
-    const row = this.stmts.version.get(head.id, wanted) as Row | undefined;
+    const row = await this.db.get<Row>(SQL.version, [head.id, wanted]);
     return row ? toView(row) : null;
   }
 
   /** The live template's id, alias and latest version, without its content. */
-  head(accountId: string, idOrAlias: string): TemplateHead | null {
+  async head(accountId: string, idOrAlias: string): Promise<TemplateHead | null> {
     if (typeof idOrAlias !== 'string' || idOrAlias === '') return null;
     const row = isTemplateId(idOrAlias)
-      ? this.stmts.headById.get(accountId, idOrAlias)
-      : this.stmts.headByAlias.get(accountId, normalizeAlias(idOrAlias));
-    return (row as TemplateHead | undefined) ?? null;
+      ? await this.db.get<TemplateHead>(SQL.headById, [accountId, idOrAlias])
+      : await this.db.get<TemplateHead>(SQL.headByAlias, [accountId, normalizeAlias(idOrAlias)]);
+    return row ?? null;
   }
 
   /** The account's live templates at their latest version, newest first. */
-  list(accountId: string, options: { limit: number; cursor?: string | null }): TemplatePage {
+  async list(accountId: string, options: { limit: number; cursor?: string | null }): Promise<TemplatePage> {
     const { limit, cursor } = options;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
       throw invalidContent('limit', `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`);
@@ -214,37 +255,37 @@ export class SqliteTemplateStore implements TemplateSource {
       throw invalidContent('cursor', 'this cursor is not one the template list gave out');
     }
     // One row more than asked tells whether there is a next page.
-    const rows = (cursor ? this.stmts.nextPage.all(accountId, cursor, limit + 1) : this.stmts.firstPage.all(accountId, limit + 1)) as Row[];
+    const rows = cursor ? await this.db.all<Row>(SQL.nextPage, [accountId, cursor, limit + 1]) : await this.db.all<Row>(SQL.firstPage, [accountId, limit + 1]);
     const templates = rows.slice(0, limit).map(toView);
     return { templates, nextCursor: rows.length > limit ? templates[templates.length - 1].id : null };
   }
 
   /** Every version of the template, newest first; null when there is no such template. */
-  versions(accountId: string, idOrAlias: string): TemplateView[] | null {
-    const head = this.head(accountId, idOrAlias);
+  async versions(accountId: string, idOrAlias: string): Promise<TemplateView[] | null> {
+    const head = await this.head(accountId, idOrAlias);
     if (!head) return null;
-    return (this.stmts.versions.all(head.id) as Row[]).map(toView);
+    return (await this.db.all<Row>(SQL.versions, [head.id])).map(toView);
   }
 
   /** Deletes the template (all versions); its alias is free at once. False when there was none. */
-  delete(accountId: string, idOrAlias: string): boolean {
-    const head = this.head(accountId, idOrAlias);
+  async delete(accountId: string, idOrAlias: string): Promise<boolean> {
+    const head = await this.head(accountId, idOrAlias);
     if (!head) return false;
-    return this.stmts.delete.run(this.clock.now().getTime(), accountId, head.id).changes > 0;
+    return (await this.db.run(SQL.delete, [this.clock.now().getTime(), accountId, head.id])).changes > 0;
   }
 
-  private checkAliasFree(accountId: string, alias: string | null, selfId: string): void {
+  private async checkAliasFree(tx: SqlExecutor, accountId: string, alias: string | null, selfId: string): Promise<void> {
     if (alias === null) return;
-    const holder = this.stmts.headByAlias.get(accountId, alias) as TemplateHead | undefined;
+    const holder = await tx.get<TemplateHead>(SQL.headByAlias, [accountId, alias]);
     if (holder && holder.id !== selfId) throw aliasTaken(alias);
   }
 
-  /** Runs a write as one IMMEDIATE transaction; a unique-alias race becomes the same plain error. */
-  private write<T>(fn: () => T, alias: string | null): T {
+  /** Runs a write as one transaction; a unique-alias race becomes the same plain error. */
+  private async write<T>(work: (tx: SqlExecutor) => Promise<T>, alias: string | null): Promise<T> {
     try {
-      return this.db.transaction(fn).immediate();
+      return await this.db.transaction(work);
     } catch (err) {
-      if (alias !== null && (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw aliasTaken(alias);
+      if (alias !== null && isUniqueViolation(err)) throw aliasTaken(alias);
       throw err;
     }
   }
@@ -258,8 +299,7 @@ function checkAccountId(accountId: string): void {
   if (typeof accountId !== 'string' || accountId === '') throw new Error('a template belongs to an account: accountId is missing');
 }
 
-function versionRow(id: string, version: number, content: Content, now: number) {
-  const row: Record<string, unknown> = { id, version, name: content.name, required: JSON.stringify(content.required), now };
-  for (const part of TEMPLATE_PARTS) row[part] = content[part];
-  return row;
+/** `insertVersion`'s values. */
+function versionRow(id: string, version: number, content: Content, now: number): unknown[] {
+  return [id, version, content.name, ...TEMPLATE_PARTS.map((part) => content[part]), JSON.stringify(content.required), now];
 }

@@ -44,10 +44,10 @@ export interface TemplateHead {
   version: number;
 }
 
-/** Where the renderer reads stored templates (SqliteTemplateStore). */
+/** Where the renderer reads stored templates (SqlTemplateStore). */
 export interface TemplateSource {
-  head(accountId: string, idOrAlias: string): TemplateHead | null;
-  get(accountId: string, idOrAlias: string, version?: number): TemplateView | null;
+  head(accountId: string, idOrAlias: string): Promise<TemplateHead | null>;
+  get(accountId: string, idOrAlias: string, version?: number): Promise<TemplateView | null>;
 }
 
 export interface TemplatePage {

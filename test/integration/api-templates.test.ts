@@ -14,7 +14,7 @@ describe('HTTP API: templates', () => {
 
   before(async () => {
     w = await startApiWorld();
-    sendKey = w.herald.accounts.createApiKey({ accountId: 'default', name: 'app', scope: 'send' }).key;
+    sendKey = (await w.herald.accounts.createApiKey({ accountId: 'default', name: 'app', scope: 'send' })).key;
   });
   after(() => w.close());
 

@@ -17,8 +17,8 @@ describe('HTTP API', () => {
 
   before(async () => {
     w = await startApiWorld();
-    sendKey = w.herald.accounts.createApiKey({ accountId: 'default', name: 'app', scope: 'send' }).key;
-    readKey = w.herald.accounts.createApiKey({ accountId: 'default', name: 'reader', scope: 'read' }).key;
+    sendKey = (await w.herald.accounts.createApiKey({ accountId: 'default', name: 'app', scope: 'send' })).key;
+    readKey = (await w.herald.accounts.createApiKey({ accountId: 'default', name: 'reader', scope: 'read' })).key;
   });
   after(() => w.close());
 
@@ -175,15 +175,15 @@ describe('HTTP API', () => {
     assert.equal(sendReads.status, 403);
     const sendManages = await call(w.base, 'POST', '/api/v1/templates', { key: sendKey, body: { text: 'x' } });
     assert.equal(sendManages.status, 403);
-    const revoked = w.herald.accounts.createApiKey({ accountId: 'default', name: 'short-lived', scope: 'send' });
-    w.herald.accounts.revokeApiKey(revoked.id);
+    const revoked = await w.herald.accounts.createApiKey({ accountId: 'default', name: 'short-lived', scope: 'send' });
+    await w.herald.accounts.revokeApiKey(revoked.id);
     assert.equal((await send({ from: 'a@sender.test', to: 'b@a.test', text: 'x' }, revoked.key)).status, 401);
   });
 
   test('an account never sees another account’s messages or templates', async () => {
-    const other = w.herald.accounts.create({ name: 'other-team' });
-    w.herald.domains.setDevelopmentMode(other.id, true);
-    const otherKey = w.herald.accounts.createApiKey({ accountId: other.id, name: 'admin', scope: 'admin' }).key;
+    const other = await w.herald.accounts.create({ name: 'other-team' });
+    await w.herald.domains.setDevelopmentMode(other.id, true);
+    const otherKey = (await w.herald.accounts.createApiKey({ accountId: other.id, name: 'admin', scope: 'admin' })).key;
     const mine = await send({ from: 'a@sender.test', to: 'mine@a.test', text: 'x', tags: ['isolation'] });
     assert.equal(mine.status, 202);
     const theirs = await call(w.base, 'POST', '/api/v1/messages', { key: otherKey, body: { from: 'o@sender.test', to: 'theirs@a.test', text: 'y', tags: ['isolation'] } });
@@ -318,9 +318,9 @@ describe('HTTP API', () => {
   });
 
   test('an account over its rate limit gets 429 with Retry-After, and sends nothing', async () => {
-    const limited = w.herald.accounts.create({ name: 'limited', ratePerMinute: 2 });
-    w.herald.domains.setDevelopmentMode(limited.id, true);
-    const key = w.herald.accounts.createApiKey({ accountId: limited.id, name: 'app', scope: 'send' }).key;
+    const limited = await w.herald.accounts.create({ name: 'limited', ratePerMinute: 2 });
+    await w.herald.domains.setDevelopmentMode(limited.id, true);
+    const key = (await w.herald.accounts.createApiKey({ accountId: limited.id, name: 'app', scope: 'send' })).key;
     const msg = { from: 'a@sender.test', to: 'rate@a.test', text: 'x' };
     assert.equal((await send(msg, key)).status, 202);
     assert.equal((await send(msg, key)).status, 202);
@@ -385,8 +385,8 @@ describe('HTTP API', () => {
     assert.equal(badScope.body.error.field, 'scope');
     assert.equal((await call(w.base, 'GET', '/api/v1/api-keys', { key: sendKey })).status, 403);
 
-    const other = w.herald.accounts.create({ name: 'key-thief' });
-    const otherAdmin = w.herald.accounts.createApiKey({ accountId: other.id, name: 'admin', scope: 'admin' }).key;
+    const other = await w.herald.accounts.create({ name: 'key-thief' });
+    const otherAdmin = (await w.herald.accounts.createApiKey({ accountId: other.id, name: 'admin', scope: 'admin' })).key;
     assert.equal((await call(w.base, 'DELETE', `/api/v1/api-keys/${created.body.id}`, { key: otherAdmin })).status, 404);
     assert.equal((await call(w.base, 'DELETE', `/api/v1/api-keys/${created.body.id}`, { key: w.adminKey })).status, 204);
     assert.equal((await send({ from: 'a@sender.test', to: 'keys@a.test', text: 'x' }, created.body.key)).status, 401);

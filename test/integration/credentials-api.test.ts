@@ -12,7 +12,7 @@ describe('SMTP credentials API', () => {
 
   before(async () => {
     w = await startApiWorld();
-    readKey = w.herald.accounts.createApiKey({ accountId: 'default', name: 'reader', scope: 'read' }).key;
+    readKey = (await w.herald.accounts.createApiKey({ accountId: 'default', name: 'reader', scope: 'read' })).key;
   });
   after(() => w.close());
 
@@ -47,8 +47,8 @@ describe('SMTP credentials API', () => {
   test('admin scope only; another account neither sees nor revokes them', async () => {
     assert.equal((await call(w.base, 'GET', '/api/v1/credentials', { key: readKey })).status, 403);
     const mine = await call(w.base, 'POST', '/api/v1/credentials', { key: w.adminKey, body: { name: 'mine' } });
-    const other = w.herald.accounts.create({ name: 'cred-other' });
-    const otherKey = w.herald.accounts.createApiKey({ accountId: other.id, name: 'admin', scope: 'admin' }).key;
+    const other = await w.herald.accounts.create({ name: 'cred-other' });
+    const otherKey = (await w.herald.accounts.createApiKey({ accountId: other.id, name: 'admin', scope: 'admin' })).key;
     assert.deepEqual((await call(w.base, 'GET', '/api/v1/credentials', { key: otherKey })).body, { credentials: [] });
     assert.equal((await call(w.base, 'DELETE', `/api/v1/credentials/mine`, { key: otherKey })).status, 404);
     assert.equal((await call(w.base, 'DELETE', `/api/v1/credentials/${mine.body.id}`, { key: otherKey })).status, 404, 'not by id either');

@@ -25,8 +25,8 @@ describe('sending domains', () => {
 
   before(async () => {
     w = await startApiWorld();
-    w.herald.domains.setDevelopmentMode('default', false);
-    sendKey = w.herald.accounts.createApiKey({ accountId: 'default', name: 'app', scope: 'send' }).key;
+    await w.herald.domains.setDevelopmentMode('default', false);
+    sendKey = (await w.herald.accounts.createApiKey({ accountId: 'default', name: 'app', scope: 'send' })).key;
   });
   after(() => w.close());
 
@@ -175,8 +175,8 @@ describe('sending domains', () => {
   });
 
   test('the domain API is scoped to the account and checks its input', async () => {
-    const other = w.herald.accounts.create({ name: 'other-domains' });
-    const otherAdmin = w.herald.accounts.createApiKey({ accountId: other.id, name: 'admin', scope: 'admin' }).key;
+    const other = await w.herald.accounts.create({ name: 'other-domains' });
+    const otherAdmin = (await w.herald.accounts.createApiKey({ accountId: other.id, name: 'admin', scope: 'admin' })).key;
     const res = await call(w.base, 'GET', '/api/v1/domains/shop.test', { key: otherAdmin });
     assert.equal(res.status, 404);
     const taken = await call(w.base, 'POST', '/api/v1/domains', { key: otherAdmin, body: { name: 'shop.test' } });

@@ -79,7 +79,7 @@ describe('the live event stream', () => {
 
   before(async () => {
     w = await startApiWorld();
-    readKey = w.herald.accounts.createApiKey({ accountId: 'default', name: 'reader', scope: 'read' }).key;
+    readKey = (await w.herald.accounts.createApiKey({ accountId: 'default', name: 'reader', scope: 'read' })).key;
   });
   after(async () => {
     for (const s of streams) s.close();
@@ -143,9 +143,9 @@ describe('the live event stream', () => {
   });
 
   test('an account sees only its own events; bad cursors are refused naming the field', async () => {
-    const other = w.herald.accounts.create({ name: 'stream-other' });
-    w.herald.domains.setDevelopmentMode(other.id, true);
-    const otherKey = w.herald.accounts.createApiKey({ accountId: other.id, name: 'admin', scope: 'admin' }).key;
+    const other = await w.herald.accounts.create({ name: 'stream-other' });
+    await w.herald.domains.setDevelopmentMode(other.id, true);
+    const otherKey = (await w.herald.accounts.createApiKey({ accountId: other.id, name: 'admin', scope: 'admin' })).key;
     const mine = await open();
     const theirs = await open('', {}, otherKey);
     const their = await send('theirs@a.test', otherKey);

@@ -33,7 +33,7 @@ describe('feedback: complaints, free-text bounces, inbound records', () => {
     const rules = join(rulesDir, 'rules.json');
     writeFileSync(rules, JSON.stringify({ rules: [{ name: 'left-company', pattern: 'has left the building', status: '5.1.1', type: 'hard', class: 'mailbox_unknown', description: 'The recipient has left' }] }));
     w = await startApiWorld({ HERALD_BOUNCE_RULES: rules });
-    w.herald.domains.setDevelopmentMode('default', false);
+    await w.herald.domains.setDevelopmentMode('default', false);
 
     const added = await admin('POST', '/domains', { name: 'shop.test' });
     assert.equal(added.status, 201, JSON.stringify(added.body));

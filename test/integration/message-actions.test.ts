@@ -12,7 +12,7 @@ describe('message actions', () => {
 
   before(async () => {
     w = await startApiWorld();
-    readKey = w.herald.accounts.createApiKey({ accountId: 'default', name: 'reader', scope: 'read' }).key;
+    readKey = (await w.herald.accounts.createApiKey({ accountId: 'default', name: 'reader', scope: 'read' })).key;
   });
   after(() => w.close());
 
@@ -71,9 +71,9 @@ describe('message actions', () => {
     assert.equal(missing.body.error.message, 'message 01jz000000000000000000000a was not found');
     assert.equal((await act('not-an-id', 'retry')).status, 404);
 
-    const other = w.herald.accounts.create({ name: 'actions-other' });
-    w.herald.domains.setDevelopmentMode(other.id, true);
-    const otherKey = w.herald.accounts.createApiKey({ accountId: other.id, name: 'admin', scope: 'admin' }).key;
+    const other = await w.herald.accounts.create({ name: 'actions-other' });
+    await w.herald.domains.setDevelopmentMode(other.id, true);
+    const otherKey = (await w.herald.accounts.createApiKey({ accountId: other.id, name: 'admin', scope: 'admin' })).key;
     const mine = await scheduled();
     assert.equal((await act(mine, 'hold', otherKey)).status, 404, 'another account’s message is not found');
 

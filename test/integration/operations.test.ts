@@ -26,9 +26,9 @@ test('GET /metrics: queue, delivery outcomes by domain, SMTP sessions and replie
     await sink.close();
   });
   const base = `http://127.0.0.1:${herald.port('http')}`;
-  herald.credentials.create({ name: 'local', networks: ['127.0.0.0/8'] });
-  herald.webhooks.create('default', { url: 'http://127.0.0.1:9/hook', events: null, description: null, enabled: false, cursor: 0 });
-  const enabledHook = herald.webhooks.create('default', { url: 'http://127.0.0.1:9/other', events: null, description: null, enabled: true, cursor: 0 });
+  await herald.credentials.create({ name: 'local', networks: ['127.0.0.0/8'] });
+  await herald.webhooks.create('default', { url: 'http://127.0.0.1:9/hook', events: null, description: null, enabled: false, cursor: 0 });
+  const enabledHook = await herald.webhooks.create('default', { url: 'http://127.0.0.1:9/other', events: null, description: null, enabled: true, cursor: 0 });
 
   const transport = nodemailer.createTransport({ host: '127.0.0.1', port: herald.port('mx'), secure: false, ignoreTLS: true });
   const delivered = new Promise<void>((resolve) => {

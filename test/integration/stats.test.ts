@@ -18,8 +18,8 @@ describe('statistics', () => {
 
   before(async () => {
     w = await startApiWorld();
-    sendKey = w.herald.accounts.createApiKey({ accountId: 'default', name: 'app', scope: 'send' }).key;
-    readKey = w.herald.accounts.createApiKey({ accountId: 'default', name: 'reader', scope: 'read' }).key;
+    sendKey = (await w.herald.accounts.createApiKey({ accountId: 'default', name: 'app', scope: 'send' })).key;
+    readKey = (await w.herald.accounts.createApiKey({ accountId: 'default', name: 'reader', scope: 'read' })).key;
     w.a.setRecipientReply('nobody@a.test', { code: 550, text: '5.1.1 User unknown' });
     w.b.setRecipientReply('full@b.test', { code: 552, text: '5.2.2 Mailbox full' });
 

@@ -7,13 +7,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { SqliteWebhookStore } from '../../src/notify/index.js';
+import type { SqlWebhookStore } from '../../src/notify/index.js';
 import { call, startApiWorld, type ApiWorld } from '../support/api.js';
 import { startTestHerald, type TestHerald } from '../support/herald.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 /** The running Herald's webhook store (wired by the composition root). */
-const webhooksOf = (herald: TestHerald) => (herald as TestHerald & { webhooks: SqliteWebhookStore }).webhooks;
+const webhooksOf = (herald: TestHerald) => (herald as TestHerald & { webhooks: SqlWebhookStore }).webhooks;
 
 describe('webhooks', () => {
   let w: ApiWorld;
@@ -25,8 +25,8 @@ describe('webhooks', () => {
   before(async () => {
     w = await startApiWorld({ HERALD_WEBHOOK_ALLOW_PRIVATE: 'true' });
     receiver = await startWebhookReceiver();
-    sendKey = w.herald.accounts.createApiKey({ accountId: 'default', name: 'app', scope: 'send' }).key;
-    readKey = w.herald.accounts.createApiKey({ accountId: 'default', name: 'reader', scope: 'read' }).key;
+    sendKey = (await w.herald.accounts.createApiKey({ accountId: 'default', name: 'app', scope: 'send' })).key;
+    readKey = (await w.herald.accounts.createApiKey({ accountId: 'default', name: 'reader', scope: 'read' })).key;
   });
   after(async () => {
     await receiver.close();
@@ -39,7 +39,7 @@ describe('webhooks', () => {
     assert.match(created.body.id, /^wh_/);
     assert.match(created.body.secret, /^whsec_[A-Za-z0-9+/]+=*$/);
     assert.deepEqual([created.body.events, created.body.status, created.body.enabled], [['message.bounced'], 'active', true]);
-    assert.ok(webhooksOf(w.herald).get('default', created.body.id), 'stored');
+    assert.ok(await webhooksOf(w.herald).get('default', created.body.id), 'stored');
 
     const shown = await admin('GET', `/webhooks/${created.body.id}`);
     assert.equal(shown.status, 200);
@@ -135,8 +135,8 @@ describe('webhooks', () => {
     assert.deepEqual([page.body.events.length, page.body.has_more], [1, true]);
 
     // Another account sees none of it.
-    const other = w.herald.accounts.create({ name: 'other' });
-    const otherKey = w.herald.accounts.createApiKey({ accountId: other.id, name: 'r', scope: 'read' }).key;
+    const other = await w.herald.accounts.create({ name: 'other' });
+    const otherKey = (await w.herald.accounts.createApiKey({ accountId: other.id, name: 'r', scope: 'read' })).key;
     const theirs = await call(w.base, 'GET', '/api/v1/events', { key: otherKey });
     assert.deepEqual(theirs.body.events, []);
     assert.equal((await call(w.base, 'GET', `/api/v1/webhooks/${created.body.id}/attempts`, { key: otherKey })).status, 404);
@@ -191,6 +191,6 @@ describe('webhooks without HERALD_WEBHOOK_ALLOW_PRIVATE', () => {
       assert.equal(res.body.error.field, 'url');
       assert.match(res.body.error.message, why);
     }
-    assert.deepEqual(webhooksOf(herald).list('default'), []);
+    assert.deepEqual(await webhooksOf(herald).list('default'), []);
   });
 });

@@ -15,7 +15,7 @@ describe("Postmark's official client library against Herald", () => {
 
   before(async () => {
     w = await startApiWorld();
-    const key = w.herald.accounts.createApiKey({ accountId: 'default', name: 'postmark-app', scope: 'send' }).key;
+    const key = (await w.herald.accounts.createApiKey({ accountId: 'default', name: 'postmark-app', scope: 'send' })).key;
     client = new postmark.ServerClient(key, { useHttps: false, requestHost: `127.0.0.1:${w.herald.port('http')}` });
   });
   after(() => w.close());

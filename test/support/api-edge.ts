@@ -1,5 +1,5 @@
-import { openSqlite, type SqliteDatabase } from '../../src/storage/index.js';
-import { SqliteAccountStore } from '../../src/accounts/index.js';
+import { SqliteSqlDatabase, type SqlDatabase } from '../../src/storage/index.js';
+import { SqlAccountStore } from '../../src/accounts/index.js';
 import { silentLogger, systemClock } from '../../src/core/index.js';
 import { createHttpServer, type HttpServer } from '../../src/api/index.js';
 import type { ApiDeps } from '../../src/api/types.js';
@@ -15,10 +15,10 @@ const inert: unknown = new Proxy(function inert() {}, { get: (_target, key) => (
  */
 export async function startApiEdge(
   t: { after(fn: () => Promise<void> | void): void },
-  rooms: (db: SqliteDatabase, accounts: SqliteAccountStore) => Partial<ApiDeps>,
-): Promise<{ server: HttpServer; db: SqliteDatabase; accounts: SqliteAccountStore }> {
-  const db = openSqlite(':memory:');
-  const accounts = new SqliteAccountStore(db);
+  rooms: (db: SqlDatabase, accounts: SqlAccountStore) => Partial<ApiDeps> | Promise<Partial<ApiDeps>>,
+): Promise<{ server: HttpServer; db: SqlDatabase; accounts: SqlAccountStore }> {
+  const db = SqliteSqlDatabase.open(':memory:');
+  const accounts = await SqlAccountStore.open(db);
   const given: Record<string | symbol, unknown> = {
     config: { maxMessageSize: 1024 * 1024 },
     accounts,
@@ -28,14 +28,14 @@ export async function startApiEdge(
     tracking: undefined,
     users: undefined,
     dashboardDir: undefined,
-    ...rooms(db, accounts),
+    ...(await rooms(db, accounts)),
   };
   const deps = new Proxy(given, { get: (target, key) => (key in target ? target[key] : inert) }) as unknown as ApiDeps;
   const server = createHttpServer(deps);
   await server.app.ready();
   t.after(async () => {
     await server.stop();
-    db.close();
+    await db.close();
   });
   return { server, db, accounts };
 }

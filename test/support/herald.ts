@@ -41,7 +41,7 @@ export async function startTestHerald(overrides: Record<string, string> = {}): P
   const herald = await startHerald(config, { logger: silentLogger, onFatal: (err) => console.error('herald under test:', err) });
   // Tests send as made-up domains: development mode lets the default account do that (tests of
   // the sender rules turn it off).
-  herald.domains.setDevelopmentMode('default', true);
+  await herald.domains.setDevelopmentMode('default', true);
   return Object.assign(herald, {
     env,
     port(name: 'submission' | 'submissions' | 'mx' | 'http') {

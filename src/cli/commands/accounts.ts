@@ -1,14 +1,13 @@
 import { Command } from 'commander';
-import { AccountsError, MAX_RATE, SqliteAccountStore, type Account } from '../../accounts/index.js';
+import { AccountsError, MAX_RATE, SqlAccountStore, type Account } from '../../accounts/index.js';
 import { CliError, emit, table } from '../output.js';
-import { openDatabase, resolveConfig, type GlobalOptions } from '../context.js';
+import { openRecords, resolveConfig, type GlobalOptions } from '../context.js';
 
-/** Opens the account store on the data directory's database; store refusals become CLI errors. */
-export function withAccountStore<T>(cmd: Command, work: (store: SqliteAccountStore) => T): T {
-  const config = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
-  const db = openDatabase(config);
+/** Opens the account store on the server's record database; store refusals become CLI errors. */
+export async function withAccountStore<T>(cmd: Command, work: (store: SqlAccountStore) => Promise<T>): Promise<T> {
+  const db = await openRecords(resolveConfig(cmd.optsWithGlobals<GlobalOptions>()));
   try {
-    return work(new SqliteAccountStore(db));
+    return await work(await SqlAccountStore.open(db));
   } catch (err) {
     if (err instanceof AccountsError) {
       const hint = err.code === 'unknown_account' ? ' (see: herald accounts list)' : '';
@@ -16,7 +15,7 @@ export function withAccountStore<T>(cmd: Command, work: (store: SqliteAccountSto
     }
     throw err;
   } finally {
-    db.close();
+    await db.close();
   }
 }
 
@@ -68,7 +67,7 @@ export function accountsCommand(): Command {
     .action(async (name: string, opts: { ratePerMinute?: string; ratePerDay?: string }, sub: Command) => {
       const ratePerMinute = parseRate('--rate-per-minute', opts.ratePerMinute);
       const ratePerDay = parseRate('--rate-per-day', opts.ratePerDay);
-      const account = withAccountStore(sub, (store) => store.create({ name, ratePerMinute, ratePerDay }));
+      const account = await withAccountStore(sub, (store) => store.create({ name, ratePerMinute, ratePerDay }));
       emit(sub.optsWithGlobals(), account, () => `Created account "${account.name}" (id ${account.id}): ${describeLimits(account)}.`);
     });
 
@@ -76,7 +75,7 @@ export function accountsCommand(): Command {
     .command('list')
     .description('list accounts and their sending limits')
     .action(async (_opts: unknown, sub: Command) => {
-      const list = withAccountStore(sub, (store) => store.list());
+      const list = await withAccountStore(sub, (store) => store.list());
       emit(sub.optsWithGlobals(), list, () =>
         table(
           ['ID', 'NAME', 'PER MINUTE', 'PER DAY', 'OPENS', 'LINKS', 'CREATED'],
@@ -98,7 +97,7 @@ export function accountsCommand(): Command {
       if (ratePerMinute === undefined && ratePerDay === undefined) {
         throw new CliError('give --rate-per-minute or --rate-per-day (a number, or none to remove the limit)', 'usage', 2);
       }
-      const account = withAccountStore(sub, (store) => store.setLimits(accountArg, { ratePerMinute, ratePerDay }));
+      const account = await withAccountStore(sub, (store) => store.setLimits(accountArg, { ratePerMinute, ratePerDay }));
       emit(sub.optsWithGlobals(), account, () => `Limits for account "${account.name}": ${describeLimits(account)}.`);
     });
 
@@ -116,7 +115,7 @@ export function accountsCommand(): Command {
       const trackOpens = parseSwitch('--opens', opts.opens);
       const trackLinks = parseSwitch('--links', opts.links);
       if (trackOpens === undefined && trackLinks === undefined) throw new CliError('give --opens on|off or --links on|off', 'usage', 2);
-      const account = withAccountStore(sub, (store) => store.setTracking(accountArg, { trackOpens, trackLinks }));
+      const account = await withAccountStore(sub, (store) => store.setTracking(accountArg, { trackOpens, trackLinks }));
       emit(sub.optsWithGlobals(), account, () => `Tracking for account "${account.name}": ${describeTracking(account)}.`);
     });
 

@@ -17,9 +17,9 @@ export function apiKeysCommand(): Command {
       '\nThe key is printed once and stored only as a hash. Clients send it as\n"Authorization: Bearer <key>".\n\nExamples:\n  herald api-keys create --name app --scope send\n  herald api-keys create --account acme --name dashboard --scope read --json',
     )
     .action(async (opts: { name: string; scope: ApiKeyScope; account: string }, sub: Command) => {
-      const { created, accountName } = withAccountStore(sub, (store) => {
-        const created = store.createApiKey({ accountId: opts.account, name: opts.name, scope: opts.scope });
-        return { created, accountName: store.get(created.accountId)?.name ?? created.accountId };
+      const { created, accountName } = await withAccountStore(sub, async (store) => {
+        const created = await store.createApiKey({ accountId: opts.account, name: opts.name, scope: opts.scope });
+        return { created, accountName: (await store.get(created.accountId))?.name ?? created.accountId };
       });
       emit(sub.optsWithGlobals(), created, () =>
         [
@@ -37,9 +37,9 @@ export function apiKeysCommand(): Command {
     .option('--account <account>', 'only the keys of this account (id or name)')
     .addHelpText('after', '\nExamples:\n  herald api-keys list\n  herald api-keys list --account acme --json')
     .action(async (opts: { account?: string }, sub: Command) => {
-      const { keys, names } = withAccountStore(sub, (store) => ({
-        keys: store.listApiKeys(opts.account),
-        names: new Map(store.list().map((a) => [a.id, a.name])),
+      const { keys, names } = await withAccountStore(sub, async (store) => ({
+        keys: await store.listApiKeys(opts.account),
+        names: new Map((await store.list()).map((a) => [a.id, a.name])),
       }));
       emit(sub.optsWithGlobals(), keys, () =>
         keys.length === 0
@@ -58,7 +58,7 @@ export function apiKeysCommand(): Command {
     .option('--account <account>', 'the account (id or name) the key belongs to (default: the default account for names, any account for ids)')
     .addHelpText('after', '\nA running Herald refuses the key from its next request on.\n\nExamples:\n  herald api-keys revoke key_ab3dk2m9xq7p\n  herald api-keys revoke app --account acme')
     .action(async (idOrName: string, opts: { account?: string }, sub: Command) => {
-      const revoked = withAccountStore(sub, (store) => store.revokeApiKey(idOrName, opts.account));
+      const revoked = await withAccountStore(sub, (store) => store.revokeApiKey(idOrName, opts.account));
       if (!revoked) {
         const where = opts.account ? ` in account "${opts.account}"` : '';
         throw new CliError(`no active API key with id or name "${idOrName}"${where} (see: herald api-keys list)`, 'not_found');

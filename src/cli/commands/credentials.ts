@@ -1,15 +1,14 @@
 import { Command } from 'commander';
-import { SqliteCredentialStore } from '../../accounts/index.js';
+import { SqlCredentialStore } from '../../accounts/index.js';
 import { CliError, emit, table } from '../output.js';
-import { openDatabase, resolveConfig, type GlobalOptions } from '../context.js';
+import { openRecords, resolveConfig, type GlobalOptions } from '../context.js';
 
-function withStore<T>(cmd: Command, work: (store: SqliteCredentialStore) => T): T {
-  const config = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
-  const db = openDatabase(config);
+async function withStore<T>(cmd: Command, work: (store: SqlCredentialStore) => Promise<T>): Promise<T> {
+  const db = await openRecords(resolveConfig(cmd.optsWithGlobals<GlobalOptions>()));
   try {
-    return work(new SqliteCredentialStore(db));
+    return await work(await SqlCredentialStore.open(db));
   } finally {
-    db.close();
+    await db.close();
   }
 }
 

@@ -6,7 +6,7 @@ import {
   dnsContextOf,
   DomainsError,
   showDomain,
-  SqliteDomainStore,
+  SqlDomainStore,
   startDomainMonitor,
   verificationChangedEvent,
   type DkimAlgorithm,
@@ -15,26 +15,26 @@ import {
   type RecordCheck,
 } from '../../domains/index.js';
 import { SqliteQueueStore } from '../../queue/index.js';
-import type { SqliteDatabase } from '../../storage/index.js';
+import type { SqlDatabase } from '../../storage/index.js';
 import { CliError, emit, table } from '../output.js';
-import { openDatabase, resolveConfig, type GlobalOptions } from '../context.js';
+import { openDatabase, openRecords, resolveConfig, type GlobalOptions } from '../context.js';
 
 interface Env {
   config: HeraldConfig;
-  db: SqliteDatabase;
-  store: SqliteDomainStore;
+  store: SqlDomainStore;
 }
 
 async function withDomains<T>(cmd: Command, work: (env: Env) => Promise<T>): Promise<T> {
   const config = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
-  const db = openDatabase(config);
+  let records: SqlDatabase | undefined;
   try {
-    return await work({ config, db, store: new SqliteDomainStore(db) });
+    records = await openRecords(config);
+    return await work({ config, store: await SqlDomainStore.open(records) });
   } catch (err) {
     if (err instanceof DomainsError) throw new CliError(err.message, err.code);
     throw err;
   } finally {
-    db.close();
+    await records?.close();
   }
 }
 
@@ -84,13 +84,15 @@ export function domainsCommand(): Command {
     .argument('<domain>')
     .option('--account <account>', 'the account of the domain', 'default')
     .action(async (name: string, opts: { account: string }, sub: Command) => {
-      const outcome = await withDomains(sub, async ({ config, db, store }) => {
-        const queue = new SqliteQueueStore(db);
+      const outcome = await withDomains(sub, async ({ config, store }) => {
+        // A change becomes an event in the queue's outbox, which is always in the data directory's file.
+        const queue = new SqliteQueueStore(openDatabase(config));
         const monitor = startDomainMonitor(store, { ...dnsOf(config), onChange: (change) => void queue.recordEvent(verificationChangedEvent(change)) });
         try {
           return await monitor.check(opts.account, name);
         } finally {
           await monitor.stop();
+          // Writes the events still pending, then closes the file.
           await queue.close();
         }
       });

@@ -1,16 +1,16 @@
 import { Command, Option } from 'commander';
 import { INBOUND_KINDS, isMessageId, type InboundKind } from '../../core/index.js';
-import { MAX_INBOUND_LIST_LIMIT, SqliteInboundStore, type InboundRecord } from '../../feedback/index.js';
-import { openDatabase, resolveConfig, type GlobalOptions } from '../context.js';
+import { MAX_INBOUND_LIST_LIMIT, SqlInboundStore, type InboundRecord } from '../../feedback/index.js';
+import { openRecords, resolveConfig, type GlobalOptions } from '../context.js';
 import { CliError, ago, emit, table } from '../output.js';
 
-function withInbound<T>(cmd: Command, work: (store: SqliteInboundStore) => T): T {
+async function withInbound<T>(cmd: Command, work: (store: SqlInboundStore) => Promise<T>): Promise<T> {
   const config = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
-  const db = openDatabase(config);
+  const db = await openRecords(config);
   try {
-    return work(new SqliteInboundStore(db));
+    return await work(await SqlInboundStore.open(db));
   } finally {
-    db.close();
+    await db.close();
   }
 }
 
@@ -48,7 +48,7 @@ export function inboundCommand(): Command {
     .option('--message <id>', 'only mail about this message')
     .option('--limit <n>', `how many (1 to ${MAX_INBOUND_LIST_LIMIT})`, (v) => Number(v), 50)
     .option('--before <id>', 'continue a listing after this record id')
-    .action((opts: { kind?: InboundKind; message?: string; limit: number; before?: string }, sub: Command) => {
+    .action(async (opts: { kind?: InboundKind; message?: string; limit: number; before?: string }, sub: Command) => {
       if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > MAX_INBOUND_LIST_LIMIT) {
         throw new CliError(`--limit must be a whole number from 1 to ${MAX_INBOUND_LIST_LIMIT}`, 'invalid_limit', 2);
       }
@@ -58,7 +58,7 @@ export function inboundCommand(): Command {
         before: opts.before === undefined ? undefined : recordId(opts.before),
         messageId: opts.message === undefined ? undefined : recordId(opts.message, 'a message id'),
       };
-      const records = withInbound(sub, (s) => s.list(request));
+      const records = await withInbound(sub, (s) => s.list(request));
       emit(sub.optsWithGlobals(), { inbound: records }, () => {
         if (records.length === 0) return 'No inbound mail.';
         return (
@@ -85,10 +85,10 @@ export function inboundCommand(): Command {
     .description('one inbound message: what it was, what it was about, its SPF/DKIM/DMARC/ARC verdicts')
     .argument('<id>')
     .option('--raw', 'print the message as received, with the Authentication-Results Herald added')
-    .action((id: string, opts: { raw?: boolean }, sub: Command) => {
-      const found = withInbound(sub, (s) => {
-        const record = s.get(recordId(id));
-        return record ? { record, raw: opts.raw ? s.getRaw(record.id) : null } : null;
+    .action(async (id: string, opts: { raw?: boolean }, sub: Command) => {
+      const found = await withInbound(sub, async (s) => {
+        const record = await s.get(recordId(id));
+        return record ? { record, raw: opts.raw ? await s.getRaw(record.id) : null } : null;
       });
       if (!found) throw new CliError(`no inbound record ${id} (records are kept for HERALD_RETENTION)`, 'not_found');
       const { record, raw } = found;

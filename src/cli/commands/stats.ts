@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
-import { SqliteAccountStore } from '../../accounts/index.js';
+import { SqlAccountStore } from '../../accounts/index.js';
 import { SmtpRejection } from '../../core/index.js';
-import { GROUP_BYS, parseStatsQuery, SqliteStatsStore, STATS_STREAMS, statsReport, statsView, type StatsFigures, type StatsGroupBy, type StatsReport } from '../../stats/index.js';
-import { openDatabase, resolveConfig, type GlobalOptions } from '../context.js';
+import { GROUP_BYS, parseStatsQuery, SqlStatsStore, STATS_STREAMS, statsReport, statsView, type StatsFigures, type StatsGroupBy, type StatsReport } from '../../stats/index.js';
+import { openRecords, resolveConfig, type GlobalOptions } from '../context.js';
 import { CliError, emit, table } from '../output.js';
 
 interface StatsOptions {
@@ -79,19 +79,19 @@ export function statsCommand(): Command {
     )
     .action(async (opts: StatsOptions, cmd: Command) => {
       const config = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
-      const db = openDatabase(config);
+      const db = await openRecords(config);
       let report: StatsReport;
       try {
-        const found = new SqliteAccountStore(db).get(opts.account);
+        const found = await (await SqlAccountStore.open(db)).get(opts.account);
         if (!found) throw new CliError(`there is no account "${opts.account}" (see: herald accounts list)`, 'unknown_account');
         const query = parseStatsQuery(found.id, { from: opts.from, to: opts.to, groupBy: opts.groupBy, stream: opts.stream, tag: opts.tag, domain: opts.domain }, new Date());
-        report = statsReport(new SqliteStatsStore(db), query);
+        report = await statsReport(await SqlStatsStore.open(db), query);
       } catch (err) {
         // A bad --from, --to or combination is bad usage: exit 2, naming the option.
         if (err instanceof SmtpRejection) throw new CliError(`--${(err.field ?? 'from').replace('_', '-')}: ${err.reply.text}`, 'invalid', 2);
         throw err;
       } finally {
-        db.close();
+        await db.close();
       }
       emit(cmd.optsWithGlobals(), { account: opts.account, ...statsView(report) }, () => render(report, opts.account));
     });

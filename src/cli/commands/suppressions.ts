@@ -1,10 +1,10 @@
 import { Command, Option } from 'commander';
-import { SqliteAccountStore } from '../../accounts/index.js';
+import { SqlAccountStore } from '../../accounts/index.js';
 import { parseDuration, SmtpRejection } from '../../core/index.js';
 import {
   MAX_LIST_LIMIT,
   normalizeSuppressionAddress,
-  SqliteSuppressionStore,
+  SqlSuppressionStore,
   SUPPRESSION_REASONS,
   SUPPRESSION_STREAMS,
   type CsvImportCounts,
@@ -13,28 +13,30 @@ import {
   type SuppressionReason,
   type SuppressionStream,
 } from '../../suppression/index.js';
-import { openDatabase, resolveConfig, type GlobalOptions } from '../context.js';
+import type { SqlDatabase } from '../../storage/index.js';
+import { openRecords, resolveConfig, type GlobalOptions } from '../context.js';
 import { CliError, emit, table } from '../output.js';
 
 interface Env {
-  store: SqliteSuppressionStore;
+  store: SqlSuppressionStore;
   /** The account's id (the option takes an id or a name). */
   accountId: string;
 }
 
 async function withSuppressions<T>(cmd: Command, account: string, work: (env: Env) => T | Promise<T>): Promise<T> {
   const config = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
-  const db = openDatabase(config);
+  let records: SqlDatabase | undefined;
   try {
-    const found = new SqliteAccountStore(db).get(account);
+    records = await openRecords(config);
+    const found = await (await SqlAccountStore.open(records)).get(account);
     // A typo must not build a list for an account that does not exist.
     if (!found) throw new CliError(`there is no account "${account}" (see: herald accounts list)`, 'unknown_account');
-    return await work({ store: new SqliteSuppressionStore(db), accountId: found.id });
+    return await work({ store: await SqlSuppressionStore.open(records), accountId: found.id });
   } catch (err) {
     if (err instanceof SmtpRejection) throw new CliError(err.reply.text, 'invalid', 2);
     throw err;
   } finally {
-    db.close();
+    await records?.close();
   }
 }
 
@@ -133,10 +135,11 @@ export function suppressionsCommand(): Command {
         }
         if (opts.reason !== 'manual') throw new CliError(`--expires-in is for manual entries; a ${opts.reason} entry stays until removed`, 'invalid', 2);
       }
-      const outcome = await withSuppressions(sub, opts.account, ({ store, accountId }) => {
+      const outcome = await withSuppressions(sub, opts.account, async ({ store, accountId }) => {
         const expiresAt = expiresIn === undefined ? undefined : new Date(Date.now() + expiresIn);
-        const result = store.add(accountId, checked.map((address) => ({ address, stream: opts.stream, reason: opts.reason, expiresAt })));
-        return { ...result, suppressions: [...new Set(checked)].flatMap((a) => store.get(accountId, a)) };
+        const result = await store.add(accountId, checked.map((address) => ({ address, stream: opts.stream, reason: opts.reason, expiresAt })));
+        const entries = await Promise.all([...new Set(checked)].map((a) => store.get(accountId, a)));
+        return { ...result, suppressions: entries.flat() };
       });
       emit(sub.optsWithGlobals(), outcome, () =>
         [
@@ -159,9 +162,9 @@ export function suppressionsCommand(): Command {
     .addHelpText('after', '\nExamples:\n  herald suppressions list\n  herald suppressions list --reason hard_bounce --search example.com --json')
     .action(async (opts: { stream?: SuppressionStream; reason?: SuppressionReason; search?: string; limit: number; cursor?: string; account: string }, sub: Command) => {
       if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > MAX_LIST_LIMIT) throw new CliError(`--limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`, 'invalid_limit', 2);
-      const { page, total } = await withSuppressions(sub, opts.account, ({ store, accountId }) => ({
-        page: store.list(accountId, { stream: opts.stream, reason: opts.reason, search: opts.search, limit: opts.limit, cursor: opts.cursor }),
-        total: store.count(accountId),
+      const { page, total } = await withSuppressions(sub, opts.account, async ({ store, accountId }) => ({
+        page: await store.list(accountId, { stream: opts.stream, reason: opts.reason, search: opts.search, limit: opts.limit, cursor: opts.cursor }),
+        total: await store.count(accountId),
       }));
       emit(sub.optsWithGlobals(), { suppressions: page.entries, nextCursor: page.nextCursor }, () => {
         if (page.entries.length === 0) return opts.cursor || opts.stream || opts.reason || opts.search ? 'No suppressions match.' : 'The suppression list is empty.';

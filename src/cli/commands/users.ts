@@ -1,19 +1,18 @@
 import { Command } from 'commander';
-import { isUserRole, MIN_PASSWORD_LENGTH, SqliteUserStore, UsersError, type User } from '../../accounts/index.js';
+import { isUserRole, MIN_PASSWORD_LENGTH, SqlUserStore, UsersError, type User } from '../../accounts/index.js';
 import { CliError, emit, table } from '../output.js';
-import { openDatabase, resolveConfig, type GlobalOptions } from '../context.js';
+import { openRecords, resolveConfig, type GlobalOptions } from '../context.js';
 
-/** Opens the user store on the data directory's database; store refusals become CLI errors. */
-async function withUserStore<T>(cmd: Command, work: (store: SqliteUserStore) => Promise<T> | T): Promise<T> {
-  const config = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
-  const db = openDatabase(config);
+/** Opens the user store on the server's record database; store refusals become CLI errors. */
+async function withUserStore<T>(cmd: Command, work: (store: SqlUserStore) => Promise<T>): Promise<T> {
+  const db = await openRecords(resolveConfig(cmd.optsWithGlobals<GlobalOptions>()));
   try {
-    return await work(new SqliteUserStore(db));
+    return await work(await SqlUserStore.open(db));
   } catch (err) {
     if (err instanceof UsersError) throw new CliError(err.message, err.code, err.code === 'invalid_email' || err.code === 'invalid_role' ? 2 : 1);
     throw err;
   } finally {
-    db.close();
+    await db.close();
   }
 }
 
@@ -138,8 +137,8 @@ export function usersCommand(): Command {
       .requiredOption('--email <email>', "the user's e-mail address (or id)"),
   ).action(async (opts: { email: string; password?: string; passwordStdin?: boolean }, sub: Command) => {
     // Look the user up first: no point asking for a password for nobody.
-    await withUserStore(sub, (store) => {
-      if (!store.get(opts.email)) throw new UsersError('unknown_user', `there is no user "${opts.email}" (see: herald users list)`);
+    await withUserStore(sub, async (store) => {
+      if (!(await store.get(opts.email))) throw new UsersError('unknown_user', `there is no user "${opts.email}" (see: herald users list)`);
     });
     const password = await newPassword(opts);
     const user = await withUserStore(sub, (store) => store.setPassword(opts.email, password));

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { SqliteAccountStore } from '../../accounts/index.js';
+import { SqlAccountStore } from '../../accounts/index.js';
 import type { HeraldConfig } from '../../config/index.js';
 import { NodeDnsResolver } from '../../deliver/index.js';
 import {
@@ -7,7 +7,7 @@ import {
   webhookEndpointView,
   PUBLIC_EVENT_TYPES,
   sendTestEvent,
-  SqliteWebhookStore,
+  SqlWebhookStore,
   updateWebhook,
   WebhookError,
   WebhookSender,
@@ -16,14 +16,14 @@ import {
   type WebhookEndpoint,
 } from '../../notify/index.js';
 import { SqliteQueueStore } from '../../queue/index.js';
-import type { SqliteDatabase } from '../../storage/index.js';
+import type { SqlDatabase } from '../../storage/index.js';
 import { ago, CliError, emit, table } from '../output.js';
-import { openDatabase, resolveConfig, type GlobalOptions } from '../context.js';
+import { openDatabase, openRecords, resolveConfig, type GlobalOptions } from '../context.js';
 
 interface Env {
   config: HeraldConfig;
-  db: SqliteDatabase;
-  store: SqliteWebhookStore;
+  records: SqlDatabase;
+  store: SqlWebhookStore;
   /** What creating and changing endpoints needs (the outbox for the start cursor, DNS for the SSRF check). */
   admin(): WebhookAdminDeps;
 }
@@ -31,12 +31,14 @@ interface Env {
 async function withWebhooks<T>(cmd: Command, work: (env: Env) => Promise<T>): Promise<T> {
   const config = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
   const db = openDatabase(config);
-  const store = new SqliteWebhookStore(db);
+  let records: SqlDatabase | undefined;
   let queue: SqliteQueueStore | null = null;
   try {
+    records = await openRecords(config);
+    const store = await SqlWebhookStore.open(records);
     return await work({
       config,
-      db,
+      records,
       store,
       admin: () => {
         queue ??= new SqliteQueueStore(db);
@@ -49,19 +51,20 @@ async function withWebhooks<T>(cmd: Command, work: (env: Env) => Promise<T>): Pr
     throw err;
   } finally {
     await (queue as SqliteQueueStore | null)?.close();
+    await records?.close();
     db.close();
   }
 }
 
 /** The account an --account option names (id or name). */
-function accountId(db: SqliteDatabase, idOrName: string): string {
-  const account = new SqliteAccountStore(db).get(idOrName);
+async function accountId(records: SqlDatabase, idOrName: string): Promise<string> {
+  const account = await (await SqlAccountStore.open(records)).get(idOrName);
   if (!account) throw new CliError(`no account "${idOrName}" (see: herald accounts list)`, 'unknown_account');
   return account.id;
 }
 
-function found(store: SqliteWebhookStore, id: string): WebhookEndpoint {
-  const endpoint = store.find(id);
+async function found(store: SqlWebhookStore, id: string): Promise<WebhookEndpoint> {
+  const endpoint = await store.find(id);
   if (!endpoint) throw new CliError(`no webhook endpoint "${id}" (see: herald webhooks list)`, 'not_found');
   return endpoint;
 }
@@ -82,7 +85,7 @@ function statusText(w: WebhookEndpoint): string {
 }
 
 /** The JSON shape the API uses (and the account), so scripts read one format. */
-function json(w: WebhookEndpoint, store: SqliteWebhookStore) {
+function json(w: WebhookEndpoint, store: SqlWebhookStore) {
   return { ...webhookEndpointView(w, (seq) => store.eventId(seq)), account: w.accountId };
 }
 
@@ -113,7 +116,7 @@ export function webhooksCommand(): Command {
     )
     .action(async (opts: { url: string; events?: string; account: string; description?: string; disabled?: boolean }, sub: Command) => {
       const created = await withWebhooks(sub, async (env) => {
-        const account = accountId(env.db, opts.account);
+        const account = await accountId(env.records, opts.account);
         const made = await createWebhook(env.admin(), account, { url: opts.url, events: eventsOption(opts.events), description: opts.description, enabled: opts.disabled ? false : undefined });
         return { ...json(made.endpoint, env.store), secret: made.secret };
       });
@@ -133,7 +136,9 @@ export function webhooksCommand(): Command {
     .description('the endpoints, their events and whether each is active, failing or disabled')
     .option('--account <account>', 'only this account (id or name)')
     .action(async (opts: { account?: string }, sub: Command) => {
-      const list = await withWebhooks(sub, async ({ db, store }) => store.list(opts.account === undefined ? undefined : accountId(db, opts.account)).map((w) => ({ w, view: json(w, store) })));
+      const list = await withWebhooks(sub, async ({ records, store }) =>
+        (await store.list(opts.account === undefined ? undefined : await accountId(records, opts.account))).map((w) => ({ w, view: json(w, store) })),
+      );
       emit(sub.optsWithGlobals(), list.map((x) => x.view), () =>
         list.length === 0
           ? 'No webhook endpoints yet. Add one with: herald webhooks create --url https://example.com/herald-events'
@@ -153,8 +158,8 @@ export function webhooksCommand(): Command {
       const limit = Number(opts.attempts);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError('--attempts must be a whole number from 1 to 1000', 'usage', 2);
       const shown = await withWebhooks(sub, async ({ store }) => {
-        const w = found(store, id);
-        return { w, view: json(w, store), attempts: store.attempts(w.id, { limit }) };
+        const w = await found(store, id);
+        return { w, view: json(w, store), attempts: await store.attempts(w.id, { limit }) };
       });
       emit(sub.optsWithGlobals(), { ...shown.view, attempts: shown.attempts }, () =>
         [
@@ -191,7 +196,7 @@ export function webhooksCommand(): Command {
       };
       if (Object.values(input).every((v) => v === undefined)) throw new CliError('nothing to change: give --url, --events, --description, --enable or --disable', 'usage', 2);
       const updated = await withWebhooks(sub, async (env) => {
-        const w = found(env.store, id);
+        const w = await found(env.store, id);
         const changed = (await updateWebhook(env.admin(), w.accountId, w.id, input))!;
         return { w: changed, view: json(changed, env.store) };
       });
@@ -204,8 +209,8 @@ export function webhooksCommand(): Command {
     .argument('<id>')
     .action(async (id: string, _opts: unknown, sub: Command) => {
       const rotated = await withWebhooks(sub, async ({ store }) => {
-        const w = found(store, id);
-        const r = store.rotateSecret(w.accountId, w.id)!;
+        const w = await found(store, id);
+        const r = (await store.rotateSecret(w.accountId, w.id))!;
         return { ...json(r.endpoint, store), secret: r.secret };
       });
       emit(sub.optsWithGlobals(), rotated, () =>
@@ -219,7 +224,7 @@ export function webhooksCommand(): Command {
     .argument('<id>')
     .action(async (id: string, _opts: unknown, sub: Command) => {
       const result = await withWebhooks(sub, async ({ config, store }) => {
-        const w = found(store, id);
+        const w = await found(store, id);
         const sender = new WebhookSender({ resolver: new NodeDnsResolver({ servers: config.dnsServers }), policy: { allowPrivate: config.webhookAllowPrivate === 'true' } });
         try {
           return await sendTestEvent({ store, sender }, w);
@@ -241,8 +246,8 @@ export function webhooksCommand(): Command {
     .argument('<id>')
     .action(async (id: string, _opts: unknown, sub: Command) => {
       await withWebhooks(sub, async ({ store }) => {
-        const w = found(store, id);
-        store.delete(w.accountId, w.id);
+        const w = await found(store, id);
+        await store.delete(w.accountId, w.id);
       });
       emit(sub.optsWithGlobals(), { deleted: id }, () => `Deleted ${id}.`);
     });

@@ -1,6 +1,6 @@
 import { firstMessageIdAt, invalidContent, systemClock, type Clock, type MailEvent } from '../core/index.js';
-import { migrate, type Migration, type SqliteDatabase } from '../storage/index.js';
-import { COUNTED_EVENT_TYPES, rollupEvent, type FirstTime } from './rollup.js';
+import type { Migration, SqlDatabase, SqlExecutor } from '../storage/index.js';
+import { COUNTED_EVENT_TYPES, rollupEvent, type FirstTime, type SeenKind } from './rollup.js';
 import { COUNTERS, STATS_STREAMS, type Counter, type StatsCounters, type StatsDimension, type StatsLabels, type StatsQuery, type StatsStream } from './types.js';
 
 const MINUTE_MS = 60_000;
@@ -17,7 +17,8 @@ export const MINUTE_RETENTION_MS = 48 * HOUR_MS;
 
 const counterColumns = COUNTERS.map((c) => `        ${c} INTEGER NOT NULL DEFAULT 0,`).join('\n');
 
-const MIGRATIONS: readonly Migration[] = [
+/** The SQLite history. */
+export const SQLITE_STATS_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     sql: `
@@ -72,6 +73,46 @@ ${counterColumns}
       -- (ms); minute rows are whole from the next minute on (null: counting began with them).
       ALTER TABLE stats_feed ADD COLUMN minutes_from INTEGER;
       UPDATE stats_feed SET minutes_from = updated_at;
+    `,
+  },
+];
+
+/**
+ * The PostgreSQL history: version 1 is the SQLite schema as it stands (see there for what each
+ * table and index is for). Counters are BIGINT, as SQLite's integers are 64-bit. Message ids
+ * compare byte-wise (COLLATE "C"), as in SQLite, so the purge by creation time is the same
+ * whatever the server's locale; tag and domain values likewise.
+ */
+export const POSTGRES_STATS_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE stats_rollups (
+        account_id  TEXT NOT NULL,
+        dimension   TEXT NOT NULL,
+        span        TEXT NOT NULL,
+        bucket      INTEGER NOT NULL,
+        value       TEXT COLLATE "C" NOT NULL,
+        stream      TEXT NOT NULL,
+${COUNTERS.map((c) => `        ${c} BIGINT NOT NULL DEFAULT 0,`).join('\n')}
+        PRIMARY KEY (account_id, dimension, span, bucket, value, stream)
+      );
+      CREATE INDEX stats_rollups_value ON stats_rollups (account_id, dimension, value, span, bucket);
+      CREATE INDEX stats_rollups_age ON stats_rollups (span, bucket);
+
+      CREATE TABLE stats_seen (
+        message_id  TEXT COLLATE "C" NOT NULL,
+        recipient   TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        PRIMARY KEY (message_id, recipient, kind)
+      );
+
+      CREATE TABLE stats_feed (
+        id            INTEGER PRIMARY KEY CHECK (id = 1),
+        last_seq      BIGINT NOT NULL,
+        updated_at    BIGINT NOT NULL,
+        minutes_from  BIGINT
+      );
     `,
   },
 ];
@@ -141,48 +182,53 @@ export function emptyCounters(): StatsCounters {
   return Object.fromEntries(COUNTERS.map((c) => [c, 0])) as StatsCounters;
 }
 
+/**
+ * Rows in runs of 64, 32, 16 … 1: a page's rows go in a few multi-row statements, of a handful of
+ * shapes each prepared once, rather than one statement (on PostgreSQL one round trip) per row.
+ */
+function* runsOf<T>(rows: readonly T[], most = 64): Generator<T[]> {
+  let i = 0;
+  for (let size = most; size >= 1; size >>= 1) {
+    while (rows.length - i >= size) {
+      yield rows.slice(i, i + size);
+      i += size;
+    }
+  }
+}
+
+const seenKey = (messageId: string, recipient: string, kind: SeenKind) => `${messageId}\u0000${recipient}\u0000${kind}`;
+
 const streamOf = (labels: StatsLabels | null | undefined, data: Record<string, unknown>): StatsStream => {
   const stream = labels?.stream ?? data.stream;
   return (STATS_STREAMS as readonly unknown[]).includes(stream) ? (stream as StatsStream) : 'transactional';
 };
 
-/**
- * Statistics roll-ups in the embedded SQLite database: counters per account, UTC hour and day,
- * stream and dimension (all, recipient domain, tag), and per UTC minute for the whole account's
- * figures of the last 48 hours, filled from the event outbox by the stats feeder and
- * read by `GET /api/v1/stats` and `herald stats`. Reading never touches the event table.
- */
-export class SqliteStatsStore {
-  private readonly clock: Clock;
-  /** The first minute (since 1970) the minute rows are whole from, whatever their age. */
-  private readonly minutesWholeFrom: number;
-  private readonly s;
-  private readonly queries = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
+/** An event that counts, with its message's labels. */
+interface Counted {
+  event: MailEvent;
+  label: StatsLabels | null | undefined;
+}
 
-  constructor(
-    private readonly db: SqliteDatabase,
-    options: { clock?: Clock } = {},
-  ) {
-    this.clock = options.clock ?? systemClock;
-    migrate(db, 'stats', MIGRATIONS);
-    const columns = COUNTERS.join(', ');
-    this.s = {
-      upsert: db.prepare(
-        `INSERT INTO stats_rollups (account_id, dimension, span, bucket, value, stream, ${columns})
-         VALUES (?, ?, ?, ?, ?, ?, ${COUNTERS.map(() => '?').join(', ')})
-         ON CONFLICT (account_id, dimension, span, bucket, value, stream) DO UPDATE SET ${COUNTERS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`,
-      ),
-      seen: db.prepare('INSERT OR IGNORE INTO stats_seen (message_id, recipient, kind) VALUES (?, ?, ?)'),
-      cursor: db.prepare('SELECT last_seq, updated_at FROM stats_feed WHERE id = 1'),
-      setCursor: db.prepare('INSERT INTO stats_feed (id, last_seq, updated_at) VALUES (1, @seq, @now) ON CONFLICT (id) DO UPDATE SET last_seq = @seq, updated_at = @now'),
-      purgeRollups: db.prepare("DELETE FROM stats_rollups WHERE (span = 'h' AND bucket < @hour) OR (span = 'd' AND bucket < @day)"),
-      purgeMinutes: db.prepare("DELETE FROM stats_rollups WHERE span = 'm' AND bucket < ?"),
-      purgeSeen: db.prepare('DELETE FROM stats_seen WHERE message_id < ?'),
-    };
+/**
+ * Statistics roll-ups in Herald's record database (SQLite or PostgreSQL): counters per account,
+ * UTC hour and day, stream and dimension (all, recipient domain, tag), and per UTC minute for the
+ * whole account's figures of the last 48 hours, filled from the event outbox by the stats feeder
+ * and read by `GET /api/v1/stats` and `herald stats`. Reading never touches the event table.
+ */
+export class SqlStatsStore {
+  private constructor(
+    private readonly db: SqlDatabase,
+    private readonly clock: Clock,
+    /** The first minute (since 1970) the minute rows are whole from, whatever their age. */
+    private readonly minutesWholeFrom: number,
+  ) {}
+
+  static async open(db: SqlDatabase, options: { clock?: Clock } = {}): Promise<SqlStatsStore> {
+    await db.migrate('stats', { sqlite: SQLITE_STATS_MIGRATIONS, postgres: POSTGRES_STATS_MIGRATIONS });
     // Set by a migration only, so read once.
-    const minutesFrom = (db.prepare('SELECT minutes_from FROM stats_feed WHERE id = 1').get() as { minutes_from: number | null } | undefined)?.minutes_from ?? null;
+    const minutesFrom = (await db.get<{ minutes_from: number | null }>('SELECT minutes_from FROM stats_feed WHERE id = 1'))?.minutes_from ?? null;
     // Events of the minute that counting stopped in may have been counted without a minute row.
-    this.minutesWholeFrom = minutesFrom === null ? -Infinity : Math.floor(minutesFrom / MINUTE_MS) + 1;
+    return new SqlStatsStore(db, options.clock ?? systemClock, minutesFrom === null ? -Infinity : Math.floor(Number(minutesFrom) / MINUTE_MS) + 1);
   }
 
   /** The oldest minute whose rows are kept: minute rows before it are purged (or about to be). */
@@ -191,13 +237,13 @@ export class SqliteStatsStore {
   }
 
   /** The seq of the last outbox event the roll-ups took into account (0: none yet). */
-  feedCursor(): number {
-    return (this.s.cursor.get() as { last_seq: number } | undefined)?.last_seq ?? 0;
+  async feedCursor(): Promise<number> {
+    return (await this.db.get<{ last_seq: number }>('SELECT last_seq FROM stats_feed WHERE id = 1'))?.last_seq ?? 0;
   }
 
   /** When the roll-ups last took events in; null before the first time. */
-  updatedAt(): Date | null {
-    const row = this.s.cursor.get() as { updated_at: number } | undefined;
+  async updatedAt(): Promise<Date | null> {
+    const row = await this.db.get<{ updated_at: number }>('SELECT updated_at FROM stats_feed WHERE id = 1');
     return row ? new Date(row.updated_at) : null;
   }
 
@@ -207,50 +253,95 @@ export class SqliteStatsStore {
    * holds each message's tags and stream (null: the message is gone; its events count without
    * tags). When the cursor is no longer at `expectedSeq` nothing is written and it returns false.
    */
-  applyPage(expectedSeq: number, lastSeq: number, events: readonly MailEvent[], labels: ReadonlyMap<string, StatsLabels | null>): boolean {
-    return this.db
-      .transaction(() => {
-        if (this.feedCursor() !== expectedSeq) return false;
-        // Deltas are gathered per row first: a page's events mostly share their hours, so each
-        // row is written once per page, not once per event.
-        const deltas = new Map<string, Delta>();
-        const bump = (accountId: string, dimension: StatsDimension, span: Span, bucket: number, value: string, stream: StatsStream, counters: Counter[], n: number) => {
-          const key = `${accountId}\u0000${dimension}\u0000${span}${bucket}\u0000${value}\u0000${stream}`;
-          let delta = deltas.get(key);
-          if (!delta) deltas.set(key, (delta = { accountId, dimension, span, bucket, value, stream, counts: new Array<number>(COUNTERS.length).fill(0) }));
-          for (const c of counters) delta.counts[COUNTER_INDEX.get(c)!] += n;
-        };
-        // Events older than the minute rows are kept (a catch-up after downtime) get none.
-        const firstMinute = this.firstKeptMinute();
-        const add = (accountId: string, dimension: StatsDimension, minute: number, value: string, stream: StatsStream, counters: Counter[], n: number) => {
-          // By the minute only the whole account's figures: one row more per minute, not one per tag and domain too.
-          if (dimension === 'all' && minute >= firstMinute) bump(accountId, dimension, 'm', minute, value, stream, counters, n);
-          bump(accountId, dimension, 'h', Math.floor(minute / MINUTES_PER_HOUR), value, stream, counters, n);
-          bump(accountId, dimension, 'd', Math.floor(minute / MINUTES_PER_DAY), value, stream, counters, n);
-        };
-        const firstTime: FirstTime = (messageId, recipient, kind) => this.s.seen.run(messageId, recipient, kind).changes > 0;
-        for (const event of events) {
-          if (!event.accountId || !event.messageId || !COUNTED.has(event.type)) continue;
-          const data = event.data ?? {};
-          // Delivery reports Herald sends about the account's mail are not the account's mail.
-          if (event.type === 'accepted' && data.source === 'dsn') continue;
-          const label = labels.get(event.messageId);
-          if (label?.dsnFor) continue;
-          const contribution = rollupEvent(event, firstTime);
-          if (!contribution) continue;
-          const { counters, weight, domains } = contribution;
-          const minute = Math.floor(event.at.getTime() / MINUTE_MS);
-          const stream = streamOf(label, data);
-          add(event.accountId, 'all', minute, '', stream, counters, weight);
-          // Tags are unique per message (the accept pipeline removes repeats).
-          for (const tag of label?.tags ?? []) add(event.accountId, 'tag', minute, tag, stream, counters, weight);
-          for (const [domain, n] of domains) add(event.accountId, 'domain', minute, domain, stream, counters, n);
-        }
-        for (const d of deltas.values()) this.s.upsert.run(d.accountId, d.dimension, d.span, d.bucket, d.value, d.stream, ...d.counts);
-        this.s.setCursor.run({ seq: lastSeq, now: this.clock.now().getTime() });
-        return true;
-      })
-      .immediate();
+  async applyPage(expectedSeq: number, lastSeq: number, events: readonly MailEvent[], labels: ReadonlyMap<string, StatsLabels | null>): Promise<boolean> {
+    const counted: Counted[] = [];
+    for (const event of events) {
+      if (!event.accountId || !event.messageId || !COUNTED.has(event.type)) continue;
+      // Delivery reports Herald sends about the account's mail are not the account's mail.
+      if (event.type === 'accepted' && event.data?.source === 'dsn') continue;
+      const label = labels.get(event.messageId);
+      if (label?.dsnFor) continue;
+      counted.push({ event, label });
+    }
+    // The first sightings the page asks about, in order: rollupEvent asks the same whatever the
+    // answers, so they are all decided at once in the transaction below.
+    const asked = new Map<string, [string, string, SeenKind]>();
+    for (const { event } of counted) {
+      rollupEvent(event, (messageId, recipient, kind) => {
+        asked.set(seenKey(messageId, recipient, kind), [messageId, recipient, kind]);
+        return false;
+      });
+    }
+    const now = this.clock.now().getTime();
+    // Events older than the minute rows are kept (a catch-up after downtime) get none.
+    const firstMinute = this.firstKeptMinute();
+
+    return this.db.transaction(async (tx) => {
+      // The cursor moves first, only from where this feeder saw it: that is the check that the
+      // page is still its to count, and on PostgreSQL the row lock makes another node's feeder
+      // wait here and then find the cursor moved (on SQLite transactions already take turns).
+      const moved =
+        expectedSeq === 0
+          ? await tx.run(
+              `INSERT INTO stats_feed (id, last_seq, updated_at) VALUES (1, ?, ?)
+               ON CONFLICT (id) DO UPDATE SET last_seq = excluded.last_seq, updated_at = excluded.updated_at WHERE stats_feed.last_seq = 0`,
+              [lastSeq, now],
+            )
+          : await tx.run('UPDATE stats_feed SET last_seq = ?, updated_at = ? WHERE id = 1 AND last_seq = ?', [lastSeq, now, expectedSeq]);
+      if (moved.changes === 0) return false;
+
+      // What is written now is seen for the first time; a key asked twice in the page is first only once.
+      const fresh = new Set<string>();
+      for (const run of runsOf([...asked.values()])) {
+        const inserted = await tx.all<{ message_id: string; recipient: string; kind: SeenKind }>(
+          `INSERT INTO stats_seen (message_id, recipient, kind) VALUES ${run.map(() => '(?, ?, ?)').join(', ')}
+           ON CONFLICT (message_id, recipient, kind) DO NOTHING RETURNING message_id, recipient, kind`,
+          run.flat(),
+        );
+        for (const r of inserted) fresh.add(seenKey(r.message_id, r.recipient, r.kind));
+      }
+      const firstTime: FirstTime = (messageId, recipient, kind) => fresh.delete(seenKey(messageId, recipient, kind));
+
+      // Deltas are gathered per row first: a page's events mostly share their hours, so each
+      // row is written once per page, not once per event.
+      const deltas = new Map<string, Delta>();
+      const bump = (accountId: string, dimension: StatsDimension, span: Span, bucket: number, value: string, stream: StatsStream, counters: Counter[], n: number) => {
+        const key = `${accountId}\u0000${dimension}\u0000${span}${bucket}\u0000${value}\u0000${stream}`;
+        let delta = deltas.get(key);
+        if (!delta) deltas.set(key, (delta = { accountId, dimension, span, bucket, value, stream, counts: new Array<number>(COUNTERS.length).fill(0) }));
+        for (const c of counters) delta.counts[COUNTER_INDEX.get(c)!] += n;
+      };
+      const add = (accountId: string, dimension: StatsDimension, minute: number, value: string, stream: StatsStream, counters: Counter[], n: number) => {
+        // By the minute only the whole account's figures: one row more per minute, not one per tag and domain too.
+        if (dimension === 'all' && minute >= firstMinute) bump(accountId, dimension, 'm', minute, value, stream, counters, n);
+        bump(accountId, dimension, 'h', Math.floor(minute / MINUTES_PER_HOUR), value, stream, counters, n);
+        bump(accountId, dimension, 'd', Math.floor(minute / MINUTES_PER_DAY), value, stream, counters, n);
+      };
+      for (const { event, label } of counted) {
+        const contribution = rollupEvent(event, firstTime);
+        if (!contribution) continue;
+        const { counters, weight, domains } = contribution;
+        const minute = Math.floor(event.at.getTime() / MINUTE_MS);
+        const stream = streamOf(label, event.data ?? {});
+        add(event.accountId, 'all', minute, '', stream, counters, weight);
+        // Tags are unique per message (the accept pipeline removes repeats).
+        for (const tag of label?.tags ?? []) add(event.accountId, 'tag', minute, tag, stream, counters, weight);
+        for (const [domain, n] of domains) add(event.accountId, 'domain', minute, domain, stream, counters, n);
+      }
+      for (const run of runsOf([...deltas.values()])) await this.upsert(tx, run);
+      return true;
+    });
+  }
+
+  /** Adds deltas to their rows (made when missing), in one statement. */
+  private upsert(tx: SqlExecutor, deltas: readonly Delta[]) {
+    const row = `(${new Array(6 + COUNTERS.length).fill('?').join(', ')})`;
+    return tx.run(
+      `INSERT INTO stats_rollups (account_id, dimension, span, bucket, value, stream, ${COUNTERS.join(', ')})
+       VALUES ${deltas.map(() => row).join(', ')}
+       ON CONFLICT (account_id, dimension, span, bucket, value, stream) DO UPDATE SET ${COUNTERS.map((c) => `${c} = stats_rollups.${c} + excluded.${c}`).join(', ')}`,
+      deltas.flatMap((d) => [d.accountId, d.dimension, d.span, d.bucket, d.value, d.stream, ...d.counts]),
+    );
   }
 
   /**
@@ -280,7 +371,7 @@ export class SqliteStatsStore {
    * (counts are kept per tag and per domain, not per pair), nor a tag filter with
    * group_by=domain or a domain filter with group_by=tag.
    */
-  query(q: StatsQuery): StatsQueryResult {
+  async query(q: StatsQuery): Promise<StatsQueryResult> {
     if (q.tag !== undefined && q.domain !== undefined) throw invalidContent('tag', 'tag and domain cannot be combined: statistics are kept per tag and per domain, not per pair');
     if (q.tag !== undefined && q.groupBy === 'domain') throw invalidContent('tag', 'a tag filter cannot be grouped by domain: statistics are kept per tag and per domain, not per pair');
     if (q.domain !== undefined && q.groupBy === 'tag') throw invalidContent('domain', 'a domain filter cannot be grouped by tag: statistics are kept per tag and per domain, not per pair');
@@ -290,30 +381,38 @@ export class SqliteStatsStore {
     // domain and tag groups read that dimension's rows, keeping only the filtered value when the
     // filter is of the same dimension; the other groupings read the filter's dimension.
     const grouped = q.groupBy === 'domain' || q.groupBy === 'tag';
-    const dimension = grouped ? q.groupBy : filter.dimension;
+    const dimension: StatsDimension = q.groupBy === 'domain' || q.groupBy === 'tag' ? q.groupBy : filter.dimension;
     const oneValue = !grouped || filter.dimension === q.groupBy;
-    const whereOf = (dimensionParam: string, withValue: boolean) =>
-      `account_id = @accountId AND dimension = ${dimensionParam}${withValue ? ' AND value = @value' : ''} AND span = @span AND bucket >= @from AND bucket < @to` +
-      (q.stream === undefined ? '' : ' AND stream = @stream');
+    /** The rows of `rowsOf`'s dimension (and value) in one part of the range: the condition and its parameters. */
+    const where = (rowsOf: StatsDimension, withValue: boolean, part: Part): { sql: string; params: unknown[] } => ({
+      sql:
+        `account_id = ? AND dimension = ?${withValue ? ' AND value = ?' : ''} AND span = ? AND bucket >= ? AND bucket < ?` +
+        (q.stream === undefined ? '' : ' AND stream = ?'),
+      params: [q.accountId, rowsOf, ...(withValue ? [filter.value] : []), part.span, part.from, part.to, ...(q.stream === undefined ? [] : [q.stream])],
+    });
     const sums = COUNTERS.map((c) => `SUM(${c}) AS ${c}`).join(', ');
     // One domain's or tag's rows are found by the value index; SQLite would otherwise walk the
-    // key's bucket range over every value of the dimension.
-    const from = (oneOfMany: boolean) => `stats_rollups${oneOfMany ? ' INDEXED BY stats_rollups_value' : ''}`;
-    // Totals come from the filter's dimension: grouped by tag, a message with two tags would count twice.
-    const totalsSql = `SELECT ${sums} FROM ${from(filter.dimension !== 'all')} WHERE ${whereOf('@filterDimension', true)}`;
+    // key's bucket range over every value of the dimension. PostgreSQL's planner picks it by itself.
+    const from = (oneOfMany: boolean) => `stats_rollups${oneOfMany && this.db.dialect === 'sqlite' ? ' INDEXED BY stats_rollups_value' : ''}`;
     const key = q.groupBy === 'hour' || q.groupBy === 'day' ? 'bucket' : q.groupBy === 'stream' ? 'stream' : 'value';
     const totals = new Array<number>(COUNTERS.length).fill(0);
     const groups = new Map<number | string, number[]>();
     const addUp = (into: number[], row: Record<string, unknown>) => COUNTERS.forEach((c, i) => (into[i] += Number(row[c] ?? 0)));
 
     for (const part of partsOf(range.from, range.to, range.spans)) {
-      const params: Record<string, unknown> = { accountId: q.accountId, dimension, filterDimension: filter.dimension, value: filter.value, span: part.span, from: part.from, to: part.to };
-      if (q.stream !== undefined) params.stream = q.stream;
-      addUp(totals, this.statement(totalsSql).get(params) as Record<string, unknown>);
+      // Totals come from the filter's dimension: grouped by tag, a message with two tags would count twice.
+      const forTotals = where(filter.dimension, true, part);
+      const totalsRow = await this.db.get<Record<string, unknown>>(`SELECT ${sums} FROM ${from(filter.dimension !== 'all')} WHERE ${forTotals.sql}`, forTotals.params);
+      if (totalsRow) addUp(totals, totalsRow);
       // By day, the hours and minutes of a partial day at either end add up into their day.
       const perDay = MINUTES_PER_DAY / SPAN_MINUTES[part.span];
       const k = q.groupBy === 'day' && perDay > 1 ? `bucket / ${perDay}` : key;
-      for (const row of this.statement(`SELECT ${k} AS k, ${sums} FROM ${from(oneValue && dimension !== 'all')} WHERE ${whereOf('@dimension', oneValue)} GROUP BY k`).all(params) as (Record<string, unknown> & { k: number | string })[]) {
+      const forGroups = where(dimension, oneValue, part);
+      const rows = await this.db.all<Record<string, unknown> & { k: number | string }>(
+        `SELECT ${k} AS k, ${sums} FROM ${from(oneValue && dimension !== 'all')} WHERE ${forGroups.sql} GROUP BY k`,
+        forGroups.params,
+      );
+      for (const row of rows) {
         let counts = groups.get(row.k);
         if (!counts) groups.set(row.k, (counts = new Array<number>(COUNTERS.length).fill(0)));
         addUp(counts, row);
@@ -340,19 +439,12 @@ export class SqliteStatsStore {
    * `seenBefore` (HERALD_RETENTION: the messages and their events are gone by then; a later open
    * of such a message counts as unique again). Returns how many rows went.
    */
-  purge(hoursBefore: Date, seenBefore: Date): { hours: number; minutes: number; seen: number } {
+  async purge(hoursBefore: Date, seenBefore: Date): Promise<{ hours: number; minutes: number; seen: number }> {
     const hour = Math.floor(hoursBefore.getTime() / HOUR_MS);
-    return {
-      // A day goes once all its hours have gone.
-      hours: this.s.purgeRollups.run({ hour, day: Math.floor(hour / HOURS_PER_DAY) }).changes,
-      minutes: this.s.purgeMinutes.run(Math.max(this.firstKeptMinute(), hour * MINUTES_PER_HOUR)).changes,
-      seen: this.s.purgeSeen.run(firstMessageIdAt(seenBefore.getTime())).changes,
-    };
-  }
-
-  private statement(sql: string) {
-    let statement = this.queries.get(sql);
-    if (!statement) this.queries.set(sql, (statement = this.db.prepare(sql)));
-    return statement;
+    // A day goes once all its hours have gone.
+    const hours = await this.db.run("DELETE FROM stats_rollups WHERE (span = 'h' AND bucket < ?) OR (span = 'd' AND bucket < ?)", [hour, Math.floor(hour / HOURS_PER_DAY)]);
+    const minutes = await this.db.run("DELETE FROM stats_rollups WHERE span = 'm' AND bucket < ?", [Math.max(this.firstKeptMinute(), hour * MINUTES_PER_HOUR)]);
+    const seen = await this.db.run('DELETE FROM stats_seen WHERE message_id < ?', [firstMessageIdAt(seenBefore.getTime())]);
+    return { hours: hours.changes, minutes: minutes.changes, seen: seen.changes };
   }
 }
