@@ -2,17 +2,32 @@
  * The composition root: the only place that wires rooms together. Everything that touches the
  * outside world (clock, DNS resolver, store, logger) is created or injected here.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { HeraldConfig } from './config/index.js';
 import { systemClock, type Clock, type Logger, type Resolver } from './core/index.js';
-import { expectMigrations, installationSecret, migrationProblems, openSqlite, PostgresSqlDatabase, SqliteSqlDatabase, type SqlDatabase } from './storage/index.js';
-import { SQLITE_QUEUE_MIGRATIONS, startRetention, ThreadedQueueStore, type QueueStore } from './queue/index.js';
+import {
+  copySqliteToPostgres,
+  openSqlite,
+  PostgresSqlDatabase,
+  runWhileLeased,
+  soloJobLeases,
+  SqliteSqlDatabase,
+  SqlJobLeases,
+  type CopiedTable,
+  type CopyProgress,
+  type SqlDatabase,
+  type SqliteDatabase,
+  type StoppableJob,
+} from './storage/index.js';
+import { POSTGRES_QUEUE_MIGRATIONS, PostgresQueueStore, SQLITE_QUEUE_MIGRATIONS, SqlDestinationSlots, startRetention, ThreadedQueueStore, type QueueStore } from './queue/index.js';
 import { AccountRateLimiter, SqlAccountStore, SqlCredentialStore, SqlUserStore, type CreatedApiKey } from './accounts/index.js';
 import { HandlebarsTemplateRenderer, SqlTemplateStore } from './templates/index.js';
 import { createAcceptPipeline } from './accept/index.js';
 import { createSmtpListeners } from './receive/index.js';
 import { createDelivery, NodeDnsResolver } from './deliver/index.js';
-import { dnsContextOf, SqlDomainStore, startDomainMonitor, verificationChangedEvent, type DomainMonitor } from './domains/index.js';
+import { dnsContextOf, SqlDomainStore, startDomainMonitor, verificationChangedEvent, type DomainChange, type DomainMonitor } from './domains/index.js';
 import { ArfComplaintMailbox, InboundMailboxes, loadBounceRules, ReturnPathBounces, SqlInboundStore, startInboundJanitor, TrackingEndpoints, UnsubscribeMailbox } from './feedback/index.js';
 import { SqlSuppressionStore, startSuppressionFeeder, SUPPRESSION_EVENT_TYPES, type SuppressionFeeder } from './suppression/index.js';
 import { COUNTED_EVENT_TYPES, SqlStatsStore, startStatsFeeder, type StatsFeeder } from './stats/index.js';
@@ -72,57 +87,44 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   const clock = deps.clock ?? systemClock;
   // Read before anything opens: a bad rule file is a start-up error naming the rule.
   const bounceRules = loadBounceRules(config.bounceRules);
-  const file = join(config.dataDir, 'herald.db');
-  const db = openSqlite(file);
-  // The rooms' records: PostgreSQL when HERALD_DATABASE_URL is set, else the same SQLite file
-  // through the one connection this thread already holds (a second connection in the same
-  // thread could wait on a lock this one holds).
-  const records: SqlDatabase = config.databaseUrl
-    ? await PostgresSqlDatabase.open({ connection: config.databaseUrl, schema: config.databaseSchema })
-    : new SqliteSqlDatabase(db);
-  const store = await ThreadedQueueStore.open(file);
-  // The queue migrates on its own thread; the readiness check still holds it to this build's version.
-  expectMigrations('queue', SQLITE_QUEUE_MIGRATIONS);
-  const credentials = await SqlCredentialStore.open(records);
-  const returnPathSecret = installationSecret(db, 'return-path');
-  // Signs open, click and unsubscribe links (and the unsubscribe mailto addresses).
-  const trackingSecret = installationSecret(db, 'tracking');
+  const roles = new Set(config.roles);
+  // This node's name in leases (queue claims, destination slots, periodic jobs).
+  const node = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const { records, store, sqlite, postgres } = await openDatabases(config, logger, { listen: roles.has('worker') });
+  const { credentials, accounts, users, templates, idempotency, previews, domains, webhooks, suppressions, stats, inboundRecords, returnPathSecret, trackingSecret } = await openRecordStores(records, config, clock);
   const events = new EventBus();
   store.onCommit((committed) => events.publish(committed));
   // Without its store Herald could only answer 451 to everyone.
-  store.onFailure((err) => {
-    logger.error({ err }, 'the queue store failed');
-    (deps.onFatal ?? (() => process.exit(70)))(err);
-  });
+  if (store instanceof ThreadedQueueStore) {
+    store.onFailure((err) => {
+      logger.error({ err }, 'the queue store failed');
+      (deps.onFatal ?? (() => process.exit(70)))(err);
+    });
+  }
+  // Nodes sharing PostgreSQL take turns at the periodic jobs; a node alone on its SQLite file runs them all.
+  const leases = postgres ? await SqlJobLeases.open(records, node) : soloJobLeases;
 
-  const accounts = await SqlAccountStore.open(records, { clock });
-  const users = await SqlUserStore.open(records, { clock, sessionIdleMs: config.sessionTimeout, maxFailures: config.loginMaxFailures, lockoutMs: config.loginLockout });
-  const templates = await SqlTemplateStore.open(records, { clock });
   const renderer = new HandlebarsTemplateRenderer(templates);
-  const idempotency = await SqlIdempotencyStore.open(records, { clock });
-  const previews = await SqlPreviewStore.open(records, { clock });
-  const domains = await SqlDomainStore.open(records, { clock });
   const resolver = deps.resolver ?? new NodeDnsResolver({ servers: config.dnsServers });
   const dnsContext = dnsContextOf(config);
-  const domainMonitor = startDomainMonitor(domains, {
+  const domainMonitorOptions = {
     resolver,
     context: dnsContext,
     clock,
     logger: logger.child({ room: 'domains' }),
-    onChange: (change) => void store.recordEvent(verificationChangedEvent(change)).catch((err) => logger.error({ err }, 'could not record a domain change')),
-  });
-  const webhooks = await SqlWebhookStore.open(records, { clock });
+    onChange: (change: DomainChange) => void store.recordEvent(verificationChangedEvent(change)).catch((err) => logger.error({ err }, 'could not record a domain change')),
+  };
+  // Serves "verify now"; its periodic checks run here only on a lone worker (a cluster leases them below).
+  const domainMonitor = startDomainMonitor(domains, { ...domainMonitorOptions, tickMs: postgres || !roles.has('worker') ? 0 : undefined });
   // Delivery outcomes are counted from the committed events (the delivery thread's included).
   const metrics = new HeraldMetrics({ queue: store, webhookCursors: () => webhooks.enabledEndpoints(), domainLabels: config.metricsDomains, clock });
   store.onCommit((committed) => metrics.countEvents(committed));
-  const suppressions = await SqlSuppressionStore.open(records, { clock });
-  const stats = await SqlStatsStore.open(records, { clock });
   const readEvents = (after: number, limit: number) => store.readEvents(after, limit);
   const messageMeta = async (id: string) => (await store.get(id))?.meta ?? null;
   // Started with the listeners; the routes only need a way to wake it.
-  let dispatcher: WebhookDispatcher | undefined;
-  let feeder: SuppressionFeeder | undefined;
-  let statsFeeder: StatsFeeder | undefined;
+  let dispatcher: () => WebhookDispatcher | null = () => null;
+  let feeder: () => SuppressionFeeder | null = () => null;
+  let statsFeeder: () => StatsFeeder | null = () => null;
   const feedbackLogger = logger.child({ room: 'feedback' });
   const complaints = new ArfComplaintMailbox({
     store,
@@ -147,7 +149,6 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     clock,
     logger: feedbackLogger,
   });
-  const inboundRecords = await SqlInboundStore.open(records);
   // Herald's own inbound addresses on the MX listener: the first mailbox that claims an address
   // gets its mail. One mailbox per line.
   const inbound = new InboundMailboxes(
@@ -182,6 +183,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   const apiLogger = logger.child({ room: 'api' });
   const http = createHttpServer({
     config,
+    serveApi: roles.has('api'),
     store,
     accept,
     accounts,
@@ -200,7 +202,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     inbound: inboundRecords,
     readEvents,
     messageMeta,
-    wakeWebhooks: () => dispatcher?.wake(),
+    wakeWebhooks: () => dispatcher()?.wake(),
     subscribeEvents: (listener) => events.subscribe(listener),
     credentials,
     users,
@@ -211,8 +213,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
         await store.countByState();
         return null;
       },
-      // The queue's ledger is always in the SQLite file; the record stores' in the records database.
-      migrations: async () => [...migrationProblems(db), ...(await records.migrationProblems())].join('; ') || null,
+      migrations: async () => (await records.migrationProblems()).join('; ') || null,
     },
     metrics,
     clock,
@@ -228,57 +229,73 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   const drains: (() => Promise<void>)[] = [];
   let drainedAll = false;
   try {
-    // The monitor is already ticking: whatever fails below must stop it too.
+    // The monitor may already tick: whatever fails below must stop it too.
     stops.push(() => domainMonitor.stop());
     bootstrapKey = await accounts.createBootstrapAdminKey();
-    // One process owns an SQLite data directory, so at start-up every lease left in it belongs
-    // to a process that died mid-attempt: return that work to the queue now rather than when
-    // the lease would have expired.
-    const recovered = await store.reapExpiredLeases(clock.now(), { all: true });
-    if (recovered > 0) logger.warn({ recipients: recovered }, 'recovered recipients left mid-attempt by a previous run');
-    const deliverLog = logger.child({ room: 'deliver' });
-    let delivery: DeliveryThread;
-    if (deps.clock || deps.resolver) {
-      // An injected clock or resolver cannot cross threads: deliver in this one.
-      const scheduler = createDelivery({ store, config, clock, resolver: deps.resolver, logger: deliverLog, returnPathSecret });
-      await scheduler.start();
-      delivery = scheduler;
-    } else {
-      delivery = await startDeliveryThread(store, config, deliverLog, returnPathSecret);
+    // A periodic job of this node: on a cluster it runs only while this node holds its lease.
+    const job = <J extends StoppableJob>(name: string, start: () => J): (() => J | null) => {
+      if (!postgres) {
+        const started = start();
+        stops.push(async () => started.stop());
+        return () => started;
+      }
+      const leased = runWhileLeased({ leases, job: name, start, onError: (err) => logger.error({ err, job: name }, 'could not renew a job lease; stopping the job here') });
+      stops.push(() => leased.stop());
+      return () => leased.current();
+    };
+    if (roles.has('worker')) {
+      if (sqlite) {
+        // One process owns an SQLite data directory, so at start-up every lease left in it
+        // belongs to a process that died mid-attempt: return that work to the queue now rather
+        // than when the lease would have expired. (On a cluster, leases expire on their own.)
+        const recovered = await store.reapExpiredLeases(clock.now(), { all: true });
+        if (recovered > 0) logger.warn({ recipients: recovered }, 'recovered recipients left mid-attempt by a previous run');
+      }
+      const deliverLog = logger.child({ room: 'deliver' });
+      let delivery: DeliveryThread;
+      if (store instanceof ThreadedQueueStore && !deps.clock && !deps.resolver) {
+        delivery = await startDeliveryThread(store, config, deliverLog, returnPathSecret);
+      } else {
+        // An injected clock or resolver cannot cross threads, and a PostgreSQL queue is shared
+        // with the other nodes: deliver in this thread, within the cluster's destination limits.
+        const slots = postgres ? await SqlDestinationSlots.open(records) : undefined;
+        const scheduler = createDelivery({ store, config, clock, resolver: deps.resolver, logger: deliverLog, returnPathSecret, slots });
+        await scheduler.start();
+        delivery = scheduler;
+      }
+      stops.push(() => delivery.stop());
+      drains.push(() => delivery.stop());
+      if (postgres) job('domain-checks', () => startDomainMonitor(domains, domainMonitorOptions));
+      job('retention', () => startRetention(store, { retentionMs: config.retention, clock, logger: logger.child({ room: 'queue' }) }));
+      // Webhooks read the durable outbox; commits are only a hint to look now (on a cluster,
+      // another node's commit arrives as a hint with no events).
+      dispatcher = job('webhooks', () =>
+        startWebhookDispatcher({ store: webhooks, readEvents, messageMeta, resolver, config, clock, logger: logger.child({ room: 'notify' }), recordEvent: (e) => store.recordEvent(e) }),
+      );
+      store.onCommit((committed) => {
+        if (committed.length || postgres) dispatcher()?.wake();
+      });
+      // Hard bounces, complaints, unsubscribes and repeated soft bounces fill the suppression list.
+      feeder = job('suppression-feed', () => startSuppressionFeeder({ store: suppressions, readEvents, config, clock, logger: logger.child({ room: 'suppression' }) }));
+      store.onCommit((committed) => {
+        if (committed.some((e) => (SUPPRESSION_EVENT_TYPES as readonly string[]).includes(e.type))) feeder()?.wake();
+      });
+      // The statistics roll-ups count events from the outbox; commits are a hint, gathered for a second.
+      statsFeeder = job('statistics', () => startStatsFeeder({ store: stats, readEvents, messageLabels: messageMeta, config, clock, logger: logger.child({ room: 'stats' }) }));
+      store.onCommit((committed) => {
+        if (committed.some((e) => (COUNTED_EVENT_TYPES as readonly string[]).includes(e.type))) statsFeeder()?.wake();
+      });
+      job('idempotency-janitor', () => startIdempotencyJanitor(idempotency, { clock, logger: apiLogger }));
+      job('inbound-janitor', () => startInboundJanitor(inboundRecords, { retentionMs: config.retention, clock, logger: feedbackLogger }));
+      // Graceful stop: another node takes this one's jobs at once.
+      if (postgres) stops.unshift(() => leases.releaseAll());
     }
-    stops.push(() => delivery.stop());
-    drains.push(() => delivery.stop());
-    const retention = startRetention(store, { retentionMs: config.retention, clock, logger: logger.child({ room: 'queue' }) });
-    stops.push(() => retention.stop());
-    // Webhooks read the durable outbox; commits are only a hint to look now.
-    const running = startWebhookDispatcher({ store: webhooks, readEvents, messageMeta, resolver, config, clock, logger: logger.child({ room: 'notify' }), recordEvent: (e) => store.recordEvent(e) });
-    dispatcher = running;
-    store.onCommit((committed) => {
-      if (committed.length) running.wake();
-    });
-    stops.push(() => running.stop());
-    // Hard bounces, complaints, unsubscribes and repeated soft bounces fill the suppression list.
-    feeder = startSuppressionFeeder({ store: suppressions, readEvents, config, clock, logger: logger.child({ room: 'suppression' }) });
-    store.onCommit((committed) => {
-      if (committed.some((e) => (SUPPRESSION_EVENT_TYPES as readonly string[]).includes(e.type))) feeder?.wake();
-    });
-    const started = feeder;
-    stops.push(() => started.stop());
-    // The statistics roll-ups count events from the outbox; commits are a hint, gathered for a second.
-    const counting = startStatsFeeder({ store: stats, readEvents, messageLabels: messageMeta, config, clock, logger: logger.child({ room: 'stats' }) });
-    statsFeeder = counting;
-    store.onCommit((committed) => {
-      if (committed.some((e) => (COUNTED_EVENT_TYPES as readonly string[]).includes(e.type))) counting.wake();
-    });
-    stops.push(() => counting.stop());
-    const janitor = startIdempotencyJanitor(idempotency, { clock, logger: apiLogger });
-    stops.push(() => janitor.stop());
-    const inboundJanitor = startInboundJanitor(inboundRecords, { retentionMs: config.retention, clock, logger: feedbackLogger });
-    stops.push(() => inboundJanitor.stop());
-    for (const l of await smtp.start()) endpoints.push({ name: `smtp-${l.kind}`, address: l.address, port: l.port });
-    // After the drain below, whatever is still open has had its time.
-    stops.push(() => smtp.stop({ graceMs: drainedAll ? 0 : undefined }));
-    drains.push(() => smtp.drain());
+    if (roles.has('smtp')) {
+      for (const l of await smtp.start()) endpoints.push({ name: `smtp-${l.kind}`, address: l.address, port: l.port });
+      // After the drain below, whatever is still open has had its time.
+      stops.push(() => smtp.stop({ graceMs: drainedAll ? 0 : undefined }));
+      drains.push(() => smtp.drain());
+    }
     if (config.httpPort !== 0) {
       const h = await http.start(config.httpPort, config.httpBind);
       endpoints.push({ name: 'http', address: h.address, port: h.port });
@@ -289,7 +306,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     for (const stop of stops.reverse()) await stop().catch(() => {});
     await store.close().catch(() => {});
     await records.close().catch(() => {});
-    db.close();
+    sqlite?.close();
     throw err;
   }
 
@@ -307,9 +324,9 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     domainMonitor,
     webhooks,
     suppressions,
-    suppressionFeeder: { runOnce: () => feeder!.runOnce() },
+    suppressionFeeder: { runOnce: async () => (await feeder()?.runOnce()) ?? 0 },
     stats,
-    statsFeeder: { runOnce: () => statsFeeder!.runOnce() },
+    statsFeeder: { runOnce: async () => (await statsFeeder()?.runOnce()) ?? 0 },
     events,
     bootstrapKey,
     stop() {
@@ -325,9 +342,127 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
         for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'error while stopping'));
         await store.close();
         await records.close();
-        db.close();
+        sqlite?.close();
       })();
       return stopping;
     },
   };
+}
+
+interface OpenDatabases {
+  /** The rooms' records. */
+  records: SqlDatabase;
+  store: QueueStore;
+  /** The SQLite file's connection in this thread, when Herald keeps its data there. */
+  sqlite: SqliteDatabase | null;
+  postgres: boolean;
+}
+
+/**
+ * The records database and the queue: PostgreSQL when HERALD_DATABASE_URL is set (both in its
+ * schema), else the SQLite file in the data directory — the queue on its own writer thread, the
+ * records through the one connection this thread holds (a second connection in the same thread
+ * could wait on a lock this one holds).
+ */
+async function openDatabases(config: HeraldConfig, logger: Logger, options: { listen: boolean }): Promise<OpenDatabases> {
+  if (config.databaseUrl) {
+    const records = await PostgresSqlDatabase.open({ connection: config.databaseUrl, schema: config.databaseSchema });
+    try {
+      const store = await PostgresQueueStore.open({ connection: config.databaseUrl, schema: config.databaseSchema, listen: options.listen, logger: logger.child({ room: 'queue' }) });
+      records.expectMigration('queue', Math.max(...POSTGRES_QUEUE_MIGRATIONS.map((m) => m.version)));
+      return { records, store, sqlite: null, postgres: true };
+    } catch (err) {
+      await records.close();
+      throw err;
+    }
+  }
+  const file = join(config.dataDir, 'herald.db');
+  const sqlite = openSqlite(file);
+  const records = new SqliteSqlDatabase(sqlite);
+  const store = await ThreadedQueueStore.open(file);
+  // The queue migrates on its own thread; the readiness check still holds it to this build's version.
+  records.expectMigration('queue', Math.max(...SQLITE_QUEUE_MIGRATIONS.map((m) => m.version)));
+  return { records, store, sqlite, postgres: false };
+}
+
+/** Every room's record store on `records` (opening one applies its migrations), and the installation's secrets. */
+async function openRecordStores(records: SqlDatabase, config: HeraldConfig, clock: Clock) {
+  return {
+    credentials: await SqlCredentialStore.open(records),
+    accounts: await SqlAccountStore.open(records, { clock }),
+    users: await SqlUserStore.open(records, { clock, sessionIdleMs: config.sessionTimeout, maxFailures: config.loginMaxFailures, lockoutMs: config.loginLockout }),
+    templates: await SqlTemplateStore.open(records, { clock }),
+    idempotency: await SqlIdempotencyStore.open(records, { clock }),
+    previews: await SqlPreviewStore.open(records, { clock }),
+    domains: await SqlDomainStore.open(records, { clock }),
+    webhooks: await SqlWebhookStore.open(records, { clock }),
+    suppressions: await SqlSuppressionStore.open(records, { clock }),
+    stats: await SqlStatsStore.open(records, { clock }),
+    inboundRecords: await SqlInboundStore.open(records),
+    // Signs per-recipient return paths (VERP).
+    returnPathSecret: await records.installationSecret('return-path'),
+    // Signs open, click and unsubscribe links (and the unsubscribe mailto addresses).
+    trackingSecret: await records.installationSecret('tracking'),
+  };
+}
+
+export interface MigrateResult {
+  engine: 'sqlite' | 'postgres';
+  /** Each room's migration version after the run. */
+  rooms: { room: string; version: number }[];
+}
+
+/** `herald migrate`: applies every room's migrations (the queue's included) to the configured database. */
+export async function migrateDatabase(config: HeraldConfig): Promise<MigrateResult> {
+  const { records, store, sqlite, postgres } = await openDatabases(config, createLogger({ ...config, logLevel: 'silent' }), { listen: false });
+  try {
+    await openRecordStores(records, config, systemClock);
+    await SqlJobLeases.open(records, 'migrate');
+    await SqlDestinationSlots.open(records);
+    const problems = await records.migrationProblems();
+    if (problems.length) throw new Error(`the database is not at this Herald's migrations: ${problems.join('; ')}`);
+    const applied = await records.appliedMigrations();
+    return { engine: postgres ? 'postgres' : 'sqlite', rooms: [...applied].sort(([a], [b]) => a.localeCompare(b)).map(([room, version]) => ({ room, version })) };
+  } finally {
+    await store.close();
+    await records.close();
+    sqlite?.close();
+  }
+}
+
+export class MigrateStoreError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * `herald migrate-store`: brings the SQLite store of `source` up to date, creates Herald's tables
+ * in the empty PostgreSQL schema of `target`, and copies every row across (see copySqliteToPostgres).
+ */
+export async function migrateStore(source: HeraldConfig, target: HeraldConfig, options: { onProgress?: (p: CopyProgress) => void } = {}): Promise<{ tables: CopiedTable[]; rows: number }> {
+  if (!target.databaseUrl) throw new MigrateStoreError('name the PostgreSQL database to copy into', 'no_target');
+  const probe = await PostgresSqlDatabase.open({ connection: target.databaseUrl, schema: target.databaseSchema });
+  try {
+    const tables = await probe.get<{ n: number }>("SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE'", [target.databaseSchema]);
+    if ((tables?.n ?? 0) > 0) {
+      throw new MigrateStoreError(`schema "${target.databaseSchema}" of that database already holds ${tables!.n} tables: migrate-store copies into an empty schema only (pick another with --schema)`, 'target_not_empty');
+    }
+  } finally {
+    await probe.close();
+  }
+  await migrateDatabase({ ...source, databaseUrl: undefined });
+  await migrateDatabase(target);
+  const sqlite = openSqlite(join(source.dataDir, 'herald.db'));
+  const postgres = await PostgresSqlDatabase.open({ connection: target.databaseUrl, schema: target.databaseSchema });
+  try {
+    const tables = await copySqliteToPostgres(sqlite, postgres, { onProgress: options.onProgress });
+    return { tables, rows: tables.reduce((sum, t) => sum + t.rows, 0) };
+  } finally {
+    await postgres.close();
+    sqlite.close();
+  }
 }

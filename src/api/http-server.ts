@@ -113,31 +113,8 @@ export function createHttpServer(deps: ApiDeps): HttpServer {
     }
   });
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-
-  void app.register(async (api) => {
-    registerMessageRoutes(api, deps);
-    registerTemplateRoutes(api, deps);
-    registerAccountRoutes(api, deps);
-    registerDomainRoutes(api, deps);
-    registerWebhookRoutes(api, { ...deps, dispatcher: { wake: deps.wakeWebhooks } });
-    registerSuppressionRoutes(api, deps);
-    registerStatsRoutes(api, deps);
-    registerEventRoutes(api, { readEvents: deps.readEvents, messageMeta: deps.messageMeta, eventTag: deps.webhooks.eventTag });
-    registerInboundRoutes(api, deps);
-    registerMessageContentRoutes(api, deps);
-    registerMessageActionRoutes(api, deps);
-    if (deps.credentials) registerCredentialRoutes(api, { credentials: deps.credentials });
-    if (deps.subscribeEvents) {
-      registerEventStreamRoutes(api, { readEvents: deps.readEvents, messageMeta: deps.messageMeta, eventTag: deps.webhooks.eventTag, subscribe: deps.subscribeEvents, logger: deps.logger });
-    }
-    if (deps.users) registerSessionRoutes(api, { users: deps.users, accounts: deps.accounts, config: deps.config });
-  }, { prefix: '/api/v1' });
-  void app.register(async (postmark) => registerPostmarkRoutes(postmark, deps));
-  // Public: recipients' mail clients follow these links (no API key).
-  if (deps.tracking) registerTrackingRoutes(app, deps.tracking);
-  // The dashboard's single-page app at / (every path the routes above leave).
-  if (deps.dashboardDir) registerDashboardRoutes(app, { dir: deps.dashboardDir });
+  // A node without the api role answers only the operations endpoints above.
+  if (deps.serveApi !== false) registerApi(app, deps);
 
   let stopping: Promise<void> | null = null;
   return {
@@ -210,4 +187,33 @@ function toApiError(err: FastifyError | ApiError | SmtpRejection): ApiError {
     return ApiErrors.badRequest(fe.message);
   }
   return new ApiError(500, 'internal', 'something went wrong on our side; the request may be retried');
+}
+
+/** The API, its OpenAPI document, the Postmark-compatible routes, tracking links and the dashboard. */
+function registerApi(app: FastifyInstance, deps: ApiDeps): void {
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  void app.register(async (api) => {
+    registerMessageRoutes(api, deps);
+    registerTemplateRoutes(api, deps);
+    registerAccountRoutes(api, deps);
+    registerDomainRoutes(api, deps);
+    registerWebhookRoutes(api, { ...deps, dispatcher: { wake: deps.wakeWebhooks } });
+    registerSuppressionRoutes(api, deps);
+    registerStatsRoutes(api, deps);
+    registerEventRoutes(api, { readEvents: deps.readEvents, messageMeta: deps.messageMeta, eventTag: deps.webhooks.eventTag });
+    registerInboundRoutes(api, deps);
+    registerMessageContentRoutes(api, deps);
+    registerMessageActionRoutes(api, deps);
+    if (deps.credentials) registerCredentialRoutes(api, { credentials: deps.credentials });
+    if (deps.subscribeEvents) {
+      registerEventStreamRoutes(api, { readEvents: deps.readEvents, messageMeta: deps.messageMeta, eventTag: deps.webhooks.eventTag, subscribe: deps.subscribeEvents, logger: deps.logger });
+    }
+    if (deps.users) registerSessionRoutes(api, { users: deps.users, accounts: deps.accounts, config: deps.config });
+  }, { prefix: '/api/v1' });
+  void app.register(async (postmark) => registerPostmarkRoutes(postmark, deps));
+  // Public: recipients' mail clients follow these links (no API key).
+  if (deps.tracking) registerTrackingRoutes(app, deps.tracking);
+  // The dashboard's single-page app at / (every path the routes above leave).
+  if (deps.dashboardDir) registerDashboardRoutes(app, { dir: deps.dashboardDir });
 }

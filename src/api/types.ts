@@ -46,6 +46,11 @@ export interface TrackingAnswer {
 /** What the HTTP edge is given by the composition root. */
 export interface ApiDeps {
   config: HeraldConfig;
+  /**
+   * false on a node without the api role (HERALD_ROLES): only /healthz, /readyz and /metrics
+   * are served. Default true.
+   */
+  serveApi?: boolean;
   store: QueueStore;
   accept: AcceptPipeline;
   accounts: SqlAccountStore;

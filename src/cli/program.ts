@@ -7,6 +7,7 @@ import { configCommand } from './commands/config.js';
 import { credentialsCommand } from './commands/credentials.js';
 import { domainsCommand } from './commands/domains.js';
 import { inboundCommand } from './commands/inbound.js';
+import { migrateCommand, migrateStoreCommand } from './commands/migrate.js';
 import { queueCommand } from './commands/queue.js';
 import { startCommand } from './commands/start.js';
 import { statsCommand } from './commands/stats.js';
@@ -23,6 +24,6 @@ export function buildProgram(): Command {
     .option('--config <file>', 'JSON config file (default: HERALD_CONFIG)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', '\nDocs: README.md and docs/ (configuration, CLI, troubleshooting).');
-  for (const sub of [startCommand(), accountsCommand(), apiKeysCommand(), credentialsCommand(), domainsCommand(), queueCommand(), inboundCommand(), suppressionsCommand(), statsCommand(), webhooksCommand(), usersCommand(), configCommand()]) program.addCommand(sub);
+  for (const sub of [startCommand(), accountsCommand(), apiKeysCommand(), credentialsCommand(), domainsCommand(), queueCommand(), inboundCommand(), suppressionsCommand(), statsCommand(), webhooksCommand(), usersCommand(), configCommand(), migrateCommand(), migrateStoreCommand()]) program.addCommand(sub);
   return program;
 }

@@ -1,6 +1,6 @@
 import type { HeraldConfig } from '../config/index.js';
 import type { Clock, Logger, Resolver } from '../core/index.js';
-import type { QueueStore } from '../queue/index.js';
+import type { DestinationSlots, QueueStore } from '../queue/index.js';
 import { NodeDnsResolver } from './dns-resolver.js';
 import { DeliveryScheduler } from './scheduler.js';
 import { SmtpMxTransport } from './smtp-transport.js';
@@ -14,9 +14,11 @@ export function createDelivery(options: {
   resolver?: Resolver;
   /** Signs per-recipient return paths (see SmtpMxTransportOptions.returnPathSecret). */
   returnPathSecret?: Buffer;
+  /** Connection slots per destination shared by every node of a cluster (absent: this node's own count). */
+  slots?: DestinationSlots;
 }): DeliveryScheduler {
   const { store, config, logger, clock } = options;
   const resolver = options.resolver ?? new NodeDnsResolver({ servers: config.dnsServers });
   const transport = new SmtpMxTransport({ config, resolver, logger, returnPathSecret: options.returnPathSecret });
-  return new DeliveryScheduler({ store, transport, config, clock, logger, stopGraceMs: config.shutdownTimeout });
+  return new DeliveryScheduler({ store, transport, config, clock, logger, stopGraceMs: config.shutdownTimeout, slots: options.slots });
 }

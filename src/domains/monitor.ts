@@ -15,7 +15,7 @@ export interface DomainMonitorOptions {
    * minutes, so a record someone just published is noticed soon.
    */
   unverifiedIntervalMs?: number;
-  /** How often the monitor looks for domains due a check; default one minute. */
+  /** How often the monitor looks for domains due a check; default one minute. 0: never by itself (only `check` and `checkDue` calls). */
   tickMs?: number;
   /** Checks run at the same time, at most; default 4. */
   concurrency?: number;
@@ -104,7 +104,7 @@ export function startDomainMonitor(store: SqlDomainStore, options: DomainMonitor
   };
 
   const schedule = () => {
-    if (stopped) return;
+    if (stopped || options.tickMs === 0) return;
     timer = setTimeout(() => void checkDue().finally(schedule), options.tickMs ?? 60_000);
     timer.unref();
   };

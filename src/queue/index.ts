@@ -30,3 +30,4 @@ export { messageStatus } from './status.js';
 export { SqlDestinationSlots, type DestinationSlots } from './destination-slots.js';
 /** The SQLite queue's migrations, for a readiness check on the thread that does not apply them. */
 export { MIGRATIONS as SQLITE_QUEUE_MIGRATIONS } from './sqlite-schema.js';
+export { MIGRATIONS as POSTGRES_QUEUE_MIGRATIONS } from './postgres-schema.js';

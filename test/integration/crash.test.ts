@@ -12,7 +12,7 @@ import nodemailer from 'nodemailer';
 import { startDnsServer } from '../support/dns-server.js';
 import { startSmtpSink } from '../support/smtp-sink.js';
 import { tempDir } from '../support/herald.js';
-import { freePort, startHerald, type HeraldProcess } from '../support/processes.js';
+import { freePort, startHerald, waitForHttp, type HeraldProcess } from '../support/processes.js';
 
 const TOTAL = 300;
 const KILL_AFTER = 120;
@@ -40,6 +40,8 @@ const smtpEdge: Edge = {
 const apiEdge: Edge = {
   async open(herald, httpPort) {
     const { key } = JSON.parse(await herald.cli(['api-keys', 'create', '--name', 'crash', '--scope', 'send', '--json'])) as { key: string };
+    // The HTTP listener starts after the SMTP ones the start-up wait looked for.
+    await waitForHttp(`http://127.0.0.1:${httpPort}/healthz`);
     // Ten requests in flight at a time, like the SMTP pool's ten connections.
     const agent = { inFlight: 0, waiting: [] as (() => void)[] };
     return {

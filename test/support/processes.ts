@@ -73,6 +73,23 @@ export async function waitForSmtp(host: string, port: number, opts: { timeoutMs?
   throw new Error(`${host}:${port} did not greet with 220 in time (last: ${last})`);
 }
 
+/** Waits until `url` answers 200 (a listener that starts after the SMTP ones, e.g. /healthz); paced like waitForSmtp. */
+export async function waitForHttp(url: string, opts: { timeoutMs?: number } = {}): Promise<void> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      if (res.status === 200) return;
+      last = `HTTP ${res.status}`;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url} did not answer 200 in time (last: ${last})`);
+}
+
 // ---- /proc accounting ------------------------------------------------------------------------
 
 const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) on every Linux this runs on
