@@ -1,12 +1,10 @@
-import type { Statement } from 'better-sqlite3';
-import type { SqliteDatabase } from './sqlite.js';
 import type { SqlExecutor } from './sql-database.js';
 
 /**
- * Change counters: one row per counter in `change_counters`, moved by SQLite triggers on every
- * insert, update and delete of the tables it watches, inside the transaction that made the
- * change, whichever connection or process made it (the CLI writes to the same file as the
- * server). A room keeps what its lookups read in memory and drops it when its counter moved, so a
+ * Change counters: one row per counter in `change_counters`, moved by triggers (SQLite or
+ * PostgreSQL) on every insert, update and delete of the tables it watches, inside the transaction
+ * that made the change, whichever connection or process made it (the CLI writes to the same
+ * database as the server). A room keeps what its lookups read in memory and drops it when its counter moved, so a
  * lookup costs one primary-key read and never answers from before a committed change.
  *
  * Why not `PRAGMA data_version`: it moves on every commit of any other connection, and the queue
@@ -45,34 +43,6 @@ export function changeCounterSql(counter: string, tables: readonly WatchedTable[
 }
 
 /**
- * One counter as one connection sees it. `moved()` reads it (a primary-key read of a table of a
- * few rows) and says whether it changed since the last look: the caller then drops its cache.
- * Read it before the records it caches, never after: a change committed between the two reads
- * then only costs one reload more, never a stale entry.
- */
-export class SqliteChangeCounter {
-  private readonly read: Statement<[string], unknown>;
-  private seen: number | undefined;
-  private looked = false;
-
-  constructor(
-    db: SqliteDatabase,
-    readonly name: string,
-  ) {
-    this.read = db.prepare<[string], unknown>('SELECT value FROM change_counters WHERE name = ?').pluck();
-  }
-
-  /** True on the first look, when the counter changed since the last one, and always when it has no row (nothing may be kept then). */
-  moved(): boolean {
-    const value = this.read.get(this.name) as number | undefined;
-    if (this.looked && value !== undefined && value === this.seen) return false;
-    this.looked = true;
-    this.seen = value;
-    return true;
-  }
-}
-
-/**
  * PostgreSQL's twin of `changeCounterSql`: the same table and counter row, moved by one
  * statement-level trigger per table (a bulk change moves it once). Same rule: what it returns
  * for given arguments never changes.
@@ -101,8 +71,10 @@ export function postgresChangeCounterSql(counter: string, tables: readonly Watch
 }
 
 /**
- * `SqliteChangeCounter` for the async query layer (either dialect): `moved()` reads the counter
- * and says whether it changed since the last look. Same rule: read it before the records it caches.
+ * One counter as one connection sees it (either engine). `moved()` reads it (a primary-key read of
+ * a table of a few rows) and says whether it changed since the last look: the caller then drops
+ * its cache. Read it before the records it caches, never after: a change committed between the
+ * two reads then only costs one reload more, never a stale entry.
  */
 export class ChangeCounter {
   private seen: number | undefined;

@@ -11,8 +11,8 @@
  * (`SqlDatabase`, sql-database.ts): one store class per room for both engines.
  * Readiness: `migrationProblems` compares each room's ledger with the versions this build knows.
  */
-export { openSqlite, migrate, expectMigrations, migrationProblems, installationSecret, type SqliteDatabase, type Migration } from './sqlite.js';
-export { changeCounterSql, postgresChangeCounterSql, ChangeCounter, SqliteChangeCounter } from './change-counters.js';
+export { openSqlite, migrate, type SqliteDatabase, type Migration } from './sqlite.js';
+export { changeCounterSql, postgresChangeCounterSql, ChangeCounter } from './change-counters.js';
 export {
   SqliteSqlDatabase,
   PostgresSqlDatabase,
