@@ -1,5 +1,5 @@
 import { firstMessageIdAt, invalidContent, systemClock, type Clock, type MailEvent } from '../core/index.js';
-import type { Migration, SqlDatabase, SqlExecutor } from '../storage/index.js';
+import { moveFeedCursor, type Migration, type SqlDatabase, type SqlExecutor } from '../storage/index.js';
 import { COUNTED_EVENT_TYPES, rollupEvent, type FirstTime, type SeenKind } from './rollup.js';
 import { COUNTERS, STATS_STREAMS, type Counter, type StatsCounters, type StatsDimension, type StatsLabels, type StatsQuery, type StatsStream } from './types.js';
 
@@ -277,18 +277,8 @@ export class SqlStatsStore {
     const firstMinute = this.firstKeptMinute();
 
     return this.db.transaction(async (tx) => {
-      // The cursor moves first, only from where this feeder saw it: that is the check that the
-      // page is still its to count, and on PostgreSQL the row lock makes another node's feeder
-      // wait here and then find the cursor moved (on SQLite transactions already take turns).
-      const moved =
-        expectedSeq === 0
-          ? await tx.run(
-              `INSERT INTO stats_feed (id, last_seq, updated_at) VALUES (1, ?, ?)
-               ON CONFLICT (id) DO UPDATE SET last_seq = excluded.last_seq, updated_at = excluded.updated_at WHERE stats_feed.last_seq = 0`,
-              [lastSeq, now],
-            )
-          : await tx.run('UPDATE stats_feed SET last_seq = ?, updated_at = ? WHERE id = 1 AND last_seq = ?', [lastSeq, now, expectedSeq]);
-      if (moved.changes === 0) return false;
+      // The cursor moves first, and only from where this feeder saw it (see moveFeedCursor).
+      if (!(await moveFeedCursor(tx, 'stats_feed', expectedSeq, lastSeq, now))) return false;
 
       // What is written now is seen for the first time; a key asked twice in the page is first only once.
       const fresh = new Set<string>();

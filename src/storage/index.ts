@@ -28,7 +28,7 @@ export {
   type DialectMigrations,
   type PostgresSqlOptions,
 } from './sql-database.js';
-export { followOutbox, type OutboxFollower, type OutboxFollowerOptions } from './outbox-follower.js';
+export { followOutbox, moveFeedCursor, type OutboxFollower, type OutboxFollowerOptions } from './outbox-follower.js';
 export { startSweeper, type Sweeper } from './sweeper.js';
 export { SqlJobLeases, soloJobLeases, runWhileLeased, type JobLeases, type LeasedJob, type StoppableJob } from './job-leases.js';
 export { copySqliteToPostgres, CopyError, type CopyProgress, type CopiedTable } from './copy-to-postgres.js';

@@ -1,4 +1,5 @@
 import { silentLogger, systemClock, type Clock, type Logger, type MailEvent } from '../core/index.js';
+import type { SqlExecutor } from './sql-database.js';
 
 /**
  * A room that keeps its own tables up to date from the queue's event outbox (the suppression
@@ -175,4 +176,24 @@ export function followOutbox<W>(options: OutboxFollowerOptions<W>): OutboxFollow
       }
     },
   };
+}
+
+/**
+ * Moves a room's outbox cursor (a one-row table `<table> (id = 1, last_seq, updated_at)`) from
+ * `expectedSeq` to `lastSeq` inside the page's transaction, and only from there: false means
+ * another feeder moved it first and the page is not this one's to apply. Run it first in the
+ * transaction: on PostgreSQL its row lock makes another node's feeder wait, then find the cursor
+ * moved; on SQLite transactions take turns anyway.
+ */
+export async function moveFeedCursor(tx: SqlExecutor, table: string, expectedSeq: number, lastSeq: number, now: number): Promise<boolean> {
+  if (!/^[a-z_]+$/.test(table)) throw new Error(`moveFeedCursor: "${table}" is not a plain table name`);
+  const moved =
+    expectedSeq === 0
+      ? await tx.run(
+          `INSERT INTO ${table} (id, last_seq, updated_at) VALUES (1, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET last_seq = excluded.last_seq, updated_at = excluded.updated_at WHERE ${table}.last_seq = 0`,
+          [lastSeq, now],
+        )
+      : await tx.run(`UPDATE ${table} SET last_seq = ?, updated_at = ? WHERE id = 1 AND last_seq = ?`, [lastSeq, now, expectedSeq]);
+  return moved.changes > 0;
 }

@@ -115,21 +115,41 @@ export function numberPlaceholders(sql: string): string {
 // ---------------------------------------------------------------------------------------------
 // SQLite
 
+/** The migration ledger both engines keep in `schema_migrations`, and what this process expects of it. */
+abstract class LedgerKeeper {
+  private readonly expected = new Map<string, number>();
+
+  abstract all<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+
+  async appliedMigrations(): Promise<Map<string, number>> {
+    const rows = await this.all<{ room: string; version: number }>('SELECT room, MAX(version) AS version FROM schema_migrations GROUP BY room');
+    return new Map(rows.map((r) => [r.room, Number(r.version)]));
+  }
+
+  expectMigration(room: string, version: number): void {
+    this.expected.set(room, Math.max(this.expected.get(room) ?? 0, version));
+  }
+
+  async migrationProblems(): Promise<string[]> {
+    return describeMigrationProblems(this.expected, await this.appliedMigrations());
+  }
+}
+
 /**
  * The embedded database behind the async interface. better-sqlite3 is synchronous, so a
  * statement runs at once; what the interface adds is a queue: while a transaction is open (its
  * work may await between statements), statements from elsewhere in the process wait for it,
  * because on one connection they would otherwise become part of it.
  */
-export class SqliteSqlDatabase implements SqlDatabase {
+export class SqliteSqlDatabase extends LedgerKeeper implements SqlDatabase {
   readonly dialect = 'sqlite' as const;
   private readonly statements = new Map<string, Statement>();
   /** Resolves when the open transaction ends; null when none is open. */
   private busy: Promise<void> | null = null;
   private readonly direct: SqlExecutor;
-  private readonly expected = new Map<string, number>();
 
   constructor(readonly db: SqliteDatabase) {
+    super();
     const run = <T>(fn: () => T): Promise<T> => {
       try {
         return Promise.resolve(fn());
@@ -200,19 +220,6 @@ export class SqliteSqlDatabase implements SqlDatabase {
         db.prepare('INSERT INTO schema_migrations (room, version, applied_at) VALUES (?, ?, ?)').run(room, m.version, Date.now());
       }).immediate();
     }
-  }
-
-  async appliedMigrations(): Promise<Map<string, number>> {
-    const rows = await this.all<{ room: string; version: number }>('SELECT room, MAX(version) AS version FROM schema_migrations GROUP BY room');
-    return new Map(rows.map((r) => [r.room, Number(r.version)]));
-  }
-
-  expectMigration(room: string, version: number): void {
-    this.expected.set(room, Math.max(this.expected.get(room) ?? 0, version));
-  }
-
-  async migrationProblems(): Promise<string[]> {
-    return describeMigrationProblems(this.expected, await this.appliedMigrations());
   }
 
   async installationSecret(name: string): Promise<Buffer> {
@@ -307,15 +314,15 @@ export async function migratePostgres(
 }
 
 /** PostgreSQL behind the same interface: a pool, one client per transaction. */
-export class PostgresSqlDatabase implements SqlDatabase {
+export class PostgresSqlDatabase extends LedgerKeeper implements SqlDatabase {
   readonly dialect = 'postgres' as const;
   private readonly executor: (client: pg.Pool | pg.PoolClient) => SqlExecutor;
-  private readonly expected = new Map<string, number>();
 
   private constructor(
     readonly pool: pg.Pool,
     readonly schema: string,
   ) {
+    super();
     this.executor = (client) => ({
       dialect: 'postgres',
       all: async <T>(sql: string, params: readonly unknown[] = []) => (await client.query(numberPlaceholders(sql), params.map(toParam))).rows as T[],
@@ -384,19 +391,6 @@ export class PostgresSqlDatabase implements SqlDatabase {
     } finally {
       client.release();
     }
-  }
-
-  async appliedMigrations(): Promise<Map<string, number>> {
-    const rows = await this.all<{ room: string; version: number }>('SELECT room, MAX(version) AS version FROM schema_migrations GROUP BY room');
-    return new Map(rows.map((r) => [r.room, Number(r.version)]));
-  }
-
-  expectMigration(room: string, version: number): void {
-    this.expected.set(room, Math.max(this.expected.get(room) ?? 0, version));
-  }
-
-  async migrationProblems(): Promise<string[]> {
-    return describeMigrationProblems(this.expected, await this.appliedMigrations());
   }
 
   async installationSecret(name: string): Promise<Buffer> {

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { formatDuration, invalidContent, isValidEnvelopeAddress, normalizeAddress, systemClock, type Clock } from '../core/index.js';
-import type { SqlDatabase, SqlExecutor } from '../storage/index.js';
+import { moveFeedCursor, type SqlDatabase, type SqlExecutor } from '../storage/index.js';
 import { importSuppressionCsv, type CsvImportOptions, type CsvImportResult } from './csv-import.js';
 import {
   isStreamSelector,
@@ -383,18 +383,8 @@ export class SqlSuppressionStore implements SuppressionCheck {
     const counting = policy.limit > 0 && policy.windowMs > 0;
     const now = this.now();
     return this.db.transaction(async (tx) => {
-      // The cursor moves first, only from where this feeder saw it: that is the check that the
-      // page is still its to apply, and on PostgreSQL the row lock makes another node's feeder
-      // wait here and then find the cursor moved.
-      const moved =
-        expectedSeq === 0
-          ? await tx.run(
-              `INSERT INTO suppression_feed (id, last_seq, updated_at) VALUES (1, ?, ?)
-               ON CONFLICT (id) DO UPDATE SET last_seq = excluded.last_seq, updated_at = excluded.updated_at WHERE suppression_feed.last_seq = 0`,
-              [lastSeq, now],
-            )
-          : await tx.run('UPDATE suppression_feed SET last_seq = ?, updated_at = ? WHERE id = 1 AND last_seq = ?', [lastSeq, now, expectedSeq]);
-      if (moved.changes === 0) return { applied: false, suppressed: [] };
+      // The cursor moves first, and only from where this feeder saw it (see moveFeedCursor).
+      if (!(await moveFeedCursor(tx, 'suppression_feed', expectedSeq, lastSeq, now))) return { applied: false, suppressed: [] };
       const suppressed: FedSuppression[] = [];
       const suppress = async (a: { accountId: string; address: string; messageId: string | null }, streams: SuppressionStream[], reason: SuppressionReason, detail: string | null) => {
         const p: Prepared = { address: a.address, streams, reason, messageId: clean(a.messageId, MAX_MESSAGE_ID_LENGTH), detail: clean(detail, MAX_DETAIL_LENGTH), expiresAt: null };

@@ -16,6 +16,7 @@ import {
 import type { SqlDatabase } from '../../storage/index.js';
 import { openRecords, resolveConfig, type GlobalOptions } from '../context.js';
 import { CliError, emit, table } from '../output.js';
+import { progressBar } from '../progress.js';
 
 interface Env {
   store: SqlSuppressionStore;
@@ -64,51 +65,13 @@ function entriesTable(entries: SuppressionEntry[]): string {
 
 const streamWords = (stream: StreamSelector | undefined) => (stream === undefined || stream === 'all' ? 'both streams' : `the ${stream} stream`);
 
-/**
- * Progress of an import on standard error: a bar redrawn in place on a terminal, a plain line at
- * every tenth otherwise (logs and pipes). Standard output is kept for the summary alone.
- */
-function progressReporter(file: string): { update(done: number, total: number | undefined, counts: CsvImportCounts): void; finish(): void } {
-  const err = process.stderr;
-  const tty = err.isTTY === true;
-  let lastDraw = 0;
-  let lastStep = 0;
-  let drawn = false;
+/** Progress of an import on standard error (see progressBar); off a terminal, a line per tenth of the file or per 100,000 lines of a stream. */
+function importProgress(file: string): { update(done: number, total: number | undefined, counts: CsvImportCounts): void; finish(): void } {
+  const bar = progressBar(`importing ${file}`);
   const words = (c: CsvImportCounts) => `${n(c.lines)} lines, ${n(c.addresses)} addresses, ${n(c.invalid)} invalid`;
-  let last: { done: number; total: number | undefined; counts: CsvImportCounts } | null = null;
-  const draw = () => {
-    if (!last) return;
-    const { done, total, counts } = last;
-    const fraction = total ? Math.min(1, done / total) : undefined;
-    const tail = `${fraction === undefined ? '' : `${Math.floor(fraction * 100)}% `}${words(counts)}`;
-    const width = Math.max(10, Math.min(40, (err.columns ?? 80) - tail.length - 4));
-    const bar = fraction === undefined ? '' : `[${'#'.repeat(Math.round(fraction * width)).padEnd(width, ' ')}] `;
-    err.write(`\r${bar}${tail}\x1b[K`);
-    drawn = true;
-  };
   return {
-    update(done, total, counts) {
-      last = { done, total, counts };
-      if (tty) {
-        const now = Date.now();
-        if (now - lastDraw >= 100) {
-          lastDraw = now;
-          draw();
-        }
-        return;
-      }
-      // Without a terminal: one line per tenth of the file (or per 100,000 lines of a stream).
-      const step = total ? Math.floor((done / total) * 10) : Math.floor(counts.lines / 100_000);
-      if (step > lastStep) {
-        lastStep = step;
-        err.write(`importing ${file}: ${total ? `${Math.min(100, step * 10)}% (${words(counts)})` : words(counts)}\n`);
-      }
-    },
-    finish() {
-      if (!tty) return;
-      draw();
-      if (drawn) err.write('\n');
-    },
+    update: (done, total, counts) => bar.update(total ? done : counts.lines, total, words(counts)),
+    finish: () => bar.finish(),
   };
 }
 
@@ -209,7 +172,7 @@ export function suppressionsCommand(): Command {
       '\nThe file is read line by line, so it may be of any size; progress goes to standard error.\n\nExamples:\n  herald suppressions import bounces.csv\n  herald suppressions import unsubscribes.csv --stream broadcast --json',
     )
     .action(async (file: string, opts: { stream: StreamSelector; account: string }, sub: Command) => {
-      const progress = progressReporter(file);
+      const progress = importProgress(file);
       const result = await withSuppressions(sub, opts.account, async ({ store, accountId }) => {
         try {
           return await store.importCsv(accountId, file, { stream: opts.stream, reason: 'manual', onProgress: progress.update });
