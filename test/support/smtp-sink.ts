@@ -48,6 +48,8 @@ export interface SmtpSinkOptions {
   auth?: { user: string; pass: string };
   /** Hide extensions to test the client's behaviour without them. */
   hide?: ('SMTPUTF8' | '8BITMIME' | 'PIPELINING')[];
+  /** Holds each message this long before replying to its data, so concurrent sessions overlap. */
+  dataDelayMs?: number;
 }
 
 export interface SmtpSink {
@@ -56,6 +58,10 @@ export interface SmtpSink {
   messages: ReceivedMessage[];
   /** TCP connections accepted so far. */
   readonly connections: number;
+  /** The most TCP connections open at the same time so far. */
+  readonly maxOpenConnections: number;
+  /** The most messages being received (DATA begun, not yet answered) at the same time so far. */
+  readonly maxConcurrentData: number;
   /** Resolves with the next message not yet handed out by nextMessage(). */
   nextMessage(): Promise<ReceivedMessage>;
   /** Resolves once at least `count` messages have been received. */
@@ -91,6 +97,10 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
   const recipientReplies = new Map<string, Scripted>();
   let dataReply: Scripted | undefined;
   let connections = 0;
+  let open = 0;
+  let maxOpen = 0;
+  let receiving = 0;
+  let maxReceiving = 0;
   const connectionOf = new Map<string, number>();
   const waiters: { count: number; resolve(list: ReceivedMessage[]): void }[] = [];
   let handedOut = 0;
@@ -124,7 +134,11 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     onConnect(session, callback) {
       connections++;
       connectionOf.set(session.id, connections);
+      maxOpen = Math.max(maxOpen, ++open);
       callback();
+    },
+    onClose() {
+      open--;
     },
     onRcptTo(address, _session, callback) {
       const reply = take(recipientReplies.get(address.address));
@@ -133,8 +147,11 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     },
     onData(stream, session: SMTPServerSession, callback) {
       const chunks: Buffer[] = [];
+      maxReceiving = Math.max(maxReceiving, ++receiving);
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
+      stream.on('end', async () => {
+        if (options.dataDelayMs) await new Promise((resolve) => setTimeout(resolve, options.dataDelayMs));
+        receiving--;
         const reply = take(dataReply);
         if (reply && reply.code >= 400) return callback(smtpError(reply));
         const message: ReceivedMessage = {
@@ -180,6 +197,12 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     messages,
     get connections() {
       return connections;
+    },
+    get maxOpenConnections() {
+      return maxOpen;
+    },
+    get maxConcurrentData() {
+      return maxReceiving;
     },
     waitFor,
     async nextMessage() {
