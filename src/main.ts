@@ -266,7 +266,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
       stops.push(() => delivery.stop());
       drains.push(() => delivery.stop());
       if (postgres) job('domain-checks', () => startDomainMonitor(domains, domainMonitorOptions));
-      job('retention', () => startRetention(store, { retentionMs: config.retention, clock, logger: logger.child({ room: 'queue' }) }));
+      job('retention', () => startRetention(store, { retentionMs: config.retention, eventRetentionMs: config.eventRetention, clock, logger: logger.child({ room: 'queue' }) }));
       // Webhooks read the durable outbox; commits are only a hint to look now (on a cluster,
       // another node's commit arrives as a hint with no events).
       dispatcher = job('webhooks', () =>

@@ -43,6 +43,18 @@ test('unknown keys and bad values are errors that name the setting', () => {
   assert.throws(() => loadConfig({ env: {}, file: join(dir, 'bad.json') }), /unknown setting "smtpPort"/);
 });
 
+test('messages and events each have their own retention', () => {
+  const DAY = 86_400_000;
+  const defaults = loadConfig({ env: {} }).config;
+  assert.equal(defaults.retention, 30 * DAY);
+  assert.equal(defaults.eventRetention, 30 * DAY);
+  const { config } = loadConfig({ env: { HERALD_RETENTION: '90d', HERALD_EVENT_RETENTION: '7d' } });
+  assert.equal(config.retention, 90 * DAY);
+  assert.equal(config.eventRetention, 7 * DAY, 'not tied to HERALD_RETENTION');
+  assert.throws(() => loadConfig({ env: { HERALD_EVENT_RETENTION: '10m' } }), /HERALD_EVENT_RETENTION: retention "10m" is out of range/);
+  assert.throws(() => loadConfig({ env: { HERALD_EVENT_RETENTION: '3651d' } }), /HERALD_EVENT_RETENTION/);
+});
+
 test('config print masks the smart host password', () => {
   const { config } = loadConfig({ env: { HERALD_SMART_HOST: 'smtp://user:secret@relay.example:587', HERALD_BLOCKED_CLIENTS: '10.0.0.0/8' } });
   const shown = describeConfig(config);

@@ -158,7 +158,18 @@ export const SCHEMA = {
   outboundPort: { env: 'HERALD_OUTBOUND_PORT', default: '25', parse: int(1, 65535), describe: 'Port Herald connects to on remote MX hosts.' },
   retrySchedule: { env: 'HERALD_RETRY_SCHEDULE', default: '1m,5m,15m,30m,1h', parse: parseDurationList, describe: 'Waits between attempts, counted from the message\'s creation; the last one repeats.' },
   maxQueueAge: { env: 'HERALD_MAX_QUEUE_AGE', default: '5d', parse: bounded(parseDuration, 1000, 60 * 86_400_000, 'age'), describe: 'Give up and bounce (expire) a message this long after it was accepted.' },
-  retention: { env: 'HERALD_RETENTION', default: '30d', parse: bounded(parseDuration, 3_600_000, 3650 * 86_400_000, 'retention'), describe: 'How long finished messages (delivered, bounced, expired) and events are kept before they are removed.' },
+  retention: {
+    env: 'HERALD_RETENTION',
+    default: '30d',
+    parse: bounded(parseDuration, 3_600_000, 3650 * 86_400_000, 'retention'),
+    describe: 'How long finished messages (delivered, bounced, expired) are kept, with their bodies and attempts, before they are removed. 1 hour to 10 years.',
+  },
+  eventRetention: {
+    env: 'HERALD_EVENT_RETENTION',
+    default: '30d',
+    parse: bounded(parseDuration, 3_600_000, 3650 * 86_400_000, 'retention'),
+    describe: 'How long events (message timelines, the webhook and pull-API stream) are kept before they are removed, whatever became of their messages: a message kept longer shows a shorter timeline. 1 hour to 10 years.',
+  },
   statsRetention: {
     env: 'HERALD_STATS_RETENTION',
     default: '400d',

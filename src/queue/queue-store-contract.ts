@@ -760,21 +760,21 @@ export function runQueueStoreContract(name: string, open: () => Promise<QueueSto
         }
       }
 
-      it('purges finished messages older than the cutoff, never pending ones, and old events', async ({ store }) => {
+      it('purges finished messages older than the cutoff, never pending ones; their events stay', async ({ store }) => {
         const old = message({ createdAt: at(0) });
         const oldPending = message({ createdAt: at(0) });
         const young = message({ createdAt: at(10 * DAY) });
         for (const m of [old, oldPending, young]) await store.enqueue(m);
         await finish(store, at(10 * DAY), [oldPending.id]);
+        const events = await store.readEvents(0, 100);
 
         assert.equal(await store.purgeFinished(at(5 * DAY), 100), 1);
         assert.equal(await store.get(old.id), null);
         assert.equal(await store.getBody(old.id), null);
         assert.equal((await store.get(oldPending.id))?.status, 'deferred', 'a pending message is kept however old');
         assert.equal((await store.get(young.id))?.status, 'delivered');
-        const events = await store.readEvents(0, 100);
-        assert.deepEqual(events.filter((e) => e.at < at(5 * DAY)), [], 'events older than the cutoff are gone');
-        assert.ok(events.some((e) => e.messageId === young.id && e.type === 'accepted'));
+        assert.deepEqual(await store.readEvents(0, 100), events, 'events have their own retention (purgeEvents)');
+        assert.deepEqual((await store.eventsOf(old.id, 10)).map((e) => e.type), ['accepted', 'delivered'], 'a removed message keeps its timeline');
         assert.equal(await store.purgeFinished(at(5 * DAY), 100), 0);
       });
 
@@ -784,6 +784,56 @@ export function runQueueStoreContract(name: string, open: () => Promise<QueueSto
         assert.equal(await store.purgeFinished(at(DAY), 2), 2);
         assert.equal(await store.purgeFinished(at(DAY), 2), 1);
         assert.deepEqual(await store.list({ limit: 10 }), []);
+      });
+
+      it('purgeEvents removes events older than the cutoff, oldest first, at most `limit` per call; messages stay', async ({ store }) => {
+        const done = message({ createdAt: at(0) });
+        const pending = message({ createdAt: at(0) });
+        const young = message({ createdAt: at(10 * DAY) });
+        for (const m of [done, pending, young]) await store.enqueue(m);
+        await finish(store, at(DAY), [pending.id]);
+        const cutoff = at(5 * DAY);
+        const kinds = (events: MailEvent[]) => events.map((e) => [e.messageId, e.type, e.at.getTime() - T0]);
+        assert.deepEqual(kinds((await store.readEvents(0, 100)).filter((e) => e.at < cutoff)).sort(), [
+          [done.id, 'accepted', 0],
+          [done.id, 'delivered', DAY],
+          [pending.id, 'accepted', 0],
+          [pending.id, 'deferred', DAY],
+        ].sort());
+
+        assert.equal(await store.purgeEvents(cutoff, 0), 0);
+        assert.equal(await store.purgeEvents(cutoff, 2), 2);
+        assert.deepEqual(
+          (await store.readEvents(0, 100)).filter((e) => e.at < cutoff).map((e) => e.at.getTime() - T0),
+          [DAY, DAY],
+          'the oldest went first',
+        );
+        assert.equal(await store.purgeEvents(cutoff, 2), 2);
+        assert.equal(await store.purgeEvents(cutoff, 2), 0);
+        assert.deepEqual(kinds(await store.readEvents(0, 100)), [[young.id, 'accepted', 10 * DAY]], 'events at or after the cutoff are kept');
+
+        assert.equal((await store.get(done.id))?.status, 'delivered', 'a message may outlive its events');
+        assert.deepEqual(await store.eventsOf(done.id, 10), []);
+        // The timeline is history; the recipients hold the state, and delivery goes on from them.
+        assert.equal((await store.get(pending.id))?.status, 'deferred');
+        assert.deepEqual(await store.eventsOf(pending.id, 10), []);
+        const batch = only(await claim(store, at(3 * DAY)));
+        await store.recordAttempt({ batch, at: at(3 * DAY), results: [delivered(batch.recipients[0].id)] });
+        assert.deepEqual(kinds(await store.eventsOf(pending.id, 10)), [[pending.id, 'delivered', 3 * DAY]]);
+      });
+
+      it('purgeEvents never hands a removed seq out again: readers keep their place', async ({ store }) => {
+        await store.enqueue(message({ createdAt: at(0) }));
+        await store.enqueue(message({ createdAt: at(0) }));
+        const head = (await store.gauges()).lastEventSeq;
+        assert.equal(await store.purgeEvents(at(DAY), 100), 2);
+        assert.deepEqual(await store.readEvents(0, 100), []);
+        assert.equal((await store.gauges()).lastEventSeq, head);
+        const later = message({ createdAt: at(2 * DAY) });
+        await store.enqueue(later);
+        const [event] = await store.readEvents(head, 100);
+        assert.equal(event.messageId, later.id);
+        assert.ok((event.seq ?? 0) > head);
       });
     });
 

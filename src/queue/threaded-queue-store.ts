@@ -145,6 +145,9 @@ export class ThreadedQueueStore implements QueueStore {
   purgeFinished(olderThan: Date, limit: number): Promise<number> {
     return this.call('purgeFinished', [olderThan, limit]);
   }
+  purgeEvents(olderThan: Date, limit: number): Promise<number> {
+    return this.call('purgeEvents', [olderThan, limit]);
+  }
   readEvents(afterSeq: number, limit: number): Promise<MailEvent[]> {
     return this.call('readEvents', [afterSeq, limit]);
   }

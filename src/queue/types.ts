@@ -228,12 +228,20 @@ export interface QueueStore {
   /** Removes a message, its body and recipients; records a 'deleted' event. */
   remove(id: MessageId, now: Date): Promise<boolean>;
   /**
-   * Retention: removes messages created before `olderThan` whose recipients are all final
-   * (delivered, bounced, expired) — message, body, recipients, attempts — and events older than
-   * it, at most `limit` messages per call. Returns how many messages were removed. A message
-   * with a pending recipient is never removed.
+   * Retention (HERALD_RETENTION): removes messages created before `olderThan` whose recipients
+   * are all final (delivered, bounced, expired) — message, body, recipients, attempts — at most
+   * `limit` per call, oldest first. Returns how many messages were removed. A message with a
+   * pending recipient is never removed. Events stay: purgeEvents has its own retention.
    */
   purgeFinished(olderThan: Date, limit: number): Promise<number>;
+  /**
+   * Retention of the outbox (HERALD_EVENT_RETENTION): removes events that happened before
+   * `olderThan`, at most `limit` per call, oldest first, in one short transaction. Returns how
+   * many were removed. Events of a pending message go too: the timeline is history, the
+   * recipient rows hold the state. A reader still behind the removed events (readEvents) goes on
+   * from the oldest one kept.
+   */
+  purgeEvents(olderThan: Date, limit: number): Promise<number>;
   /**
    * A bounce that arrived after the attempt (an asynchronous DSN to the message's return path):
    * the recipient becomes 'bounced' — also when it was 'delivered', which only meant the next hop
