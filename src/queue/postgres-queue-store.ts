@@ -712,12 +712,13 @@ export class PostgresQueueStore implements QueueStore {
     return this.transaction(async ({ client }) => {
       // Ids are time-ordered: the id bound makes this a range scan of the oldest messages; the
       // created_at test is the exact one. SKIP LOCKED: a message some transaction is working on
-      // is not finished business; the next purge takes it.
+      // is not finished business; the next purge takes it. = ANY (ARRAY(…)) as in purgeEvents:
+      // deleted by primary key, never a join against the whole table.
       const { rowCount } = await client.query(
-        `DELETE FROM messages WHERE id IN (
+        `DELETE FROM messages WHERE id = ANY (ARRAY(
            SELECT id FROM messages WHERE id < $1 AND created_at < $2
              AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = messages.id AND r.state IN ${PENDING_SQL})
-           ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)`,
+           ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED))`,
         [firstMessageIdAt(olderThan.getTime() + 1), olderThan, Math.max(0, limit)],
       );
       return rowCount ?? 0;
