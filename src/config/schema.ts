@@ -178,6 +178,13 @@ export const SCHEMA = {
   },
   deliveryConcurrency: { env: 'HERALD_DELIVERY_CONCURRENCY', default: '100', parse: int(1, 10_000), describe: 'Most delivery attempts in flight in all.' },
   destinationConcurrency: { env: 'HERALD_DESTINATION_CONCURRENCY', default: '10', parse: int(1, 1000), describe: 'Most connections to one destination domain at a time.' },
+  deliveryLease: {
+    env: 'HERALD_DELIVERY_LEASE',
+    default: '10m',
+    parse: bounded(parseDuration, 1000, 6 * 3_600_000, 'lease'),
+    describe:
+      'How long a claimed delivery (and its connection slot) belongs to the node attempting it; after that, another node may take it over. Must outlast the slowest attempt (the remote may take 10 minutes to answer the end of DATA); on a cluster, it is how long the work of a node that died waits.',
+  },
   connectTimeout: { env: 'HERALD_CONNECT_TIMEOUT', default: '30s', parse: parseDuration, describe: 'Timeout for connecting to a remote host and reading its greeting.' },
 
   softBounceLimit: {

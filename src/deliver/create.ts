@@ -20,5 +20,5 @@ export function createDelivery(options: {
   const { store, config, logger, clock } = options;
   const resolver = options.resolver ?? new NodeDnsResolver({ servers: config.dnsServers });
   const transport = new SmtpMxTransport({ config, resolver, logger, returnPathSecret: options.returnPathSecret });
-  return new DeliveryScheduler({ store, transport, config, clock, logger, stopGraceMs: config.shutdownTimeout, slots: options.slots });
+  return new DeliveryScheduler({ store, transport, config, clock, logger, stopGraceMs: config.shutdownTimeout, leaseMs: config.deliveryLease, slots: options.slots });
 }

@@ -4,10 +4,10 @@
  * acknowledged message — also those the dead node acknowledged — must reach the MX, and the MX
  * must never see more than HERALD_DESTINATION_CONCURRENCY deliveries at once from the cluster.
  *
- * The killed node takes mail only (HERALD_ROLES=smtp): a node killed while delivering keeps its
- * claims and destination slots until their leases expire (ten minutes), which is the designed
- * recovery on a cluster and too slow for a test. Once the MX is reachable a second worker joins
- * (a new process in the dead node's place), so two nodes deliver to it side by side.
+ * Both nodes do everything (smtp, api, worker). The killed node dies holding claims and
+ * connection slots; they come back when their lease expires (HERALD_DELIVERY_LEASE, 5 s here
+ * instead of 10 minutes), and the others deliver that work. Once the MX is reachable a new process
+ * joins in the dead node's place, so two nodes deliver to it side by side.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -45,6 +45,7 @@ test('a cluster node killed mid-stream loses nothing it acknowledged, and the de
     HERALD_DNS_SERVERS: dns.server,
     HERALD_OUTBOUND_PORT: String(sinkPort),
     HERALD_RETRY_SCHEDULE: '200ms',
+    HERALD_DELIVERY_LEASE: '5s',
     HERALD_LOG_LEVEL: 'warn',
   };
   const node = async (roles: string, network: HeraldOptions['network']) => {
@@ -56,7 +57,7 @@ test('a cluster node killed mid-stream loses nothing it acknowledged, and the de
 
   try {
     // A creates the relay credential in the shared schema; B finds it there.
-    const a = await node('smtp', undefined);
+    const a = await node('smtp,api,worker', undefined);
     nodes.push(a);
     const b = await node('smtp,api,worker', null);
     nodes.push(b);
