@@ -22,7 +22,7 @@ import {
   type StoppableJob,
 } from './storage/index.js';
 import { POSTGRES_QUEUE_MIGRATIONS, PostgresQueueStore, SQLITE_QUEUE_MIGRATIONS, SqlDestinationSlots, startRetention, ThreadedQueueStore, type QueueStore } from './queue/index.js';
-import { AccountRateLimiter, SqlAccountStore, SqlCredentialStore, SqlUserStore, type CreatedApiKey } from './accounts/index.js';
+import { AccountRateLimiter, SqlAccountRateLimiter, SqlAccountStore, SqlCredentialStore, SqlUserStore, type CreatedApiKey } from './accounts/index.js';
 import { HandlebarsTemplateRenderer, SqlTemplateStore } from './templates/index.js';
 import { createAcceptPipeline } from './accept/index.js';
 import { createSmtpListeners } from './receive/index.js';
@@ -187,7 +187,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
     store,
     accept,
     accounts,
-    rateLimiter: new AccountRateLimiter({ clock }),
+    rateLimiter: postgres ? await SqlAccountRateLimiter.open(records, { clock }) : new AccountRateLimiter({ clock }),
     templates,
     renderer,
     idempotency,
@@ -419,6 +419,7 @@ export async function migrateDatabase(config: HeraldConfig): Promise<MigrateResu
     await openRecordStores(records, config, systemClock);
     await SqlJobLeases.open(records, 'migrate');
     await SqlDestinationSlots.open(records);
+    if (postgres) await SqlAccountRateLimiter.open(records);
     const problems = await records.migrationProblems();
     if (problems.length) throw new Error(`the database is not at this Herald's migrations: ${problems.join('; ')}`);
     const applied = await records.appliedMigrations();

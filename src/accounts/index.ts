@@ -4,7 +4,10 @@
  * after TLS) or a list of client networks that may relay without AUTH (Postfix's mynetworks) —
  * and their API keys for the HTTP API; and the people who sign in to the dashboard (users, their
  * role per account, sessions, sign-in lock-out — `sql-user-store.ts`, its own ledger). Every store
- * is one class over storage's `SqlDatabase`, the same on SQLite and PostgreSQL.
+ * is one class over storage's `SqlDatabase`, the same on SQLite and PostgreSQL. The sending limits
+ * are counted behind `RateLimiter`: in memory on a node alone (`AccountRateLimiter`), in the shared
+ * database on a cluster (`SqlAccountRateLimiter`, table `rate_limit_usage`, its own ledger
+ * `rate-limits`), so the nodes allow an account its limit together.
  *
  * Invariants: a password or API key is shown once, at creation; only a hash is stored (scrypt for
  * passwords, which people may choose; SHA-256 for API keys, which are random); listings never
@@ -34,7 +37,8 @@ export {
   type ApiKeyPrincipal,
 } from './sql-account-store.js';
 export { API_KEY_SCOPES, API_KEY_PATTERN, isApiKeyScope, scopeAllows, type ApiKeyScope } from './api-keys.js';
-export { AccountRateLimiter, type RateLimitResult, type RateLimitWindow } from './rate-limiter.js';
+export { AccountRateLimiter, type RateLimiter, type RateLimitResult, type RateLimitWindow } from './rate-limiter.js';
+export { SqlAccountRateLimiter } from './sql-rate-limiter.js';
 export { AccountsError, type AccountsErrorCode } from './names.js';
 export {
   SqlUserStore,

@@ -20,7 +20,7 @@ export async function sendAll(deps: ApiDeps, principal: ApiPrincipal, items: (Su
   if (count > 0) {
     const account = await deps.accounts.get(principal.accountId);
     const limits = { ratePerMinute: account?.ratePerMinute ?? null, ratePerDay: account?.ratePerDay ?? null };
-    const taken = deps.rateLimiter.take(principal.accountId, count, limits, deps.clock.now());
+    const taken = await deps.rateLimiter.take(principal.accountId, count, limits, deps.clock.now());
     if (!taken.ok) throw ApiErrors.rateLimited(taken.retryAfterSeconds, taken.limit);
   }
   return Promise.all(

@@ -3,7 +3,7 @@ import type { HeraldConfig } from '../config/index.js';
 import type { Clock, Logger, Resolver } from '../core/index.js';
 import type { DnsContext, DomainMonitor, SqlDomainStore } from '../domains/index.js';
 import type { QueueStore } from '../queue/index.js';
-import type { AccountRateLimiter, ApiKeyScope, SqlAccountStore, SqlCredentialStore, SqlUserStore } from '../accounts/index.js';
+import type { RateLimiter, ApiKeyScope, SqlAccountStore, SqlCredentialStore, SqlUserStore } from '../accounts/index.js';
 import type { SqlTemplateStore, TemplateRenderer } from '../templates/index.js';
 import type { SqlIdempotencyStore } from './sql-idempotency-store.js';
 import type { SqlPreviewStore } from './sql-preview-store.js';
@@ -54,7 +54,8 @@ export interface ApiDeps {
   store: QueueStore;
   accept: AcceptPipeline;
   accounts: SqlAccountStore;
-  rateLimiter: AccountRateLimiter;
+  /** Account sending limits: in this process's memory, or shared through the database on a cluster. */
+  rateLimiter: RateLimiter;
   templates: SqlTemplateStore;
   renderer: TemplateRenderer;
   idempotency: SqlIdempotencyStore;
