@@ -12,7 +12,9 @@
 //   npm run bench -- --only stats      the statistics roll-ups alone (under a minute; bench/stats.ts)
 //   npm run bench -- --only tracking   open and click hits alone (about 2 minutes)
 //   npm run bench -- --only list       the message list's searches on 10k and 1M messages (about 4 minutes; bench/message-list.ts)
-//   options: --only accept,conn,latency,relay,soak,api,sign,webhooks,stats,tracking,list   --targets postfix,herald,bare
+//   npm run bench -- --only cluster    delivery on PostgreSQL with 1 and 2 worker processes against SQLite, the cost of a claim
+//                                      with 10k and 1M messages waiting, and a worker's memory beside 1M (bench/cluster.ts)
+//   options: --only accept,conn,latency,relay,soak,api,sign,webhooks,stats,tracking,list,cluster   --targets postfix,herald,bare
 //            --dist (run dist/cli/herald.js)   --docs / --no-docs   --herald-log-level info
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -30,6 +32,7 @@ import { measureWebhooks, renderWebhookTable, updateWebhookDocs, type WebhookRes
 import { renderStatsTable, runStatsBench, updateStatsDocs, type StatsBenchResults } from './stats.js';
 import { measureTracking, recordedHits, renderTrackingTable, trackingPaths, updateTrackingDocs, type TrackingCell, type TrackingResults } from './tracking.js';
 import { renderListTable, runListBench, updateListDocs, type ListBenchResults } from './message-list.js';
+import { renderClusterTables, runClusterBench, updateClusterDocs, type ClusterBenchResults } from './cluster.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -44,7 +47,7 @@ const { values: args } = parseArgs({
 });
 const QUICK = args.quick!;
 const SMTP_STEPS = ['accept', 'conn', 'latency', 'relay', 'soak'];
-const steps = new Set((args.only ?? [...SMTP_STEPS, 'api', 'sign', 'webhooks', 'stats', 'tracking', 'list'].join(',')).split(','));
+const steps = new Set((args.only ?? [...SMTP_STEPS, 'api', 'sign', 'webhooks', 'stats', 'tracking', 'list', 'cluster'].join(',')).split(','));
 const scale = QUICK ? 0.2 : 1;
 const n = (full: number) => Math.max(20, Math.round(full * scale));
 const progress = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -410,6 +413,31 @@ if (steps.has('list')) {
   }
 }
 
+// ---- 13: several nodes on PostgreSQL ----------------------------------------------------------
+// Herald worker processes delivering a pre-filled queue to smtp-sink (SQLite one node, PostgreSQL
+// one and two workers), the cost of a claim with 10k and 1M messages waiting on both engines, and
+// a worker's memory beside them (bench/cluster.ts). Needs PostgreSQL.
+let clusterBench: ClusterBenchResults | undefined;
+if (steps.has('cluster') && targets.includes('herald')) {
+  try {
+    clusterBench = await runClusterBench({
+      messages: n(20_000),
+      waiting: QUICK ? [10_000, 100_000] : [10_000, 1_000_000],
+      rounds: QUICK ? 50 : 200,
+      limit: 100,
+      memorySeconds: QUICK ? 10 : 20,
+      dist: args.dist!,
+      logLevel: args['herald-log-level']!,
+      command: results.command,
+      progress,
+    });
+    Object.assign(results, { cluster: clusterBench });
+  } catch (e) {
+    results.errors.push(`cluster: ${(e as Error).message}`);
+    progress(`cluster: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
 if (heraldRssSamples.length) {
   results.memory.peakRss = Math.max(...heraldRssSamples.map((s) => s.peak));
   results.memory.hwm = Math.max(...heraldRssSamples.map((s) => s.hwm));
@@ -425,7 +453,8 @@ const webhookTable = webhooks ? renderWebhookTable(webhooks) : undefined;
 const statsTable = statsBench ? renderStatsTable(statsBench) : undefined;
 const trackingTable = tracking ? renderTrackingTable(tracking) : undefined;
 const listTable = listBench ? renderListTable(listBench) : undefined;
-console.log([tables.smtp, tables.api, tables.sign, webhookTable, statsTable, trackingTable, listTable].filter((t) => t !== undefined).join('\n\n'));
+const clusterTables = clusterBench ? renderClusterTables(clusterBench) : undefined;
+console.log([tables.smtp, tables.api, tables.sign, webhookTable, statsTable, trackingTable, listTable, clusterTables].filter((t) => t !== undefined).join('\n\n'));
 const dir = join(REPO_ROOT, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `${results.startedAt.replace(/[:.]/g, '-')}${QUICK ? '-quick' : ''}.json`);
@@ -443,10 +472,11 @@ if (!args['no-docs'] && (args.docs ?? !QUICK)) {
   if (statsBench && statsTable) updateStatsDocs(docs, statsBench, statsTable);
   if (tracking && trackingTable) writeFileSync(docs, updateTrackingDocs(readFileSafe(docs), results, tracking, trackingTable));
   if (listBench && listTable) writeFileSync(docs, updateListDocs(readFileSafe(docs), results.machine, listBench, listTable));
+  if (clusterBench && clusterTables) writeFileSync(docs, updateClusterDocs(readFileSafe(docs), results.machine, clusterBench, clusterTables));
   progress(`docs/performance.md updated`);
 }
-const failed = results.errors.length + (results.api?.errors.length ?? 0) + (results.sign?.errors.length ?? 0) + (webhooks?.errors.length ?? 0) + (tracking?.errors.length ?? 0);
-if (failed) progress(`${failed} step(s) failed; details in the JSON file under "errors" (and "api.errors", "sign.errors", "webhooks.errors", "tracking.errors")`);
+const failed = results.errors.length + (results.api?.errors.length ?? 0) + (results.sign?.errors.length ?? 0) + (webhooks?.errors.length ?? 0) + (tracking?.errors.length ?? 0) + (clusterBench?.errors.length ?? 0);
+if (failed) progress(`${failed} step(s) failed; details in the JSON file under "errors" (and "api.errors", "sign.errors", "webhooks.errors", "tracking.errors", "cluster.errors")`);
 
 /** A shared library's path from the dynamic linker's cache, or null. */
 function findLibrary(name: string): string | null {

@@ -74,10 +74,12 @@ export async function waitForSmtp(host: string, port: number, opts: { timeoutMs?
 }
 
 /** Waits until `url` answers 200 (a listener that starts after the SMTP ones, e.g. /healthz); paced like waitForSmtp. */
-export async function waitForHttp(url: string, opts: { timeoutMs?: number } = {}): Promise<void> {
+export async function waitForHttp(url: string, opts: { timeoutMs?: number; alive?: () => string | null } = {}): Promise<void> {
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   let last = '';
   while (Date.now() < deadline) {
+    const dead = opts.alive?.();
+    if (dead) throw new Error(dead);
     try {
       const res = await fetch(url);
       if (res.status === 200) return;
@@ -177,6 +179,11 @@ export interface HeraldOptions {
   dist?: boolean;
   dataDir?: string;
   timeoutMs?: number;
+  /**
+   * For a node without the smtp role (HERALD_ROLES=worker), which opens no SMTP port to wait
+   * for: its HTTP listener goes on 127.0.0.1 at this port, and it is ready once /healthz answers.
+   */
+  healthPort?: number;
 }
 
 export interface HeraldProcess {
@@ -282,6 +289,7 @@ export async function startHerald(opts: HeraldOptions = {}): Promise<HeraldProce
     HERALD_LOG_LEVEL: 'info',
     HERALD_MAX_CONNECTIONS_PER_IP: '1000',
     ...opts.env,
+    ...(opts.healthPort !== undefined ? { HERALD_HTTP_PORT: String(opts.healthPort), HERALD_HTTP_BIND: '127.0.0.1' } : {}),
   };
   const fd = openSync(logFile, 'a');
   const child = spawn(process.execPath, heraldArgv(dist, ['start']), { cwd: REPO_ROOT, env, stdio: ['ignore', fd, fd] });
@@ -308,7 +316,9 @@ export async function startHerald(opts: HeraldOptions = {}): Promise<HeraldProce
     if (ownDataDir && !process.env.HERALD_TEST_KEEP_TMP) rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    await waitForSmtp(host, submissionPort, { timeoutMs: opts.timeoutMs ?? 60_000, alive: () => exited });
+    const ready = { timeoutMs: opts.timeoutMs ?? 60_000, alive: () => exited };
+    if (opts.healthPort !== undefined) await waitForHttp(`http://127.0.0.1:${opts.healthPort}/healthz`, ready);
+    else await waitForSmtp(host, submissionPort, ready);
     if (opts.network !== null) {
       await cliOrThrow(dist, env, ['credentials', 'create', '--name', 'local', '--network', opts.network ?? '127.0.0.0/8', '--json']);
       // Clients here send as made-up domains; development mode lets the default account do that.
