@@ -1,8 +1,10 @@
-// Runs the whole test suite: type check, then every *.test.ts under src/ and test/ with node:test.
-// Extra arguments are passed to node --test (e.g. a file path to run one file).
+// Runs the whole test suite: type check, then every *.test.ts under src/ and test/ with node:test,
+// then the integration and interop tests once more with every Herald they boot on PostgreSQL
+// (HERALD_TEST_ENGINE=postgres; test/support/engine.ts). Extra arguments are passed to node --test
+// (e.g. a file path to run only that file, once, on the engine HERALD_TEST_ENGINE names).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 
 function find(dir, out = []) {
   for (const name of readdirSync(dir)) {
@@ -16,7 +18,14 @@ function find(dir, out = []) {
 const args = process.argv.slice(2);
 const files = args.filter((a) => !a.startsWith('-'));
 const flags = args.filter((a) => a.startsWith('-'));
-const run = (cmd, argv) => spawnSync(cmd, argv, { stdio: 'inherit' }).status ?? 1;
+const run = (cmd, argv, env = {}) => spawnSync(cmd, argv, { stdio: 'inherit', env: { ...process.env, ...env } }).status ?? 1;
+
+// Left out of the PostgreSQL pass, each for a reason of its own.
+const SQLITE_ONLY = new Map([
+  ['test/integration/cluster.test.ts', 'its nodes share a PostgreSQL schema already'],
+  ['test/integration/migrate-store.test.ts', 'moves an SQLite installation into PostgreSQL itself'],
+  ['test/interop/dkim-verify.test.ts', 'boots no Herald'],
+]);
 
 if (files.length === 0) {
   const tsc = run('npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']);
@@ -26,4 +35,12 @@ const targets = files.length ? files : [...find('src'), ...find('test')].sort();
 // --test-force-exit: a file whose tests have all finished exits even if a handle is still open
 // (the browser test's process sometimes lingers after chromium and Herald have closed), so it
 // cannot run into the per-file timeout and fail with every test passed.
-process.exit(run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', '--test-force-exit', ...flags, ...targets]));
+const nodeTest = (list, env) => run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', '--test-force-exit', ...flags, ...list], env);
+// Without file arguments the first pass is the SQLite one, whatever the environment says.
+const status = nodeTest(targets, files.length ? {} : { HERALD_TEST_ENGINE: 'sqlite' });
+if (files.length) process.exit(status);
+
+const onPostgres = [...find(join('test', 'integration')), ...find(join('test', 'interop'))].sort().filter((f) => !SQLITE_ONLY.has(f.split(sep).join('/')));
+console.log(`\n# The integration and interop tests again, on PostgreSQL (${onPostgres.length} files; left out: ${[...SQLITE_ONLY].map(([f, why]) => `${f} (${why})`).join(', ')})`);
+const postgresStatus = nodeTest(onPostgres, { HERALD_TEST_ENGINE: 'postgres' });
+process.exit(status || postgresStatus);

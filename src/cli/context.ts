@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { loadConfig, type ConfigKey, type HeraldConfig } from '../config/index.js';
+import { PostgresQueueStore, SqliteQueueStore, type QueueStore } from '../queue/index.js';
 import { openSqlDatabase, openSqlite, type SqlDatabase, type SqliteDatabase } from '../storage/index.js';
 
 export interface GlobalOptions {
@@ -29,4 +30,13 @@ export function openDatabase(config: HeraldConfig): SqliteDatabase {
  */
 export function openRecords(config: HeraldConfig): Promise<SqlDatabase> {
   return openSqlDatabase({ url: config.databaseUrl, file: databasePath(config), schema: config.databaseSchema });
+}
+
+/**
+ * Opens the queue the server uses, as openRecords does the records: PostgreSQL when
+ * HERALD_DATABASE_URL is set, else the SQLite file in the data directory (in this thread).
+ */
+export async function openQueue(config: HeraldConfig): Promise<QueueStore> {
+  if (config.databaseUrl) return PostgresQueueStore.open({ connection: config.databaseUrl, schema: config.databaseSchema });
+  return new SqliteQueueStore(openDatabase(config));
 }

@@ -11,12 +11,13 @@
  * - Work is claimed under a lease (owner + expiry). Expired leases go back to due, and a result
  *   from a worker that no longer holds the lease is dropped: a crash may cause a duplicate
  *   delivery, never a loss or a stale overwrite.
- * - The server runs SqliteQueueStore on a writer thread (ThreadedQueueStore), so SMTP parsing
- *   and SQLite use two cores; the CLI uses SqliteQueueStore in-thread. Both pass the contract.
- * - PostgresQueueStore (preview, not wired into the server yet) keeps the queue in PostgreSQL for
- *   several nodes on one database: claims with FOR UPDATE SKIP LOCKED under the same leases,
+ * - On the embedded store the server runs SqliteQueueStore on a writer thread (ThreadedQueueStore),
+ *   so SMTP parsing and SQLite use two cores; the CLI uses SqliteQueueStore in-thread.
+ * - With HERALD_DATABASE_URL, PostgresQueueStore keeps the queue in PostgreSQL for several nodes on
+ *   one database: claims with FOR UPDATE SKIP LOCKED under the same leases,
  *   event seq handed out at commit under a row lock so seq order is commit order across nodes,
- *   migrations under an advisory lock. It loads the pg driver only when opened.
+ *   migrations under an advisory lock. Destination slots (SqlDestinationSlots) hold
+ *   the per-destination connection limit across those nodes.
  * - SqliteQueueStore, ThreadedQueueStore and PostgresQueueStore pass the same contract suite,
  *   `runQueueStoreContract` in queue-store-contract.ts (imported by tests directly, so the
  *   production import path never loads node:test).

@@ -1,14 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { SqlAccountStore } from '../../src/accounts/index.js';
-import { SqliteSqlDatabase } from '../../src/storage/index.js';
+import { dataDirEnv, openRecordsOf } from '../support/engine.js';
 import { tempDir } from '../support/herald.js';
 import { runCli } from '../support/processes.js';
 import { startDnsServer } from '../support/dns-server.js';
 import { zoneFor } from '../support/domain-zone.js';
 
-const env = () => ({ HERALD_DATA_DIR: tempDir('herald-cli-') });
+const env = () => dataDirEnv(tempDir('herald-cli-'));
 
 test('every command has --help', async () => {
   for (const args of [[], ['start'], ['accounts'], ['accounts', 'create'], ['accounts', 'set-limits'], ['accounts', 'set-tracking'], ['users'], ['users', 'create'], ['inbound'], ['inbound', 'show'], ['stats'], ['api-keys'], ['api-keys', 'create'], ['api-keys', 'revoke'], ['credentials'], ['credentials', 'create'], ['domains'], ['domains', 'add'], ['domains', 'verify'], ['domains', 'development-mode'], ['queue'], ['queue', 'show'], ['config', 'print']]) {
@@ -174,7 +173,7 @@ test('api-keys: create (key shown once), list without secrets, revoke; a server 
   // The server's view: the same database, read from this process with a clock that stands still
   // (the revoke must apply without time passing).
   const now = Date.now();
-  const db = SqliteSqlDatabase.open(join(e.HERALD_DATA_DIR, 'herald.db'));
+  const db = await openRecordsOf(e);
   try {
     const server = await SqlAccountStore.open(db, { clock: { now: () => new Date(now) } });
     assert.deepEqual(await server.authenticate(key.key), { keyId: key.id, accountId: 'default', scope: 'send' });

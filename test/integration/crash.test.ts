@@ -11,6 +11,7 @@ import { rmSync } from 'node:fs';
 import nodemailer from 'nodemailer';
 import { startDnsServer } from '../support/dns-server.js';
 import { startSmtpSink } from '../support/smtp-sink.js';
+import { restartableEnv } from '../support/engine.js';
 import { tempDir } from '../support/herald.js';
 import { freePort, startHerald, waitForHttp, type HeraldProcess } from '../support/processes.js';
 
@@ -83,7 +84,7 @@ async function crashAndRecover(edge: Edge): Promise<void> {
     dataDir: tempDir('herald-crash-'),
     mxPort: await freePort(),
     submissionPort: await freePort(),
-    env: { HERALD_DNS_SERVERS: dns.server, HERALD_OUTBOUND_PORT: String(sinkPort), HERALD_RETRY_SCHEDULE: '200ms', HERALD_LOG_LEVEL: 'warn', HERALD_HTTP_PORT: String(httpPort), HERALD_HTTP_BIND: '127.0.0.1' },
+    env: { HERALD_DNS_SERVERS: dns.server, HERALD_OUTBOUND_PORT: String(sinkPort), HERALD_RETRY_SCHEDULE: '200ms', HERALD_LOG_LEVEL: 'warn', HERALD_HTTP_PORT: String(httpPort), HERALD_HTTP_BIND: '127.0.0.1', ...restartableEnv() },
   };
   let herald = await startHerald(options);
   const acknowledged = new Set<number>();

@@ -17,6 +17,7 @@ import { startHerald } from '../../src/main.js';
 import { call, startApiWorld, type ApiWorld } from '../support/api.js';
 import { feedbackReport } from '../support/arf.js';
 import { zoneFor } from '../support/domain-zone.js';
+import { dataDirEnv } from '../support/engine.js';
 import { heraldEnv, tempDir } from '../support/herald.js';
 import { runCli } from '../support/processes.js';
 
@@ -171,7 +172,7 @@ describe('feedback: complaints, free-text bounces, inbound records', () => {
   });
 
   test('herald inbound list and show read the same records from the data directory', async () => {
-    const env = { HERALD_DATA_DIR: w.herald.env.HERALD_DATA_DIR };
+    const env = dataDirEnv(w.herald.env.HERALD_DATA_DIR);
     const listed = await runCli(['inbound', 'list', '--kind', 'arf', '--json'], env);
     assert.equal(listed.code, 0, listed.stderr);
     const records = listed.json().inbound as { id: string; messageId: string | null }[];

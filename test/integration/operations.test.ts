@@ -4,9 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import nodemailer from 'nodemailer';
-import { openSqlite } from '../../src/storage/index.js';
+import { openRecordsOf } from '../support/engine.js';
 import { startSmtpSink } from '../support/smtp-sink.js';
 import { startTestHerald } from '../support/herald.js';
 import { freePort } from '../support/processes.js';
@@ -93,10 +92,10 @@ test('GET /readyz: 200 with every check; 503 naming the migrations when a ledger
   assert.deepEqual(await ready.json(), { status: 'ready', version: (await (await fetch(`http://127.0.0.1:${herald.port('http')}/healthz`)).json() as { version: string }).version, checks: { store: { ok: true }, migrations: { ok: true } } });
 
   // As after restoring an old backup: a room's newest migration is missing from the ledger.
-  const db = openSqlite(join(herald.env.HERALD_DATA_DIR, 'herald.db'));
-  const { version } = db.prepare("SELECT MAX(version) AS version FROM schema_migrations WHERE room = 'templates'").get() as { version: number };
-  db.prepare("DELETE FROM schema_migrations WHERE room = 'templates' AND version = ?").run(version);
-  db.close();
+  const db = await openRecordsOf(herald.env);
+  const { version } = (await db.get<{ version: number }>("SELECT MAX(version) AS version FROM schema_migrations WHERE room = 'templates'"))!;
+  await db.run("DELETE FROM schema_migrations WHERE room = 'templates' AND version = ?", [version]);
+  await db.close();
   const behind = await fetch(url);
   assert.equal(behind.status, 503);
   const body = (await behind.json()) as { checks: Record<string, { ok: boolean; message?: string }>; error: { code: string; check: string; message: string } };

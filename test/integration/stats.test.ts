@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { call, startApiWorld, type ApiWorld } from '../support/api.js';
+import { dataDirEnv } from '../support/engine.js';
 import { tempDir } from '../support/herald.js';
 import { runCli } from '../support/processes.js';
 
@@ -104,7 +105,7 @@ describe('statistics', () => {
   });
 
   test('herald stats reads the same roll-ups from the data directory, as a table or --json', async () => {
-    const env = { HERALD_DATA_DIR: w.herald.env.HERALD_DATA_DIR };
+    const env = dataDirEnv(w.herald.env.HERALD_DATA_DIR);
     const json = await runCli(['stats', '--group-by', 'domain', '--from', today, '--json'], env);
     assert.equal(json.code, 0, json.stderr);
     const body = json.json();
@@ -121,7 +122,7 @@ describe('statistics', () => {
     const help = await runCli(['stats', '--help'], env);
     assert.match(help.stdout, /Usage: herald stats \[options\]/);
     assert.match(help.stdout, /--group-by <what> +one row per \(choices: "day", "hour", "domain", "tag",\s+"stream", default: "day"\)/);
-    const fresh = await runCli(['stats'], { HERALD_DATA_DIR: tempDir('herald-stats-cli-') });
+    const fresh = await runCli(['stats'], dataDirEnv(tempDir('herald-stats-cli-')));
     assert.equal(fresh.code, 0, fresh.stderr);
     assert.match(fresh.stdout, /Nothing counted yet: the running server fills these numbers from its events\./);
 

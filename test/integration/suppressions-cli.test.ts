@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { dataDirEnv } from '../support/engine.js';
 import { tempDir } from '../support/herald.js';
 import { runCli } from '../support/processes.js';
 
-const env = () => ({ HERALD_DATA_DIR: tempDir('herald-suppressions-cli-') });
+const env = () => dataDirEnv(tempDir('herald-suppressions-cli-'));
 
 test('herald suppressions --help lists its commands; each has its own help', async () => {
   const r = await runCli(['suppressions', '--help'], env());

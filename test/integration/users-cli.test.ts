@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { dataDirEnv } from '../support/engine.js';
 import { tempDir } from '../support/herald.js';
 import { HERALD_ENTRY, REPO_ROOT, runCli, type CliResult } from '../support/processes.js';
 
-const env = () => ({ HERALD_DATA_DIR: tempDir('herald-users-cli-') });
+const env = () => dataDirEnv(tempDir('herald-users-cli-'));
 
 /** The CLI with `input` on its standard input (a pipe, as in a script). */
 function runWithInput(args: string[], environment: NodeJS.ProcessEnv, input: string): Promise<CliResult> {

@@ -14,11 +14,11 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { Webhook } from 'standardwebhooks';
+import type { SqlDatabase } from '../../src/storage/index.js';
 import { call } from '../support/api.js';
 import { startDnsServer } from '../support/dns-server.js';
+import { dataDirEnv, openRecordsOf, restartableEnv } from '../support/engine.js';
 import { tempDir } from '../support/herald.js';
 import { STRICT } from '../support/peers.js';
 import { freePort, heraldUnavailable, startHerald, type HeraldProcess } from '../support/processes.js';
@@ -47,8 +47,8 @@ interface HoldingReceiver {
   hold(): void;
   /** Herald is gone: drops the held requests and answers at once from now on. */
   reopen(): void;
-  /** Resolves when `done()` holds, checked at every request; rejects with `what` after WAIT_MS. */
-  until(what: () => string, done: () => boolean): Promise<void>;
+  /** Resolves when `done()` holds, checked now and at every request; rejects with `what` after WAIT_MS. */
+  until(what: () => string | Promise<string>, done: () => boolean | Promise<boolean>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -95,19 +95,21 @@ async function startHoldingReceiver(): Promise<HoldingReceiver> {
       afterRestart = true;
     },
     until(what, done) {
-      if (done()) return Promise.resolve();
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          checks.delete(check);
-          reject(new Error(`receiver: ${what()} after ${WAIT_MS / 1000} s`));
-        }, WAIT_MS);
-        const check = () => {
-          if (!done()) return;
+        let settled = false;
+        const settle = (err?: Error) => {
+          if (settled) return;
+          settled = true;
           clearTimeout(timer);
           checks.delete(check);
-          resolve();
+          if (err) reject(err);
+          else resolve();
         };
+        const timer = setTimeout(() => void Promise.resolve(what()).then((why) => settle(new Error(`receiver: ${why} after ${WAIT_MS / 1000} s`)), settle), WAIT_MS);
+        // `done` may read the database: an answer that comes after the wait has ended counts for nothing.
+        const check = () => void Promise.resolve(done()).then((ok) => ok && settle(), settle);
         checks.add(check);
+        check();
       });
     },
     async close() {
@@ -163,10 +165,11 @@ test('SIGKILL while webhooks are in flight loses no event, and a redelivery carr
       HERALD_HTTP_BIND: '127.0.0.1',
       // The receiver is on loopback.
       HERALD_WEBHOOK_ALLOW_PRIVATE: 'true',
+      ...restartableEnv(),
     },
   };
   let herald: HeraldProcess = await startHerald(options);
-  let db: Database.Database | null = null;
+  let db: SqlDatabase | null = null;
 
   try {
     const { key } = JSON.parse(await herald.cli(['api-keys', 'create', '--name', 'crash', '--scope', 'admin', '--json'])) as { key: string };
@@ -197,9 +200,9 @@ test('SIGKILL while webhooks are in flight loses no event, and a redelivery carr
       );
     };
     // The endpoint's progress as Herald stored it — what a restarted Herald resumes from.
-    db = new Database(join(options.dataDir, 'herald.db'), { readonly: true, fileMustExist: true });
-    const cursorQuery = db.prepare('SELECT cursor FROM webhook_endpoints WHERE id = ?').pluck();
-    const storedCursor = () => cursorQuery.get(created.body.id) as number;
+    db = await openRecordsOf(dataDirEnv(options.dataDir));
+    const records = db;
+    const storedCursor = async () => (await records.get<{ cursor: number }>('SELECT cursor FROM webhook_endpoints WHERE id = ?', [created.body.id]))!.cursor;
 
     // The first half, until the receiver has both events of every message.
     await send(0, MESSAGES / 2);
@@ -212,8 +215,8 @@ test('SIGKILL while webhooks are in flight loses no event, and a redelivery carr
     // The second half; once its events flow (and Herald has stored progress), answers are held.
     const sending = send(MESSAGES / 2, MESSAGES);
     await receiver.until(
-      () => `no progress stored (cursor ${storedCursor()}) or no request of the second half (${receiver.deliveries.length - firstHalfRequests})`,
-      () => storedCursor() > Number(startCursor) && receiver.deliveries.length > firstHalfRequests + KILL_AFTER,
+      async () => `no progress stored (cursor ${await storedCursor()}) or no request of the second half (${receiver.deliveries.length - firstHalfRequests})`,
+      async () => receiver.deliveries.length > firstHalfRequests + KILL_AFTER && (await storedCursor()) > Number(startCursor),
     );
     receiver.hold();
     await receiver.until(() => 'no request arrived to hold', () => receiver.held.length > 0);
@@ -221,7 +224,7 @@ test('SIGKILL while webhooks are in flight loses no event, and a redelivery carr
     herald.child.kill('SIGKILL');
     await killed;
     await sending;
-    const resumeAt = storedCursor();
+    const resumeAt = await storedCursor();
     const inFlight = receiver.held;
     const beforeKill = receiver.deliveries.length;
     receiver.reopen();
@@ -276,7 +279,7 @@ test('SIGKILL while webhooks are in flight loses no event, and a redelivery carr
     }
     t.diagnostic(`${committed.length} events committed, ${receiver.deliveries.length} requests, ${repeated.length} events sent more than once`);
   } finally {
-    db?.close();
+    await db?.close();
     await herald.stop();
     if (!process.env.HERALD_TEST_KEEP_TMP) rmSync(options.dataDir, { recursive: true, force: true });
     await receiver.close();

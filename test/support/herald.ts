@@ -1,20 +1,25 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/core/index.js';
 import { startHerald, type RunningHerald } from '../../src/main.js';
+import { engineEnv, removeDataDir } from './engine.js';
 import { freePort } from './processes.js';
-
 
 export function tempDir(prefix = 'herald-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** Environment for a Herald on loopback with its own data dir and free ports. */
+/**
+ * Environment for a Herald on loopback with its own data dir (and, under
+ * HERALD_TEST_ENGINE=postgres, its own PostgreSQL schema) and free ports.
+ */
 export async function heraldEnv(overrides: Record<string, string> = {}): Promise<Record<string, string>> {
+  const dataDir = overrides.HERALD_DATA_DIR ?? tempDir();
   return {
-    HERALD_DATA_DIR: tempDir(),
+    HERALD_DATA_DIR: dataDir,
+    ...engineEnv(dataDir),
     HERALD_HOSTNAME: 'herald.test',
     HERALD_SMTP_BIND: '127.0.0.1',
     HERALD_HTTP_BIND: '127.0.0.1',
@@ -30,7 +35,7 @@ export async function heraldEnv(overrides: Record<string, string> = {}): Promise
 export interface TestHerald extends RunningHerald {
   env: Record<string, string>;
   port(name: 'submission' | 'submissions' | 'mx' | 'http'): number;
-  /** Stops Herald and removes its data directory. */
+  /** Stops Herald and removes its data directory (and its schema). */
   close(): Promise<void>;
 }
 
@@ -51,7 +56,7 @@ export async function startTestHerald(overrides: Record<string, string> = {}): P
     },
     async close() {
       await herald.stop();
-      rmSync(env.HERALD_DATA_DIR, { recursive: true, force: true });
+      await removeDataDir(env.HERALD_DATA_DIR);
     },
   });
 }

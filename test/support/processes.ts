@@ -1,8 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { engineEnv, removeDataDir } from './engine.js';
 
 /**
  * Helpers for tests and the benchmark that run real processes on loopback: free ports, waiting
@@ -280,6 +281,7 @@ export async function startHerald(opts: HeraldOptions = {}): Promise<HeraldProce
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     HERALD_DATA_DIR: dataDir,
+    ...engineEnv(dataDir),
     HERALD_HOSTNAME: 'herald.test',
     HERALD_SMTP_BIND: host,
     HERALD_SMTP_SUBMISSION_PORT: String(submissionPort),
@@ -313,7 +315,7 @@ export async function startHerald(opts: HeraldOptions = {}): Promise<HeraldProce
       await gone;
       clearTimeout(timer);
     }
-    if (ownDataDir && !process.env.HERALD_TEST_KEEP_TMP) rmSync(dataDir, { recursive: true, force: true });
+    if (ownDataDir && !process.env.HERALD_TEST_KEEP_TMP) await removeDataDir(dataDir);
   };
   try {
     const ready = { timeoutMs: opts.timeoutMs ?? 60_000, alive: () => exited };

@@ -14,10 +14,9 @@ import {
   type DomainView,
   type RecordCheck,
 } from '../../domains/index.js';
-import { SqliteQueueStore } from '../../queue/index.js';
 import type { SqlDatabase } from '../../storage/index.js';
 import { CliError, emit, table } from '../output.js';
-import { openDatabase, openRecords, resolveConfig, type GlobalOptions } from '../context.js';
+import { openQueue, openRecords, resolveConfig, type GlobalOptions } from '../context.js';
 
 interface Env {
   config: HeraldConfig;
@@ -85,14 +84,17 @@ export function domainsCommand(): Command {
     .option('--account <account>', 'the account of the domain', 'default')
     .action(async (name: string, opts: { account: string }, sub: Command) => {
       const outcome = await withDomains(sub, async ({ config, store }) => {
-        // A change becomes an event in the queue's outbox, which is always in the data directory's file.
-        const queue = new SqliteQueueStore(openDatabase(config));
-        const monitor = startDomainMonitor(store, { ...dnsOf(config), onChange: (change) => void queue.recordEvent(verificationChangedEvent(change)) });
+        // A change becomes an event in the queue's outbox, where the server keeps its queue.
+        const queue = await openQueue(config);
+        const recorded: Promise<void>[] = [];
+        const monitor = startDomainMonitor(store, { ...dnsOf(config), onChange: (change) => void recorded.push(queue.recordEvent(verificationChangedEvent(change))) });
         try {
-          return await monitor.check(opts.account, name);
+          const checked = await monitor.check(opts.account, name);
+          // The change is in the outbox before the command reports the check (one that could not be written is its error).
+          await Promise.all(recorded);
+          return checked;
         } finally {
           await monitor.stop();
-          // Writes the events still pending, then closes the file.
           await queue.close();
         }
       });

@@ -1,13 +1,13 @@
 import { Command, Option } from 'commander';
 import { formatDuration, isMessageId, parseDuration } from '../../core/index.js';
-import { PENDING_STATES, purgeAll, RECIPIENT_STATES, SqliteQueueStore, type MessageDetail, type QueueStore, type RecipientState } from '../../queue/index.js';
+import { PENDING_STATES, purgeAll, RECIPIENT_STATES, type MessageDetail, type QueueStore, type RecipientState } from '../../queue/index.js';
 import { CliError, ago, emit, table } from '../output.js';
 import type { HeraldConfig } from '../../config/index.js';
-import { openDatabase, resolveConfig, type GlobalOptions } from '../context.js';
+import { openQueue, resolveConfig, type GlobalOptions } from '../context.js';
 
 async function withStore<T>(cmd: Command, work: (store: QueueStore, config: HeraldConfig) => Promise<T>): Promise<T> {
   const config = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
-  const store = new SqliteQueueStore(openDatabase(config));
+  const store = await openQueue(config);
   try {
     return await work(store, config);
   } finally {

@@ -15,10 +15,10 @@ import {
   type WebhookAttempt,
   type WebhookEndpoint,
 } from '../../notify/index.js';
-import { SqliteQueueStore } from '../../queue/index.js';
+import type { QueueStore } from '../../queue/index.js';
 import type { SqlDatabase } from '../../storage/index.js';
 import { ago, CliError, emit, table } from '../output.js';
-import { openDatabase, openRecords, resolveConfig, type GlobalOptions } from '../context.js';
+import { openQueue, openRecords, resolveConfig, type GlobalOptions } from '../context.js';
 
 interface Env {
   config: HeraldConfig;
@@ -30,9 +30,9 @@ interface Env {
 
 async function withWebhooks<T>(cmd: Command, work: (env: Env) => Promise<T>): Promise<T> {
   const config = resolveConfig(cmd.optsWithGlobals<GlobalOptions>());
-  const db = openDatabase(config);
   let records: SqlDatabase | undefined;
-  let queue: SqliteQueueStore | null = null;
+  // The outbox, opened only by the commands that read it.
+  let queue: Promise<QueueStore> | undefined;
   try {
     records = await openRecords(config);
     const store = await SqlWebhookStore.open(records);
@@ -40,19 +40,19 @@ async function withWebhooks<T>(cmd: Command, work: (env: Env) => Promise<T>): Pr
       config,
       records,
       store,
-      admin: () => {
-        queue ??= new SqliteQueueStore(db);
-        const outbox = queue;
-        return { store, resolver: new NodeDnsResolver({ servers: config.dnsServers }), config, readEvents: (after, limit) => outbox.readEvents(after, limit) };
-      },
+      admin: () => ({
+        store,
+        resolver: new NodeDnsResolver({ servers: config.dnsServers }),
+        config,
+        readEvents: async (after, limit) => (await (queue ??= openQueue(config))).readEvents(after, limit),
+      }),
     });
   } catch (err) {
     if (err instanceof WebhookError) throw new CliError(err.field && err.field !== 'url' ? `${err.field}: ${err.message}` : err.message, err.code);
     throw err;
   } finally {
-    await (queue as SqliteQueueStore | null)?.close();
+    await queue?.then((q) => q.close(), () => {});
     await records?.close();
-    db.close();
   }
 }
 
