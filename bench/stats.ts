@@ -114,7 +114,7 @@ async function measureFeeder(events: number, log: (line: string) => void): Promi
     const feeder = startStatsFeeder({
       store: stats,
       readEvents: (after, limit) => queue.readEvents(after, limit),
-      messageLabels: async (id) => (await queue.get(id))?.meta ?? null,
+      messageLabels: (ids) => queue.metaOf(ids),
       config: { statsRetention: 400 * DAY, retention: 30 * DAY },
       intervalMs: 0,
     });

@@ -120,7 +120,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   const metrics = new HeraldMetrics({ queue: store, webhookCursors: () => webhooks.enabledEndpoints(), domainLabels: config.metricsDomains, clock });
   store.onCommit((committed) => metrics.countEvents(committed));
   const readEvents = (after: number, limit: number) => store.readEvents(after, limit);
-  const messageMeta = async (id: string) => (await store.get(id))?.meta ?? null;
+  const messageMeta = (ids: readonly string[]) => store.metaOf(ids);
   // Started with the listeners; the routes only need a way to wake it.
   let dispatcher: () => WebhookDispatcher | null = () => null;
   let feeder: () => SuppressionFeeder | null = () => null;

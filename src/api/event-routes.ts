@@ -7,7 +7,7 @@ import { ApiErrors, errorResponses } from './errors.js';
 export interface EventRouteDeps {
   /** The queue's outbox read (QueueStore.readEvents). */
   readEvents: ReadEvents;
-  /** A message's tags, metadata and stream (QueueStore.get(id) → meta). */
+  /** Messages' tags, metadata and stream, many in one call (QueueStore.metaOf). */
   messageMeta: MessageLabelLookup;
   /** SqlWebhookStore.eventTag: pulled events carry the ids webhooks send. */
   eventTag: string;

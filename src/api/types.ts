@@ -74,8 +74,8 @@ export interface ApiDeps {
   stats: SqlStatsStore;
   /** The event outbox, in order (pull API, new endpoints' starting point). */
   readEvents(after: number, limit: number): Promise<MailEvent[]>;
-  /** A message's tags, metadata and stream, for event payloads. */
-  messageMeta(id: string): Promise<MessageMeta | null>;
+  /** Messages' tags, metadata and stream, for event payloads: many in one call; one not found is left out. */
+  messageMeta(ids: readonly string[]): Promise<ReadonlyMap<string, MessageMeta>>;
   /** Tells the webhook dispatcher to look at the endpoints now (after a change). */
   wakeWebhooks(): void;
   /** SMTP credentials (GET/POST/DELETE /api/v1/credentials); not served without it. */

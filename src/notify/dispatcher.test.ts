@@ -36,9 +36,15 @@ async function setup(t: TestContext, options: DispatcherOptions = {}) {
   const webhooks = await SqlWebhookStore.open(records, { clock });
   const receivers: WebhookReceiver[] = [];
   const dispatchers: WebhookDispatcher[] = [];
+  /** Every label lookup, with the ids it asked about; `failing` makes them fail. */
+  const lookups = { calls: [] as string[][], failing: false };
   const deps = {
     readEvents: (after: number, limit: number) => queue.readEvents(after, limit),
-    messageMeta: async (id: string) => (await queue.get(id))?.meta ?? null,
+    messageMeta: async (ids: readonly string[]) => {
+      lookups.calls.push([...ids]);
+      if (lookups.failing) throw new Error('the queue store is busy');
+      return queue.metaOf(ids);
+    },
     resolver: noDns,
     config: { webhookAllowPrivate: 'true' },
     recordEvent: (event: MailEvent) => queue.recordEvent(event),
@@ -48,6 +54,7 @@ async function setup(t: TestContext, options: DispatcherOptions = {}) {
     db,
     queue,
     clock,
+    lookups,
     webhooks,
     dispatcher: startWebhookDispatcher({ ...deps, store: webhooks, options: { pollMs: 0, timeoutMs: 2000, ...options } }),
     /** A second dispatcher on the same database, as after a restart. */
@@ -168,6 +175,39 @@ test('wake() after a commit delivers without a poll', async (t) => {
   w.dispatcher.wake();
   await r.waitFor(2);
   assert.deepEqual(types(r), ['message.accepted', 'message.delivered']);
+});
+
+test('a page of new messages costs one label lookup, shared by every endpoint; a failed lookup is asked again', async (t) => {
+  const w = await setup(t);
+  const a = await w.receiver();
+  const b = await w.receiver();
+  await w.endpoint(a);
+  await w.endpoint(b, { events: ['message.delivered'] });
+  const ids: string[] = [];
+  for (let i = 0; i < 30; i++) ids.push(await w.message('acct', { tags: [`t${i}`] }));
+  for (const id of ids) await w.emit('delivered', id);
+  w.lookups.calls.length = 0;
+  await w.dispatcher.runDue();
+  assert.equal(a.requests.length, 60);
+  assert.equal(b.requests.length, 30);
+  // Several in flight: they may arrive in any order.
+  assert.deepEqual(new Set(b.requests.map((q) => `${q.json.data.message_id} ${q.json.data.tags}`)), new Set(ids.map((id, i) => `${id} t${i}`)));
+  assert.deepEqual(w.lookups.calls, [ids]);
+
+  // The lookup fails: nothing is sent, and the next run asks again.
+  const late = [await w.message('acct', { tags: ['late'] })];
+  await w.emit('delivered', late[0]);
+  w.lookups.failing = true;
+  await w.dispatcher.runDue();
+  assert.deepEqual([a.requests.length, b.requests.length], [60, 30]);
+  assert.ok(w.lookups.calls.length > 1);
+  for (const call of w.lookups.calls.slice(1)) assert.deepEqual(call, late);
+  const failedCalls = w.lookups.calls.length;
+  w.lookups.failing = false;
+  await w.dispatcher.runDue();
+  assert.deepEqual([a.requests.length, b.requests.length], [62, 31]);
+  assert.deepEqual(b.requests.at(-1)!.json.data.tags, ['late']);
+  assert.deepEqual(w.lookups.calls.slice(failedCalls), [late]);
 });
 
 test('ordering: one at a time they arrive in outbox order; with several in flight each arrives once', async (t) => {

@@ -29,7 +29,7 @@ export interface WebhookDispatcherDeps {
   store: SqlWebhookStore;
   /** The queue's outbox read (QueueStore.readEvents). */
   readEvents: ReadEvents;
-  /** A message's tags, metadata and stream (QueueStore.get(id) → meta). */
+  /** Messages' tags, metadata and stream, many in one call (QueueStore.metaOf). */
   messageMeta: MessageLabelLookup;
   resolver: Resolver;
   config: { webhookAllowPrivate: string };
@@ -343,6 +343,8 @@ class Dispatcher implements WebhookDispatcher {
             else if (!(await unchanged())) closed = true;
             else {
               secrets = await this.store.signingSecrets(id);
+              // The page's message labels in one lookup (events another endpoint presented already have theirs).
+              this.presenter.prefetch(page.filter((event) => wants(endpoint, event) && !this.presented.has(event.seq!)));
               presenting = page.map((event) => (wants(endpoint, event) ? this.present(event) : null));
             }
             continue;

@@ -1,3 +1,4 @@
+import type { MailEvent } from '../core/index.js';
 import type { ReadEvents } from './outbox.js';
 import { publicTypeOf, type EventPresenter, type PublicEvent, type PublicEventType } from './public-events.js';
 
@@ -34,17 +35,22 @@ const PAGE = 500;
 export async function readFeed(readEvents: ReadEvents, presenter: EventPresenter, req: FeedRequest): Promise<FeedPage> {
   const maxScan = req.maxScan ?? 10_000;
   const types = req.types && req.types.length ? new Set(req.types) : null;
+  const shows = (event: MailEvent) => {
+    const type = publicTypeOf(event.type);
+    return event.accountId === req.accountId && !!type && (!types || types.has(type));
+  };
   const events: FeedEvent[] = [];
   let cursor = req.after;
   let scanned = 0;
   while (scanned < maxScan) {
     const want = Math.min(PAGE, maxScan - scanned);
     const page = await readEvents(cursor, want);
+    // The labels of the messages this call can still show, in one lookup.
+    presenter.prefetch(page.filter(shows).slice(0, req.limit - events.length));
     for (const event of page) {
       scanned++;
       cursor = event.seq!;
-      const type = publicTypeOf(event.type);
-      if (event.accountId !== req.accountId || !type || (types && !types.has(type))) continue;
+      if (!shows(event)) continue;
       const shown = await presenter.present(event);
       if (!shown) continue;
       events.push({ cursor: String(event.seq), ...shown });

@@ -58,7 +58,7 @@ test('OutboxReader: readers at the head share reads, and what it serves is what 
 
 test('the pull feed: one account, in order, type filter, limit, and a cursor that moves past what it looked at', async () => {
   const o = outbox(Array.from({ length: 40 }, (_, i) => i + 1), (s) => (s % 2 ? 'acct' : 'other'));
-  const presenter = new EventPresenter({ eventTag: 't', messageLabels: async () => null });
+  const presenter = new EventPresenter({ eventTag: 't', messageLabels: async () => new Map() });
   const first = await readFeed(o.read, presenter, { accountId: 'acct', after: 0, limit: 5 });
   assert.deepEqual(first.events.map((e) => e.cursor), ['1', '3', '5', '7', '9']);
   assert.equal(first.events[2].type, 'message.bounced');

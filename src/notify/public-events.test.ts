@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MailEvent } from '../core/index.js';
+import { readFeed } from './event-feed.js';
 import { bounceReasonClass, EventPresenter, publicTypeOf } from './public-events.js';
 
 const AT = new Date('2030-01-02T03:04:05.000Z');
@@ -10,9 +11,9 @@ function presenter(labels: Record<string, { tags?: string[]; metadata?: Record<s
   let lookups = 0;
   const p = new EventPresenter({
     eventTag: 'abcd1234',
-    messageLabels: async (id) => {
+    messageLabels: async (ids) => {
       lookups++;
-      return labels[id] ?? null;
+      return new Map(ids.filter((id) => labels[id]).map((id) => [id, labels[id]]));
     },
   });
   return { p, lookups: () => lookups };
@@ -131,4 +132,66 @@ test('bounce classes from enhanced codes first, then reply texts', () => {
   ];
   for (const [code, enhanced, text, expected] of cases) assert.equal(bounceReasonClass({ code, enhanced, text }), expected, `${code} ${enhanced ?? ''} ${text}`);
   assert.equal(bounceReasonClass(undefined, 'Could not connect'), 'other');
+});
+
+test('a page of events costs one label lookup for the messages not known yet; a failed lookup is asked again', async () => {
+  const calls: string[][] = [];
+  let failing = false;
+  const p = new EventPresenter({
+    eventTag: 't',
+    messageLabels: async (ids) => {
+      calls.push([...ids]);
+      if (failing) throw new Error('the queue store is busy');
+      return new Map(ids.filter((id) => !id.startsWith('gone')).map((id) => [id, { tags: [id] }]));
+    },
+  });
+  const ids = Array.from({ length: 30 }, (_, i) => `m${i}`);
+  const page = [
+    ...ids.map((id, i) => event({ seq: i + 1, type: 'accepted', messageId: id })),
+    event({ seq: 31, type: 'domain.verification_changed', messageId: '', data: { domain: 'a.example' } }),
+    event({ seq: 32, type: 'held', messageId: 'held-only' }),
+    event({ seq: 33, messageId: 'gone' }),
+    ...ids.map((id, i) => event({ seq: 40 + i, messageId: id })),
+  ];
+  p.prefetch(page);
+  const shown = await Promise.all(page.map((e) => p.present(e)));
+  assert.deepEqual(calls, [[...ids, 'gone']], 'one call; each message once; none for account-level or unpublished events');
+  assert.deepEqual(shown[0]!.data.tags, ['m0']);
+  assert.deepEqual(shown.at(-1)!.data.tags, ['m29']);
+  assert.deepEqual(shown[32]!.data.tags, [], 'a message not found has no labels');
+
+  // Known messages (the one not found too) cost nothing; a single event asks about its message alone.
+  p.prefetch(page);
+  await p.present(event({ seq: 99, messageId: 'm3' }));
+  await p.present(event({ seq: 100, messageId: 'single' }));
+  assert.deepEqual(calls.slice(1), [['single']]);
+
+  failing = true;
+  const late = [event({ seq: 101, messageId: 'late1' }), event({ seq: 102, messageId: 'late2' }), event({ seq: 103, messageId: 'm5' })];
+  p.prefetch(late);
+  const failed = await Promise.allSettled(late.map((e) => p.present(e)));
+  assert.deepEqual(failed.map((r) => r.status), ['rejected', 'rejected', 'fulfilled']);
+  failing = false;
+  p.prefetch(late);
+  assert.deepEqual((await Promise.all(late.map((e) => p.present(e)))).map((s) => s!.data.tags), [['late1'], ['late2'], ['m5']]);
+  assert.deepEqual(calls.slice(2), [['late1', 'late2'], ['late1', 'late2']]);
+});
+
+test('the pull feed looks up each page\'s labels in one call, only for the events it can show', async () => {
+  const calls: string[][] = [];
+  const p = new EventPresenter({
+    eventTag: 't',
+    messageLabels: async (ids) => {
+      calls.push([...ids]);
+      return new Map(ids.map((id) => [id, { tags: [id] }]));
+    },
+  });
+  const outbox = Array.from({ length: 40 }, (_, i) => event({ seq: i + 1, messageId: `m${i + 1}`, accountId: i % 2 ? 'other' : 'acct' }));
+  const read = async (after: number, limit: number) => outbox.filter((e) => e.seq! > after).slice(0, limit);
+  const first = await readFeed(read, p, { accountId: 'acct', after: 0, limit: 5 });
+  assert.deepEqual(first.events.map((e) => e.data.tags), [['m1'], ['m3'], ['m5'], ['m7'], ['m9']]);
+  assert.deepEqual(calls, [['m1', 'm3', 'm5', 'm7', 'm9']]);
+  const rest = await readFeed(read, p, { accountId: 'acct', after: first.nextCursor, limit: 100 });
+  assert.equal(rest.events.length, 15);
+  assert.deepEqual(calls.slice(1), [Array.from({ length: 15 }, (_, i) => `m${11 + 2 * i}`)]);
 });

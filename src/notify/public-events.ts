@@ -145,8 +145,8 @@ export interface MessageLabels {
   stream?: string;
 }
 
-/** Looks a message's labels up (the queue's message meta); null when the message is gone. */
-export type MessageLabelLookup = (messageId: string) => Promise<MessageLabels | null | undefined>;
+/** Looks messages' labels up, many in one call (the queue's message meta); a message not found is left out. */
+export type MessageLabelLookup = (messageIds: readonly string[]) => Promise<ReadonlyMap<string, MessageLabels>>;
 
 const COMMON_FIELDS = ['event_id', 'message_id', 'recipient', 'tags', 'metadata', 'stream'];
 const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -196,9 +196,17 @@ function detailsOf(event: MailEvent): Record<string, unknown> {
   }
 }
 
+/** The message whose labels an event carries, or null (account-level and unpublished events). */
+function labelledMessage(event: MailEvent): string | null {
+  const type = publicTypeOf(event.type);
+  if (!type || type === 'domain.verification_changed' || type === 'webhook.disabled') return null;
+  return event.messageId || null;
+}
+
 /**
  * Turns outbox events into public ones. Message labels are looked up once per message and kept
- * (they never change), so many events of one message — and many endpoints — share one lookup.
+ * (they never change), so many events of one message — and many endpoints — share one lookup;
+ * `prefetch` looks up a whole page's in one call.
  */
 export class EventPresenter {
   private readonly labels = new Map<string, Promise<MessageLabels | null>>();
@@ -209,6 +217,20 @@ export class EventPresenter {
 
   eventId(seq: number): string {
     return publicEventId(this.options.eventTag, seq);
+  }
+
+  /**
+   * Starts one lookup of the labels of the events' messages not known yet, so that presenting a
+   * page of events costs one call, not one per message; present() waits for it. A failed lookup
+   * surfaces in present() (and is not remembered).
+   */
+  prefetch(events: Iterable<MailEvent>): void {
+    const ids: string[] = [];
+    for (const event of events) {
+      const id = labelledMessage(event);
+      if (id) ids.push(id);
+    }
+    this.labelsOf(ids);
   }
 
   /** The public event, or null for internal events that are not published. */
@@ -223,7 +245,8 @@ export class EventPresenter {
     if (type === 'webhook.disabled') {
       return { type, timestamp, data: { ...base, ...snakeKeys(event.data) } };
     }
-    const labels = event.messageId ? await this.labelsOf(event.messageId) : null;
+    const id = labelledMessage(event);
+    const labels = id ? await this.labelsOf([id]).get(id) : null;
     return {
       type,
       timestamp,
@@ -239,23 +262,38 @@ export class EventPresenter {
     };
   }
 
-  private labelsOf(messageId: string): Promise<MessageLabels | null> {
-    let found = this.labels.get(messageId);
-    if (found) {
-      // Most recently used goes last: the oldest is dropped first.
-      this.labels.delete(messageId);
-      this.labels.set(messageId, found);
-      return found;
+  /** The labels of each message: kept ones, and the others from one lookup together. */
+  private labelsOf(messageIds: readonly string[]): Map<string, Promise<MessageLabels | null>> {
+    const found = new Map<string, Promise<MessageLabels | null>>();
+    const missing: string[] = [];
+    for (const id of new Set(messageIds)) {
+      const hit = this.labels.get(id);
+      if (hit) {
+        // Most recently used goes last: the oldest is dropped first.
+        this.labels.delete(id);
+        this.labels.set(id, hit);
+        found.set(id, hit);
+      } else missing.push(id);
     }
-    found = this.options.messageLabels(messageId).then(
-      (meta) => (meta ? { tags: meta.tags, metadata: meta.metadata, stream: meta.stream } : null),
-      (err: unknown) => {
-        // A failed lookup is not remembered: the next event of the message asks again.
-        this.labels.delete(messageId);
-        throw err;
-      },
-    );
-    this.labels.set(messageId, found);
+    if (missing.length === 0) return found;
+    const batch = this.options.messageLabels(missing);
+    for (const id of missing) {
+      const pending: Promise<MessageLabels | null> = batch.then(
+        (metas) => {
+          const meta = metas.get(id);
+          return meta ? { tags: meta.tags, metadata: meta.metadata, stream: meta.stream } : null;
+        },
+        (err: unknown) => {
+          // A failed lookup is not remembered: the next event of the message asks again.
+          if (this.labels.get(id) === pending) this.labels.delete(id);
+          throw err;
+        },
+      );
+      // Handled here too: a prefetched message whose event is never presented must not make an unhandled rejection.
+      pending.catch(() => {});
+      this.labels.set(id, pending);
+      found.set(id, pending);
+    }
     const max = this.options.cacheSize ?? 5000;
     while (this.labels.size > max) this.labels.delete(this.labels.keys().next().value!);
     return found;

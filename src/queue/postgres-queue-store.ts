@@ -23,7 +23,7 @@ import type {
   RecipientState,
   RecipientView,
 } from './types.js';
-import { checkAttempt, checkMessage, compact, isDue, senderFilter } from './store-rules.js';
+import { checkAttempt, checkMessage, compact, idChunks, isDue, senderFilter } from './store-rules.js';
 
 export interface PostgresQueueStoreOptions {
   /** `postgres://user@host:5432/database` or the pg driver's pool settings (`max`, `ssl`, ...). */
@@ -584,6 +584,19 @@ export class PostgresQueueStore implements QueueStore {
         recipients,
       };
     });
+  }
+
+  async metaOf(ids: readonly MessageId[]): Promise<Map<MessageId, MessageMeta>> {
+    const found = new Map<MessageId, MessageMeta>();
+    for (const chunk of idChunks(ids)) {
+      const { rows } = await this.pool.query<{ id: string; meta: MessageMeta }>({
+        name: 'queue-meta-of',
+        text: 'SELECT id, meta FROM messages WHERE id = ANY($1::text[])',
+        values: [chunk],
+      });
+      for (const row of rows) found.set(row.id, row.meta);
+    }
+    return found;
   }
 
   async list(req: ListRequest): Promise<MessageSummary[]> {

@@ -701,6 +701,40 @@ export function runQueueStoreContract(name: string, open: () => Promise<QueueSto
         assert.deepEqual(await store.eventsOf(newMessageId(T0), 10), []);
       });
 
+      it('metaOf gives the meta of the messages that exist, each once, in one call', async ({ store, openAnother }) => {
+        const labelled = message({ meta: { subject: 'Receipt', tags: ['receipt', 'eu'], metadata: { order: '1234' }, stream: 'broadcast', template: { id: 'tpl', version: 2 } } });
+        const plain = message({ meta: {} });
+        await store.enqueue(labelled);
+        await store.enqueue(plain);
+        const missing = newMessageId(T0);
+        assert.deepEqual(await store.metaOf([]), new Map());
+        assert.deepEqual(await store.metaOf([missing]), new Map());
+        const found = await store.metaOf([labelled.id, missing, plain.id, labelled.id, plain.id]);
+        assert.deepEqual(
+          found,
+          new Map([
+            [labelled.id, labelled.meta],
+            [plain.id, {}],
+          ]),
+        );
+        // Committed: another store on the same storage reads the same.
+        assert.deepEqual(await (await openAnother()).metaOf([plain.id, labelled.id]), found);
+        assert.equal(await store.remove(plain.id, at(1000)), true);
+        assert.deepEqual([...(await store.metaOf([labelled.id, plain.id])).keys()], [labelled.id]);
+      });
+
+      it('metaOf answers a list longer than one query takes, found ones at the edges of its parts', async ({ store }) => {
+        const stored = [message({ meta: { tags: ['a'] } }), message({ meta: { tags: ['b'] } }), message({ meta: { tags: ['c'] } }), message({ meta: { tags: ['d'] } })];
+        for (const m of stored) await store.enqueue(m);
+        const ids = Array.from({ length: 2500 }, (_, i) => newMessageId(T0 - 1 - i));
+        [ids[0], ids[999], ids[1000], ids[2499]] = stored.map((m) => m.id);
+        // Repeated far apart: still one entry.
+        ids.splice(1500, 0, stored[1].id);
+        const found = await store.metaOf(ids);
+        assert.equal(found.size, 4);
+        for (const m of stored) assert.deepEqual(found.get(m.id), m.meta);
+      });
+
       it('a late bounce turns a delivered recipient into bounced once, with an event and an attempt', async ({ store, openAnother }) => {
         const msg = message({ recipients: ['x@a.example', 'y@a.example'] });
         await store.enqueue(msg);

@@ -22,7 +22,7 @@ import type {
   RecipientState,
   RecipientView,
 } from './types.js';
-import { checkAttempt, checkMessage, compact, isDue, senderFilter } from './store-rules.js';
+import { checkAttempt, checkMessage, compact, idChunks, isDue, senderFilter } from './store-rules.js';
 
 export interface SqliteQueueStoreOptions {
   clock?: Clock;
@@ -166,6 +166,7 @@ export class SqliteQueueStore implements QueueStore {
       nextDue: db.prepare(HOT_QUERIES.nextDue),
       body: db.prepare('SELECT data FROM bodies WHERE message_id = ?'),
       message: db.prepare('SELECT * FROM messages WHERE id = ?'),
+      metaOf: db.prepare('SELECT id, meta FROM messages WHERE id IN (SELECT value FROM json_each(?))'),
       recipientsOf: db.prepare(
         'SELECT id, address, state, attempts, next_attempt_at, last_reply FROM recipients WHERE message_id = ? ORDER BY id',
       ),
@@ -492,6 +493,14 @@ export class SqliteQueueStore implements QueueStore {
         recipients,
       };
     });
+  }
+
+  async metaOf(ids: readonly MessageId[]): Promise<Map<MessageId, MessageMeta>> {
+    const found = new Map<MessageId, MessageMeta>();
+    for (const chunk of idChunks(ids)) {
+      for (const row of this.s.metaOf.all(JSON.stringify(chunk)) as { id: string; meta: string }[]) found.set(row.id, JSON.parse(row.meta) as MessageMeta);
+    }
+    return found;
   }
 
   async list(req: ListRequest): Promise<MessageSummary[]> {

@@ -41,3 +41,14 @@ export function checkAttempt(rec: AttemptRecord): number {
 export function senderFilter(sender: string): { address: string } | { domain: string } {
   return sender.startsWith('@') ? { domain: normalizeDomain(sender.slice(1)) } : { address: normalizeAddress(sender) };
 }
+
+/** Ids per metaOf query: the statement stays small however many ids a caller asks about. */
+export const META_CHUNK = 1000;
+
+/** The distinct ids in chunks of at most `size`, in the order first given. */
+export function idChunks(ids: readonly string[], size = META_CHUNK): string[][] {
+  const distinct = [...new Set(ids)];
+  const chunks: string[][] = [];
+  for (let i = 0; i < distinct.length; i += size) chunks.push(distinct.slice(i, i + size));
+  return chunks;
+}

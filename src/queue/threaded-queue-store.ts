@@ -7,6 +7,7 @@ import type {
   LateBounce,
   ListRequest,
   MessageDetail,
+  MessageMeta,
   MessageSummary,
   NewMessage,
   QueueGauges,
@@ -126,6 +127,9 @@ export class ThreadedQueueStore implements QueueStore {
   }
   get(id: MessageId): Promise<MessageDetail | null> {
     return this.call('get', [id]);
+  }
+  metaOf(ids: readonly MessageId[]): Promise<Map<MessageId, MessageMeta>> {
+    return this.call('metaOf', [ids]);
   }
   list(req: ListRequest): Promise<MessageSummary[]> {
     return this.call('list', [req]);

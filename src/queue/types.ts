@@ -220,6 +220,12 @@ export interface QueueStore {
   nextDueAt(): Promise<Date | null>;
   getBody(id: MessageId): Promise<Buffer | null>;
   get(id: MessageId): Promise<MessageDetail | null>;
+  /**
+   * The meta of those of `ids` that exist (absent ones are left out; repeated ones count once):
+   * one query per thousand ids, without the recipients and attempts `get` reads. For the readers
+   * that only want a message's labels (statistics, event payloads), a page of events at a time.
+   */
+  metaOf(ids: readonly MessageId[]): Promise<Map<MessageId, MessageMeta>>;
   list(req: ListRequest): Promise<MessageSummary[]>;
   /** Makes pending recipients due now (one message or all); returns recipients affected. */
   retryNow(id: MessageId | 'all', now: Date): Promise<number>;

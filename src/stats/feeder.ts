@@ -4,14 +4,14 @@ import { COUNTED_EVENT_TYPES } from './rollup.js';
 import type { SqlStatsStore } from './sql-stats-store.js';
 import type { StatsLabels } from './types.js';
 
-/** Looks a message's labels up (the queue's message meta); null when the message is gone. */
-export type StatsLabelLookup = (messageId: string) => Promise<StatsLabels | null | undefined>;
+/** Looks messages' labels up, many in one call (the queue's metaOf); a message not found is left out. */
+export type StatsLabelLookup = (messageIds: readonly string[]) => Promise<ReadonlyMap<string, StatsLabels>>;
 
 export interface StatsFeederOptions {
   store: Pick<SqlStatsStore, 'feedCursor' | 'applyPage' | 'purge'>;
   /** The queue's outbox: events with seq > afterSeq, in seq order, at most `limit`. */
   readEvents(afterSeq: number, limit: number): Promise<MailEvent[]>;
-  /** A message's tags and stream (QueueStore.get(id) → meta). */
+  /** Messages' tags and stream (QueueStore.metaOf). */
   messageLabels: StatsLabelLookup;
   config: {
     /** HERALD_STATS_RETENTION: how long hourly roll-ups are kept. */
@@ -51,8 +51,9 @@ interface Page {
 
 /**
  * Message labels, looked up once per message and kept (they never change): a message's events
- * (accepted, delivered, opened …) usually arrive while it is still in memory. A message not
- * found is not remembered: a suppressed event may be read before its message is committed.
+ * (accepted, delivered, opened …) usually arrive while it is still in memory. The ones a page
+ * lacks are looked up together, in one call. A message not found is not remembered: a suppressed
+ * event may be read before its message is committed; nor is a failed lookup: the next page asks again.
  */
 class LabelCache {
   private readonly found = new Map<string, Promise<StatsLabels | null>>();
@@ -62,30 +63,45 @@ class LabelCache {
     private readonly size: number,
   ) {}
 
-  get(messageId: string): Promise<StatsLabels | null> {
-    const hit = this.found.get(messageId);
-    if (hit) {
-      // Most recently used goes last: the oldest is dropped first.
-      this.found.delete(messageId);
-      this.found.set(messageId, hit);
-      return hit;
+  async getMany(messageIds: Iterable<string>): Promise<Map<string, StatsLabels | null>> {
+    const wanted = new Map<string, Promise<StatsLabels | null>>();
+    const missing: string[] = [];
+    for (const id of new Set(messageIds)) {
+      const hit = this.found.get(id);
+      if (hit) {
+        // Most recently used goes last: the oldest is dropped first.
+        this.found.delete(id);
+        this.found.set(id, hit);
+        wanted.set(id, hit);
+      } else missing.push(id);
     }
-    const pending = this.lookup(messageId).then(
-      (meta) => {
-        if (!meta) {
-          this.found.delete(messageId);
-          return null;
-        }
-        return { tags: meta.tags, stream: meta.stream, dsnFor: meta.dsnFor };
-      },
-      (err: unknown) => {
-        this.found.delete(messageId);
-        throw err;
-      },
-    );
-    this.found.set(messageId, pending);
-    while (this.found.size > this.size) this.found.delete(this.found.keys().next().value!);
-    return pending;
+    if (missing.length) {
+      const batch = this.lookup(missing);
+      for (const id of missing) {
+        const forget = () => {
+          if (this.found.get(id) === pending) this.found.delete(id);
+        };
+        const pending: Promise<StatsLabels | null> = batch.then(
+          (metas) => {
+            const meta = metas.get(id);
+            if (!meta) {
+              forget();
+              return null;
+            }
+            return { tags: meta.tags, stream: meta.stream, dsnFor: meta.dsnFor };
+          },
+          (err: unknown) => {
+            forget();
+            throw err;
+          },
+        );
+        this.found.set(id, pending);
+        wanted.set(id, pending);
+      }
+      while (this.found.size > this.size) this.found.delete(this.found.keys().next().value!);
+    }
+    const labels = await Promise.all([...wanted].map(async ([id, pending]) => [id, await pending] as const));
+    return new Map(labels);
   }
 }
 
@@ -119,8 +135,7 @@ export function startStatsFeeder(options: StatsFeederOptions): StatsFeeder {
       const ids = new Set<string>();
       for (const e of events) if (COUNTED.has(e.type) && e.messageId && e.accountId) ids.add(e.messageId);
       if (ids.size === 0) return null;
-      const found = await Promise.all([...ids].map(async (id) => [id, await labels.get(id)] as const));
-      return { events, labels: new Map(found) };
+      return { events, labels: await labels.getMany(ids) };
     },
     commit: (from, to, page) => store.applyPage(from, to, page?.events ?? [], page?.labels ?? new Map()),
     afterDrain: purge,

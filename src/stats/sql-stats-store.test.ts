@@ -45,7 +45,7 @@ async function world(t: { after(fn: () => void | Promise<void>): void }, backend
         if (faults.readsLeft-- <= 0) throw new Error('the queue store is gone');
         return queue.readEvents(after, limit);
       },
-      messageLabels: async (id) => (await queue.get(id))?.meta ?? null,
+      messageLabels: (ids) => queue.metaOf(ids),
       config: { statsRetention: options.statsRetention ?? 400 * DAY, retention: options.retention ?? 30 * DAY },
       clock,
       intervalMs: 0,
