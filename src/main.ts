@@ -15,6 +15,7 @@ import {
   soloJobLeases,
   SqliteSqlDatabase,
   SqlJobLeases,
+  SqlRateCounter,
   type CopiedTable,
   type CopyProgress,
   type SqlDatabase,
@@ -259,7 +260,8 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
         // An injected clock or resolver cannot cross threads, and a PostgreSQL queue is shared
         // with the other nodes: deliver in this thread, within the cluster's destination limits.
         const slots = postgres ? await SqlDestinationSlots.open(records) : undefined;
-        const scheduler = createDelivery({ store, config, clock, resolver: deps.resolver, logger: deliverLog, returnPathSecret, slots });
+        const destinationRates = postgres ? await SqlRateCounter.open(records, { clock }) : undefined;
+        const scheduler = createDelivery({ store, config, clock, resolver: deps.resolver, logger: deliverLog, returnPathSecret, slots, destinationRates });
         await scheduler.start();
         delivery = scheduler;
       }

@@ -178,6 +178,12 @@ export const SCHEMA = {
   },
   deliveryConcurrency: { env: 'HERALD_DELIVERY_CONCURRENCY', default: '100', parse: int(1, 10_000), describe: 'Most delivery attempts in flight in all.' },
   destinationConcurrency: { env: 'HERALD_DESTINATION_CONCURRENCY', default: '10', parse: int(1, 1000), describe: 'Most connections to one destination domain at a time.' },
+  destinationRate: {
+    env: 'HERALD_DESTINATION_RATE',
+    default: '0',
+    parse: int(0, 1_000_000),
+    describe: 'Most messages per minute sent to one destination domain, counting a message once however many of its recipients are at that domain, across the cluster; 0 = no limit.',
+  },
   deliveryLease: {
     env: 'HERALD_DELIVERY_LEASE',
     default: '10m',

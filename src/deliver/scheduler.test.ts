@@ -368,8 +368,8 @@ test('two schedulers on one database keep the destination limit between them, an
   const db = SqliteSqlDatabase.open(file);
   try {
     const slots = await SqlDestinationSlots.open(db);
-    assert.equal(await slots.acquire('ok.test', 2, 'newcomer', new Date(), 60_000), true);
-    assert.equal(await slots.acquire('ok.test', 2, 'newcomer', new Date(), 60_000), true);
+    assert.equal(await slots.acquire('ok.test', 2, 'newcomer', new Date(), 60_000), 0);
+    assert.equal(await slots.acquire('ok.test', 2, 'newcomer', new Date(), 60_000), 1);
   } finally {
     await db.close();
   }
@@ -381,8 +381,8 @@ test('a batch that waits too long for a cluster slot is deferred without connect
   const node = await clusterNode(file, 'node-a', held.transport, { slotWaitMs: 0 });
   try {
     // Another node holds both of ok.test's slots.
-    assert.equal(await node.slots.acquire('ok.test', 2, 'node-b', new Date(), 600_000), true);
-    assert.equal(await node.slots.acquire('ok.test', 2, 'node-b', new Date(), 600_000), true);
+    assert.equal(await node.slots.acquire('ok.test', 2, 'node-b', new Date(), 600_000), 0);
+    assert.equal(await node.slots.acquire('ok.test', 2, 'node-b', new Date(), 600_000), 1);
     await node.scheduler.start();
     const m = message(['patient@ok.test']);
     await node.store.enqueue(m);
@@ -399,5 +399,44 @@ test('a batch that waits too long for a cluster slot is deferred without connect
   } finally {
     held.finishAll();
     await node.close();
+  }
+});
+
+test('work that comes due between a claim and setting the timer is claimed then, not a rescan later', { timeout: 30_000 }, async () => {
+  const dueAt = new Date(Date.now() + 60_000);
+  let now = new Date(dueAt.getTime() - 1);
+  // The claim runs just before the due time; the clock reaches it while the next due time is read
+  // (as when every batch a backoff suspended comes due at its end). Commits without events (this
+  // store's claims) wake no one, as on PostgreSQL: only the scheduler's timer can.
+  class DueWhileArming extends SqliteQueueStore {
+    override async nextDueAt(): Promise<Date | null> {
+      now = dueAt;
+      return super.nextDueAt();
+    }
+
+    override onCommit(listener: (events: MailEvent[]) => void): void {
+      super.onCommit((events) => events.length > 0 && listener(events));
+    }
+  }
+  const store = new DueWhileArming(openSqlite(clusterFile()));
+  const held = holdingTransport();
+  // No rescan for ten minutes: only the due time can wake the scheduler.
+  const scheduler = new DeliveryScheduler({ store, transport: held.transport, config: clusterConfig, clock: { now: () => now }, rescanMs: 600_000, stopGraceMs: 5000 });
+  const m = message(['timely@ok.test'], { notBefore: dueAt });
+  const seen = (type: MailEvent['type']) => new Promise<void>((resolve) => store.onCommit((events) => events.some((e) => e.type === type && e.messageId === m.id) && resolve()));
+  const accepted = seen('accepted');
+  const delivered = seen('delivered');
+  try {
+    await store.enqueue(m);
+    await accepted;
+    await scheduler.start();
+    await held.opened(1);
+    held.finishOldest();
+    await delivered;
+    assert.equal(held.owners.length, 1);
+  } finally {
+    held.finishAll();
+    await scheduler.stop();
+    await store.close();
   }
 });

@@ -3,6 +3,7 @@ import { hostname as osHostname } from 'node:os';
 import type { HeraldConfig } from '../config/index.js';
 import { silentLogger, systemClock, type Clock, type Logger, type MailEvent, type RecipientOutcome } from '../core/index.js';
 import type { DeliveryBatch, DestinationSlots, NewMessage, QueueStore, RecipientResult } from '../queue/index.js';
+import { MemoryRateCounter, MINUTE_MS, windowsAt, type KeyedRateLimiter } from '../storage/index.js';
 import { buildDsn, type DsnRecipient } from './dsn.js';
 import { decideRetry } from './retry-policy.js';
 import type { Transport } from './smtp-transport.js';
@@ -10,7 +11,7 @@ import type { Transport } from './smtp-transport.js';
 export interface DeliverySchedulerOptions {
   store: QueueStore;
   transport: Transport;
-  config: Pick<HeraldConfig, 'hostname' | 'retrySchedule' | 'maxQueueAge' | 'deliveryConcurrency' | 'destinationConcurrency'>;
+  config: Pick<HeraldConfig, 'hostname' | 'retrySchedule' | 'maxQueueAge' | 'deliveryConcurrency' | 'destinationConcurrency'> & Partial<Pick<HeraldConfig, 'destinationRate'>>;
   clock?: Clock;
   logger?: Logger;
   /** Lease owner id; unique per process by default. */
@@ -50,9 +51,15 @@ export interface DeliverySchedulerOptions {
    * After the cluster had no slot for a destination, how long before this node asks again (an
    * attempt of its own there ending asks at once). Short, because the slot another node frees
    * tells no one: waiting a whole rescan let two nodes stall each other on a busy destination.
-   * Default 200 ms (a failed ask is one small read and write).
+   * Default 200 ms (a failed ask is one statement).
    */
   slotRetryMs?: number;
+  /**
+   * Counts HERALD_DESTINATION_RATE, under `destination:<domain>`. Several nodes on one database
+   * pass the shared counter so the limit holds across them; without it the count is this
+   * process's own (one node alone).
+   */
+  destinationRates?: KeyedRateLimiter;
 }
 
 /**
@@ -77,6 +84,7 @@ export class DeliveryScheduler {
   private readonly slots: DestinationSlots | undefined;
   private readonly slotWaitMs: number;
   private readonly slotRetryMs: number;
+  private readonly destinationRates: KeyedRateLimiter;
 
   private running = false;
   private pumping = false;
@@ -112,6 +120,7 @@ export class DeliveryScheduler {
     this.slots = options.slots;
     this.slotWaitMs = options.slotWaitMs ?? this.leaseMs / 10;
     this.slotRetryMs = options.slotRetryMs ?? Math.min(200, this.rescanMs);
+    this.destinationRates = options.destinationRates ?? new MemoryRateCounter({ clock: this.clock });
   }
 
   async start(): Promise<void> {
@@ -213,11 +222,12 @@ export class DeliveryScheduler {
       // Other workers (or a previous run of this one) may have died holding leases.
       await this.store.reapExpiredLeases(this.clock.now());
     }
+    let now = this.clock.now();
     for (;;) {
       if (!this.running) return;
+      now = this.clock.now();
       const capacity = this.config.deliveryConcurrency - this.inFlight.size - this.waitingCount();
       if (capacity <= 0) break;
-      const now = this.clock.now();
       // No skipDomains here: a destination with a large backlog (down, or at its concurrency
       // limit) would make every claim scan all of its due rows. Its batches are claimed in due
       // order instead, and wait here for a slot or are deferred at once while it backs off.
@@ -230,7 +240,7 @@ export class DeliveryScheduler {
       }
       this.startWaiting();
     }
-    await this.arm();
+    await this.arm(now.getTime());
   }
 
   private waitingCount(): number {
@@ -294,13 +304,13 @@ export class DeliveryScheduler {
    * is asked again after slotRetryMs or when one of our attempts there ends, whichever is first.
    */
   private async attemptInSlot(slots: DestinationSlots, batch: DeliveryBatch): Promise<void> {
-    const ours = await slots
+    const slot = await slots
       .acquire(batch.domain, this.config.destinationConcurrency, this.owner, this.clock.now(), this.leaseMs)
       .catch((err: unknown) => {
         this.log.error({ err, domain: batch.domain }, 'could not take a destination slot; the batch waits for the next try');
-        return false;
+        return null;
       });
-    if (!ours) {
+    if (slot === null) {
       this.slotsFull.set(batch.domain, this.clock.now().getTime() + this.slotRetryMs);
       const list = this.waiting.get(batch.domain) ?? [];
       list.unshift(batch);
@@ -311,7 +321,7 @@ export class DeliveryScheduler {
       // stop() began meanwhile: it hands the claim back to the queue.
       if (this.running) await this.attempt(batch);
     } finally {
-      await slots.release(batch.domain, this.owner).catch((err: unknown) => {
+      await slots.release(batch.domain, slot, this.owner).catch((err: unknown) => {
         this.log.error({ err, domain: batch.domain }, 'could not release a destination slot; it comes free when its lease expires');
       });
       this.slotsFull.delete(batch.domain);
@@ -337,16 +347,20 @@ export class DeliveryScheduler {
     this.inFlight.add(task);
   }
 
-  /** Sets the timer to the next due time, at most one rescan period away. */
-  private async arm(): Promise<void> {
+  /**
+   * Sets the timer to the next due time, at most one rescan period away. `looked` is when the
+   * pump last claimed (or found no capacity to claim).
+   */
+  private async arm(looked: number): Promise<void> {
     clearTimeout(this.timer);
     if (!this.running) return;
     const due = await this.store.nextDueAt();
     const now = this.clock.now().getTime();
     let delay = this.rescanMs;
-    // Work due already but not claimed waits for capacity: a finishing attempt wakes us, so do
-    // not poll for it.
-    if (due && due.getTime() > now) delay = Math.min(delay, due.getTime() - now);
+    // Work due by then but not claimed waits for capacity: a finishing attempt wakes us, so do
+    // not poll for it. Work that came due since (a backoff's batches all come due at its end,
+    // often between the claim and now) is claimed at once, not a rescan later.
+    if (due && due.getTime() > looked) delay = Math.min(delay, due.getTime() - now);
     for (const { until } of this.backoff.values()) if (until > now) delay = Math.min(delay, until - now);
     for (const until of this.slotsFull.values()) if (until > now) delay = Math.min(delay, until - now);
     if (!this.running) return;
@@ -355,6 +369,7 @@ export class DeliveryScheduler {
   }
 
   private async attempt(batch: DeliveryBatch): Promise<void> {
+    if (!(await this.withinRate(batch))) return;
     const log = this.log.child({ messageId: batch.messageId, domain: batch.domain });
     const body = await this.store.getBody(batch.messageId);
     if (!body) {
@@ -365,6 +380,34 @@ export class DeliveryScheduler {
     const started = this.clock.now();
     const result = await this.transport.deliver(batch, body, this.abort.signal);
     await this.record(batch, result.outcomes, started, body, log);
+  }
+
+  /**
+   * HERALD_DESTINATION_RATE, taken once the batch holds its connection slot: one batch (one SMTP
+   * transaction) counts one message. Refused, the destination backs off until the minute ends,
+   * as after a site failure, so this batch and the others there are deferred without connecting.
+   * A count that fails defers the batch rather than risk passing the limit.
+   */
+  private async withinRate(batch: DeliveryBatch): Promise<boolean> {
+    const max = this.config.destinationRate ?? 0;
+    if (max === 0) return true;
+    const now = this.clock.now().getTime();
+    const verdict = await this.destinationRates
+      .take(`destination:${batch.domain}`, 1, { ratePerMinute: max, ratePerDay: null }, new Date(now))
+      .catch((err: unknown) => {
+        this.log.error({ err, domain: batch.domain }, 'could not count the rate of messages to a destination; the batch is deferred');
+        return null;
+      });
+    if (verdict?.ok) return true;
+    if (verdict === null) {
+      await this.suspend(batch, { until: now, reason: `the rate of messages to ${batch.domain} could not be counted` });
+      return false;
+    }
+    const pause = { until: windowsAt(now).minuteStart + MINUTE_MS, reason: `rate limit: ${max} messages per minute to ${batch.domain}` };
+    // A longer pause after a site failure stays.
+    if ((this.backoff.get(batch.domain)?.until ?? 0) < pause.until) this.backoff.set(batch.domain, pause);
+    await this.suspend(batch, pause);
+    return false;
   }
 
   /** Defers a batch for a destination that is backing off, without connecting. */

@@ -10,6 +10,8 @@
  * The async query layer every room's record store is written against, on SQLite or PostgreSQL
  * (`SqlDatabase`, sql-database.ts): one store class per room for both engines.
  * Readiness: `migrationProblems` compares each room's ledger with the versions this build knows.
+ * Windowed message counters by key (`MemoryRateCounter`, `SqlRateCounter`, ledger `rate-limits`):
+ * what account and destination rate limits count with.
  */
 export { openSqlite, migrate, type SqliteDatabase, type Migration } from './sqlite.js';
 export { changeCounterSql, postgresChangeCounterSql, ChangeCounter } from './change-counters.js';
@@ -32,3 +34,15 @@ export { followOutbox, moveFeedCursor, type OutboxFollower, type OutboxFollowerO
 export { startSweeper, type Sweeper } from './sweeper.js';
 export { SqlJobLeases, soloJobLeases, runWhileLeased, type JobLeases, type LeasedJob, type StoppableJob } from './job-leases.js';
 export { copySqliteToPostgres, CopyError, type CopyProgress, type CopiedTable } from './copy-to-postgres.js';
+export {
+  MemoryRateCounter,
+  judgeTake,
+  windowsAt,
+  MINUTE_MS,
+  DAY_MS,
+  type KeyedRateLimiter,
+  type RateLimitResult,
+  type RateLimitWindow,
+  type WindowLimits,
+} from './rate-windows.js';
+export { SqlRateCounter } from './sql-rate-counter.js';
