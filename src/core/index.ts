@@ -1,7 +1,7 @@
 /**
  * core — Herald's shared vocabulary: ids, addresses, SMTP replies, outcomes, events, durations,
- * network ranges, signed return paths and tracking tokens, and the injected-world interfaces
- * (clock, DNS resolver, logger).
+ * network ranges, signed return paths and tracking tokens, a batched lookup cache, and the
+ * injected-world interfaces (clock, DNS resolver, logger).
  *
  * Invariants: pure types and functions only. No I/O, no imports from any other room.
  */
@@ -19,3 +19,4 @@ export * from './return-path.js';
 export * from './bounce-classifier.js';
 export * from './inbound.js';
 export * from './tracking-token.js';
+export * from './batch-cache.js';

@@ -1,4 +1,4 @@
-import { classifyBounceEvent, replyOfEvent, type EventType, type MailEvent, type SmtpReply } from '../core/index.js';
+import { BatchLookupCache, classifyBounceEvent, replyOfEvent, type EventType, type MailEvent, type SmtpReply } from '../core/index.js';
 
 /**
  * Herald's events as the outside world sees them, in webhooks and in the pull API alike: public
@@ -209,11 +209,21 @@ function labelledMessage(event: MailEvent): string | null {
  * `prefetch` looks up a whole page's in one call.
  */
 export class EventPresenter {
-  private readonly labels = new Map<string, Promise<MessageLabels | null>>();
+  private readonly labels: BatchLookupCache<MessageLabels>;
 
   constructor(
     private readonly options: { eventTag: string; messageLabels: MessageLabelLookup; cacheSize?: number },
-  ) {}
+  ) {
+    this.labels = new BatchLookupCache({
+      lookup: async (ids) => {
+        const metas = await options.messageLabels(ids);
+        return new Map([...metas].map(([id, meta]) => [id, { tags: meta.tags, metadata: meta.metadata, stream: meta.stream }]));
+      },
+      size: options.cacheSize ?? 5000,
+      // An event is read from the outbox only after its message was committed: absent is gone.
+      rememberMissing: true,
+    });
+  }
 
   eventId(seq: number): string {
     return publicEventId(this.options.eventTag, seq);
@@ -230,7 +240,7 @@ export class EventPresenter {
       const id = labelledMessage(event);
       if (id) ids.push(id);
     }
-    this.labelsOf(ids);
+    this.labels.getMany(ids);
   }
 
   /** The public event, or null for internal events that are not published. */
@@ -246,7 +256,7 @@ export class EventPresenter {
       return { type, timestamp, data: { ...base, ...snakeKeys(event.data) } };
     }
     const id = labelledMessage(event);
-    const labels = id ? await this.labelsOf([id]).get(id) : null;
+    const labels = id ? await this.labels.getMany([id]).get(id) : null;
     return {
       type,
       timestamp,
@@ -262,40 +272,4 @@ export class EventPresenter {
     };
   }
 
-  /** The labels of each message: kept ones, and the others from one lookup together. */
-  private labelsOf(messageIds: readonly string[]): Map<string, Promise<MessageLabels | null>> {
-    const found = new Map<string, Promise<MessageLabels | null>>();
-    const missing: string[] = [];
-    for (const id of new Set(messageIds)) {
-      const hit = this.labels.get(id);
-      if (hit) {
-        // Most recently used goes last: the oldest is dropped first.
-        this.labels.delete(id);
-        this.labels.set(id, hit);
-        found.set(id, hit);
-      } else missing.push(id);
-    }
-    if (missing.length === 0) return found;
-    const batch = this.options.messageLabels(missing);
-    for (const id of missing) {
-      const pending: Promise<MessageLabels | null> = batch.then(
-        (metas) => {
-          const meta = metas.get(id);
-          return meta ? { tags: meta.tags, metadata: meta.metadata, stream: meta.stream } : null;
-        },
-        (err: unknown) => {
-          // A failed lookup is not remembered: the next event of the message asks again.
-          if (this.labels.get(id) === pending) this.labels.delete(id);
-          throw err;
-        },
-      );
-      // Handled here too: a prefetched message whose event is never presented must not make an unhandled rejection.
-      pending.catch(() => {});
-      this.labels.set(id, pending);
-      found.set(id, pending);
-    }
-    const max = this.options.cacheSize ?? 5000;
-    while (this.labels.size > max) this.labels.delete(this.labels.keys().next().value!);
-    return found;
-  }
 }

@@ -1,4 +1,4 @@
-import { silentLogger, systemClock, type Clock, type Logger, type MailEvent } from '../core/index.js';
+import { BatchLookupCache, silentLogger, systemClock, type Clock, type Logger, type MailEvent } from '../core/index.js';
 import { followOutbox } from '../storage/index.js';
 import { COUNTED_EVENT_TYPES } from './rollup.js';
 import type { SqlStatsStore } from './sql-stats-store.js';
@@ -50,62 +50,6 @@ interface Page {
 }
 
 /**
- * Message labels, looked up once per message and kept (they never change): a message's events
- * (accepted, delivered, opened …) usually arrive while it is still in memory. The ones a page
- * lacks are looked up together, in one call. A message not found is not remembered: a suppressed
- * event may be read before its message is committed; nor is a failed lookup: the next page asks again.
- */
-class LabelCache {
-  private readonly found = new Map<string, Promise<StatsLabels | null>>();
-
-  constructor(
-    private readonly lookup: StatsLabelLookup,
-    private readonly size: number,
-  ) {}
-
-  async getMany(messageIds: Iterable<string>): Promise<Map<string, StatsLabels | null>> {
-    const wanted = new Map<string, Promise<StatsLabels | null>>();
-    const missing: string[] = [];
-    for (const id of new Set(messageIds)) {
-      const hit = this.found.get(id);
-      if (hit) {
-        // Most recently used goes last: the oldest is dropped first.
-        this.found.delete(id);
-        this.found.set(id, hit);
-        wanted.set(id, hit);
-      } else missing.push(id);
-    }
-    if (missing.length) {
-      const batch = this.lookup(missing);
-      for (const id of missing) {
-        const forget = () => {
-          if (this.found.get(id) === pending) this.found.delete(id);
-        };
-        const pending: Promise<StatsLabels | null> = batch.then(
-          (metas) => {
-            const meta = metas.get(id);
-            if (!meta) {
-              forget();
-              return null;
-            }
-            return { tags: meta.tags, stream: meta.stream, dsnFor: meta.dsnFor };
-          },
-          (err: unknown) => {
-            forget();
-            throw err;
-          },
-        );
-        this.found.set(id, pending);
-        wanted.set(id, pending);
-      }
-      while (this.found.size > this.size) this.found.delete(this.found.keys().next().value!);
-    }
-    const labels = await Promise.all([...wanted].map(async ([id, pending]) => [id, await pending] as const));
-    return new Map(labels);
-  }
-}
-
-/**
  * Turns the event outbox into statistics roll-ups. Each page's messages' labels (tags, stream)
  * are looked up first, all at once; then the page is counted and the cursor moved in one
  * transaction (storage `followOutbox`), so a crash or restart never counts an event twice.
@@ -116,7 +60,16 @@ export function startStatsFeeder(options: StatsFeederOptions): StatsFeeder {
   const { store } = options;
   const clock = options.clock ?? systemClock;
   const log = options.logger ?? silentLogger;
-  const labels = new LabelCache(options.messageLabels, options.cacheSize ?? 20_000);
+  // Labels never change: kept per message, a page's unknown ones looked up in one call. A message
+  // not found is not remembered (a suppressed event may be read before its message is committed).
+  const labels = new BatchLookupCache<StatsLabels>({
+    lookup: async (ids) => {
+      const metas = await options.messageLabels(ids);
+      return new Map([...metas].map(([id, meta]) => [id, { tags: meta.tags, stream: meta.stream, dsnFor: meta.dsnFor }]));
+    },
+    size: options.cacheSize ?? 20_000,
+    rememberMissing: false,
+  });
   let lastPurge = 0;
 
   const purge = async () => {
@@ -135,7 +88,8 @@ export function startStatsFeeder(options: StatsFeederOptions): StatsFeeder {
       const ids = new Set<string>();
       for (const e of events) if (COUNTED.has(e.type) && e.messageId && e.accountId) ids.add(e.messageId);
       if (ids.size === 0) return null;
-      return { events, labels: await labels.getMany(ids) };
+      const found = await Promise.all([...labels.getMany(ids)].map(async ([id, pending]) => [id, await pending] as const));
+      return { events, labels: new Map(found) };
     },
     commit: (from, to, page) => store.applyPage(from, to, page?.events ?? [], page?.labels ?? new Map()),
     afterDrain: purge,
