@@ -52,45 +52,49 @@ export function readGreeting(host: string, port: number, timeoutMs = 2000): Prom
   });
 }
 
-/**
- * Waits until host:port answers with a 220 greeting. Retries are paced by the connection
- * attempts themselves (refusals are instant, so a short pause keeps this from spinning).
- */
-export async function waitForSmtp(host: string, port: number, opts: { timeoutMs?: number; alive?: () => string | null } = {}): Promise<string> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-  let last = '';
-  while (Date.now() < deadline) {
-    const dead = opts.alive?.();
-    if (dead) throw new Error(dead);
-    try {
-      const greeting = await readGreeting(host, port, 2000);
-      if (greeting.startsWith('220')) return greeting;
-      last = greeting;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${host}:${port} did not greet with 220 in time (last: ${last})`);
+interface ReadyOptions {
+  timeoutMs?: number;
+  /** The reason the process is gone, or null while it runs: waiting stops at once. */
+  alive?: () => string | null;
 }
 
-/** Waits until `url` answers 200 (a listener that starts after the SMTP ones, e.g. /healthz); paced like waitForSmtp. */
-export async function waitForHttp(url: string, opts: { timeoutMs?: number; alive?: () => string | null } = {}): Promise<void> {
+/**
+ * Asks `probe` until it answers ready (a value) or the time is up. Retries are paced by the probe
+ * itself (refusals are instant, so a short pause keeps this from spinning); `probe` returns
+ * `{ ready }` or `{ not }` with what it saw, which the timeout error repeats.
+ */
+async function waitUntilReady<T>(what: string, probe: () => Promise<{ ready: T } | { not: string }>, opts: ReadyOptions): Promise<T> {
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   let last = '';
   while (Date.now() < deadline) {
     const dead = opts.alive?.();
     if (dead) throw new Error(dead);
     try {
-      const res = await fetch(url);
-      if (res.status === 200) return;
-      last = `HTTP ${res.status}`;
+      const answer = await probe();
+      if ('ready' in answer) return answer.ready;
+      last = answer.not;
     } catch (e) {
       last = (e as Error).message;
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`${url} did not answer 200 in time (last: ${last})`);
+  throw new Error(`${what} in time (last: ${last})`);
+}
+
+/** Waits until host:port answers with a 220 greeting. */
+export function waitForSmtp(host: string, port: number, opts: ReadyOptions = {}): Promise<string> {
+  return waitUntilReady<string>(`${host}:${port} did not greet with 220`, async () => {
+    const greeting = await readGreeting(host, port, 2000);
+    return greeting.startsWith('220') ? { ready: greeting } : { not: greeting };
+  }, opts);
+}
+
+/** Waits until `url` answers 200 (a listener that starts after the SMTP ones, e.g. /healthz). */
+export function waitForHttp(url: string, opts: ReadyOptions = {}): Promise<void> {
+  return waitUntilReady<void>(`${url} did not answer 200`, async () => {
+    const res = await fetch(url);
+    return res.status === 200 ? { ready: undefined } : { not: `HTTP ${res.status}` };
+  }, opts);
 }
 
 // ---- /proc accounting ------------------------------------------------------------------------
