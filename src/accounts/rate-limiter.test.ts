@@ -127,7 +127,7 @@ describeEachBackend('the account limiter in the database', ({ engine, fresh, ano
 
   const rowsOf = (db: SqlDatabase, accountId: string) =>
     db.all<{ period: string; window_start: number; messages: number }>(
-      'SELECT period, window_start, messages FROM rate_limit_usage WHERE account_id = ? ORDER BY period DESC, window_start',
+      'SELECT period, window_start, messages FROM rate_limit_usage WHERE counter_key = ? ORDER BY period DESC, window_start',
       [accountId],
     );
 

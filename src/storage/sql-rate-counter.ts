@@ -3,9 +3,8 @@ import { checkCount, DAY_MS, judgeTake, MINUTE_MS, windowsAt, type KeyedRateLimi
 import type { DialectMigrations, SqlDatabase, SqlExecutor } from './sql-database.js';
 
 /**
- * Messages counted per key, window kind and window start. The key column is named `account_id`
- * because accounts were counted first; it holds any counter key (an account id, or
- * `destination:<domain>`). `period` rather than `window`, which PostgreSQL reserves. Counts are
+ * Messages counted per key (an account id, or `destination:<domain>`), window kind and window
+ * start. `period` rather than `window`, which PostgreSQL reserves. Counts are
  * BIGINT on PostgreSQL: a key without limits is counted too, and a day of it may pass 2^31.
  */
 const MIGRATIONS: DialectMigrations = {
@@ -13,11 +12,11 @@ const MIGRATIONS: DialectMigrations = {
     {
       version: 1,
       sql: `CREATE TABLE rate_limit_usage (
-              account_id TEXT NOT NULL,
+              counter_key TEXT NOT NULL,
               period TEXT NOT NULL CHECK (period IN ('minute', 'day')),
               window_start INTEGER NOT NULL,
               messages INTEGER NOT NULL,
-              PRIMARY KEY (account_id, period, window_start)
+              PRIMARY KEY (counter_key, period, window_start)
             ) WITHOUT ROWID`,
     },
   ],
@@ -25,19 +24,19 @@ const MIGRATIONS: DialectMigrations = {
     {
       version: 1,
       sql: `CREATE TABLE rate_limit_usage (
-              account_id TEXT NOT NULL,
+              counter_key TEXT NOT NULL,
               period TEXT NOT NULL CHECK (period IN ('minute', 'day')),
               window_start BIGINT NOT NULL,
               messages BIGINT NOT NULL,
-              PRIMARY KEY (account_id, period, window_start)
+              PRIMARY KEY (counter_key, period, window_start)
             )`,
     },
   ],
 };
 
 /** Both rows of the windows holding now, minute first: every statement locks them in this order. */
-const BOTH_WINDOWS = "INSERT INTO rate_limit_usage (account_id, period, window_start, messages) VALUES (?, 'minute', ?, ?), (?, 'day', ?, ?)";
-const CONFLICT = 'ON CONFLICT (account_id, period, window_start) DO UPDATE SET messages =';
+const BOTH_WINDOWS = "INSERT INTO rate_limit_usage (counter_key, period, window_start, messages) VALUES (?, 'minute', ?, ?), (?, 'day', ?, ?)";
+const CONFLICT = 'ON CONFLICT (counter_key, period, window_start) DO UPDATE SET messages =';
 
 /** A refusal carried out of the transaction, so that it rolls back and the take leaves no trace. */
 class Refused {
@@ -101,7 +100,7 @@ export class SqlRateCounter implements KeyedRateLimiter {
         if (!verdict.ok) throw new Refused(verdict);
         await tx.run(
           `UPDATE rate_limit_usage SET messages = messages + ?
-            WHERE account_id = ? AND ((period = 'minute' AND window_start = ?) OR (period = 'day' AND window_start = ?))`,
+            WHERE counter_key = ? AND ((period = 'minute' AND window_start = ?) OR (period = 'day' AND window_start = ?))`,
           [count, key, minuteStart, dayStart],
         );
         if (before.minute === 0) await forgetOldWindows(tx, key, minuteStart, dayStart);
@@ -131,9 +130,9 @@ function usage(rows: UsageRow[]): { minute: number; day: number } {
  */
 async function forgetOldWindows(db: SqlExecutor, key: string, minuteStart: number, dayStart: number): Promise<void> {
   await db.run(
-    `DELETE FROM rate_limit_usage WHERE (account_id, period, window_start) IN (
-       SELECT account_id, period, window_start FROM rate_limit_usage
-        WHERE account_id = ? AND ((period = 'minute' AND window_start < ?) OR (period = 'day' AND window_start < ?))
+    `DELETE FROM rate_limit_usage WHERE (counter_key, period, window_start) IN (
+       SELECT counter_key, period, window_start FROM rate_limit_usage
+        WHERE counter_key = ? AND ((period = 'minute' AND window_start < ?) OR (period = 'day' AND window_start < ?))
         ${db.dialect === 'postgres' ? 'FOR UPDATE SKIP LOCKED' : ''})`,
     [key, minuteStart - MINUTE_MS, dayStart - DAY_MS],
   );
