@@ -317,6 +317,7 @@ export async function migratePostgres(
 export class PostgresSqlDatabase extends LedgerKeeper implements SqlDatabase {
   readonly dialect = 'postgres' as const;
   private readonly executor: (client: pg.Pool | pg.PoolClient) => SqlExecutor;
+  private secretsTable: Promise<void> | null = null;
 
   private constructor(
     readonly pool: pg.Pool,
@@ -394,7 +395,14 @@ export class PostgresSqlDatabase extends LedgerKeeper implements SqlDatabase {
   }
 
   async installationSecret(name: string): Promise<Buffer> {
-    await this.migrate('secrets', { sqlite: [], postgres: [{ version: 1, sql: 'CREATE TABLE secrets (name TEXT PRIMARY KEY, value BYTEA NOT NULL, created_at BIGINT NOT NULL)' }] });
+    // Its table is migrated once per connection pool, not once per secret.
+    this.secretsTable ??= this.migrate('secrets', { sqlite: [], postgres: [{ version: 1, sql: 'CREATE TABLE secrets (name TEXT PRIMARY KEY, value BYTEA NOT NULL, created_at BIGINT NOT NULL)' }] });
+    try {
+      await this.secretsTable;
+    } catch (err) {
+      this.secretsTable = null;
+      throw err;
+    }
     return insertSecretOnce(this, name);
   }
 
