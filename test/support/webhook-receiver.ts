@@ -25,6 +25,8 @@ export interface Answer {
 export interface WebhookReceiver {
   url(path?: string): string;
   readonly requests: ReceivedWebhook[];
+  /** The most requests that were ever waiting for their answer at once. */
+  readonly mostInFlight: number;
   /** The secret requests are verified with (set it from the creation answer). */
   secret: string | null;
   /** Decides each answer; default 200 "ok". */
@@ -42,9 +44,14 @@ export interface WebhookReceiver {
 export async function startWebhookReceiver(options: { now?: () => number } = {}): Promise<WebhookReceiver> {
   const waiters = new Set<() => void>();
   const hanging = new Set<http.ServerResponse>();
+  let inFlight = 0;
+  let mostInFlight = 0;
   const receiver: WebhookReceiver = {
     url: (path = '/hook') => `http://127.0.0.1:${port}${path}`,
     requests: [],
+    get mostInFlight() {
+      return mostInFlight;
+    },
     secret: null,
     answer: () => ({ status: 200, body: 'ok' }),
     waitFor(count, timeoutMs = 20_000) {
@@ -92,6 +99,8 @@ export async function startWebhookReceiver(options: { now?: () => number } = {})
         }
       }
       const received: ReceivedWebhook = { path: req.url ?? '', headers, body, json, verified };
+      inFlight++;
+      mostInFlight = Math.max(mostInFlight, inFlight);
       const index = receiver.requests.length;
       receiver.requests.push(received);
       for (const w of [...waiters]) w();
@@ -100,7 +109,11 @@ export async function startWebhookReceiver(options: { now?: () => number } = {})
         hanging.add(res);
         return;
       }
-      const send = () => res.writeHead(answer.status, answer.headers ?? { 'content-type': 'text/plain' }).end(answer.body ?? '');
+      // Counted out before the answer is written: the client cannot send its next request sooner.
+      const send = () => {
+        inFlight--;
+        res.writeHead(answer.status, answer.headers ?? { 'content-type': 'text/plain' }).end(answer.body ?? '');
+      };
       if (answer.delayMs) setTimeout(send, answer.delayMs);
       else send();
     });
