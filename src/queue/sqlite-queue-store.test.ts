@@ -4,12 +4,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newMessageId, type MailEvent } from '../core/index.js';
-import { openSqlite, type SqliteDatabase } from '../storage/index.js';
+import { migrate, openSqlite, type SqliteDatabase } from '../storage/index.js';
 import { runQueueStoreContract, type QueueStoreFixture } from './queue-store-contract.js';
 import { T0, twoRecipientMessage } from './store-test-fixtures.js';
 import { SqliteQueueStore, type SqliteQueueStoreOptions } from './sqlite-queue-store.js';
 import { HOT_QUERIES, MIGRATIONS } from './sqlite-schema.js';
-import type { NewMessage } from './types.js';
+import type { NewMessage, QueueStore } from './types.js';
 
 /** A store on a fresh database file in a temporary directory (real SQLite, WAL, synchronous=FULL). */
 async function openFixture(options: SqliteQueueStoreOptions = {}): Promise<QueueStoreFixture & { db: SqliteDatabase; file: string }> {
@@ -169,6 +169,72 @@ describe('SqliteQueueStore group commit', () => {
       assert.match(plan(HOT_QUERIES.reap, { now: 0 }), /recipients_leased/);
     } finally {
       await f.cleanup();
+    }
+  });
+});
+
+describe('SqliteQueueStore subject search index (written in bulk, caught up before each search)', () => {
+  const bySubject = async (store: QueueStore, subject: string) => (await store.list({ limit: 10, subject })).map((m) => m.id);
+
+  test('a message is found the moment it is stored, whichever process stored it', async () => {
+    const f = await openFixture();
+    try {
+      const a = message({ meta: { subject: 'Your receipt #1' } });
+      await f.store.enqueue(a);
+      assert.deepEqual(await bySubject(f.store, 'receipt'), [a.id]);
+      // Another process (the CLI) on the same file: the server's search sees its message too.
+      const cli = await f.openAnother();
+      const b = message({ meta: { subject: 'Your receipt #2' } });
+      await cli.enqueue(b);
+      assert.deepEqual(await bySubject(f.store, 'receipt'), [b.id, a.id]);
+    } finally {
+      await f.cleanup();
+    }
+  });
+
+  test('removing the newest indexed message never lets a later one be skipped', async () => {
+    const f = await openFixture();
+    try {
+      const first = message({ meta: { subject: 'alpha one' } });
+      await f.store.enqueue(first);
+      assert.deepEqual(await bySubject(f.store, 'alpha'), [first.id]);
+      await f.store.remove(first.id, new Date(T0));
+      // Removed before it was indexed, then one after it.
+      const unindexed = message({ meta: { subject: 'alpha two' } });
+      await f.store.enqueue(unindexed);
+      await f.store.remove(unindexed.id, new Date(T0));
+      const last = message({ meta: { subject: 'alpha three' } });
+      await f.store.enqueue(last);
+      assert.deepEqual(await bySubject(f.store, 'alpha'), [last.id]);
+      assert.deepEqual(await bySubject(f.store, 'two'), []);
+    } finally {
+      await f.cleanup();
+    }
+  });
+
+  test('a database from before the bulk index keeps every subject searchable', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'herald-queue-'));
+    const file = join(dir, 'herald.db');
+    try {
+      // Queue schema 5: the trigger indexed each subject as its message was stored.
+      const old = openSqlite(file);
+      migrate(old, 'queue', MIGRATIONS.filter((m) => m.version <= 5));
+      const before = message({ meta: { subject: 'Invoice 41' } });
+      old.prepare("INSERT INTO messages (id, account_id, source, mail_from, size, created_at, expires_at, meta) VALUES (?, 'acct-1', 'smtp', '', 1, ?, ?, ?)")
+        .run(before.id, T0, T0 + 86_400_000, JSON.stringify(before.meta));
+      old.close();
+      const store = new SqliteQueueStore(openSqlite(file));
+      try {
+        const after = message({ meta: { subject: 'Invoice 42' } });
+        await store.enqueue(after);
+        assert.deepEqual(await bySubject(store, 'invoice'), [after.id, before.id]);
+        await store.remove(before.id, new Date(T0));
+        assert.deepEqual(await bySubject(store, 'invoice'), [after.id]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -82,6 +82,9 @@ interface PendingWrite {
 }
 
 const DUE_STATES = "('queued', 'deferred')";
+/** The subject index catches up once this many messages were stored, or after the delay. */
+const SUBJECT_INDEX_BATCH = 500;
+const SUBJECT_INDEX_DELAY_MS = 1000;
 const PENDING_SQL = `(${PENDING_STATES.map((s) => `'${s}'`).join(', ')})`;
 
 /**
@@ -108,6 +111,9 @@ export class SqliteQueueStore implements QueueStore {
   private readonly listeners: ((events: MailEvent[]) => void)[] = [];
   private pending: PendingWrite[] = [];
   private flushScheduled: NodeJS.Immediate | undefined;
+  /** Messages stored since the subject index last caught up (an upper bound on its backlog). */
+  private unindexed = 0;
+  private indexTimer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Set when a write (not the commit) threw in a chunk written without savepoints. */
   private writeFailed = false;
@@ -172,6 +178,14 @@ export class SqliteQueueStore implements QueueStore {
       ),
       attemptsOf: db.prepare('SELECT recipient_id, at, host, state, reply FROM attempts WHERE message_id = ? ORDER BY id'),
       subjectSeq: db.prepare('SELECT seq FROM message_subjects WHERE message_id = ?'),
+      subjectsIndexed: db.prepare('SELECT seq FROM message_subjects_indexed'),
+      subjectsToIndex: db.prepare('SELECT 1 FROM message_subjects WHERE seq > (SELECT seq FROM message_subjects_indexed) LIMIT 1'),
+      lastSubjectToIndex: db.prepare('SELECT MAX(seq) AS seq FROM (SELECT seq FROM message_subjects WHERE seq > ? ORDER BY seq LIMIT ?)'),
+      indexSubjects: db.prepare(
+        `INSERT INTO message_subjects_fts (rowid, subject)
+         SELECT s.seq, json_extract(m.meta, '$.subject') FROM message_subjects s JOIN messages m ON m.id = s.message_id WHERE s.seq > ? AND s.seq <= ?`,
+      ),
+      markSubjectsIndexed: db.prepare('UPDATE message_subjects_indexed SET seq = ?'),
       stateSummary: db.prepare(
         `SELECT state, COUNT(*) AS n, MIN(CASE WHEN state IN ${DUE_STATES} THEN next_attempt_at END) AS next
          FROM recipients WHERE message_id = ? GROUP BY state`,
@@ -213,6 +227,7 @@ export class SqliteQueueStore implements QueueStore {
   enqueue(msg: NewMessage): Promise<void> {
     const invalid = checkMessage(msg);
     if (invalid) return Promise.reject(new Error(`cannot queue message ${msg.id}: ${invalid}`));
+    if (typeof msg.meta.subject === 'string') this.unindexed++;
     return this.submit(msg.body.length, true, (now) => [this.insertMessage(msg, now)]);
   }
 
@@ -277,6 +292,44 @@ export class SqliteQueueStore implements QueueStore {
       if (refused.has(p)) p.reject(refused.get(p));
       else p.resolve();
     }
+    if (this.unindexed >= SUBJECT_INDEX_BATCH) this.catchUpSubjects();
+    else if (this.unindexed > 0) this.indexTimer ??= setTimeout(() => this.catchUpSubjects(), SUBJECT_INDEX_DELAY_MS).unref();
+  }
+
+  /** indexSubjects in the background: a failure waits for the next turn (a search catches up itself). */
+  private catchUpSubjects(): void {
+    try {
+      this.indexSubjects();
+    } catch (err) {
+      if (this.logger) this.logger.warn({ err }, 'the subject search index could not catch up; it tries again with the next messages');
+      else process.emitWarning(`the subject search index could not catch up: ${String(err)}`);
+    }
+  }
+
+  /**
+   * Adds the subjects stored since the last call to the search index, in one transaction that
+   * need not reach the disk: the mark moves in the same transaction, so a crash that loses it
+   * only means the same subjects are indexed again. Runs once SUBJECT_INDEX_BATCH messages were stored, or
+   * SUBJECT_INDEX_DELAY_MS after the first of fewer, and before every search by subject, so a
+   * search always sees every message; another process's (the CLI's) subjects included.
+   */
+  private indexSubjects(): void {
+    if (this.indexTimer) clearTimeout(this.indexTimer);
+    this.indexTimer = undefined;
+    this.unindexed = 0;
+    if (!this.db.open || !this.s.subjectsToIndex.get()) return;
+    this.withoutSync(() =>
+      this.writeTx(() => {
+        let from = (this.s.subjectsIndexed.get() as { seq: number }).seq;
+        for (;;) {
+          const upTo = (this.s.lastSubjectToIndex.get(from, SUBJECT_INDEX_BATCH) as { seq: number | null }).seq;
+          if (upTo === null) return;
+          this.s.indexSubjects.run(from, upTo);
+          this.s.markSubjectsIndexed.run(upTo);
+          from = upTo;
+        }
+      }),
+    );
   }
 
   private writeChunk(chunk: PendingWrite[], events: MailEvent[], refused: Map<PendingWrite, unknown>, isolate: boolean): void {
@@ -521,6 +574,7 @@ export class SqliteQueueStore implements QueueStore {
       else params.sender = sender.address;
     }
     if (req.subject !== undefined) {
+      this.indexSubjects();
       // One phrase: the trigram index matches it as a substring, case-insensitively.
       params.subject = `"${req.subject.replaceAll('"', '""')}"`;
       // The subject index is in stored order: the page before a message is the part of the index
@@ -707,6 +761,8 @@ export class SqliteQueueStore implements QueueStore {
     this.flushScheduled = undefined;
     // Callers still waiting for their 250 get it (or their 451) before the file closes.
     while (this.pending.length) this.flushChunk();
+    // Leaves the index complete for the next process (a failure leaves the rest to that one).
+    this.catchUpSubjects();
     this.db.close();
   }
 

@@ -13,7 +13,7 @@ import type { PostgresSqlDatabase } from './sql-database.js';
  */
 
 /** SQLite tables that only index other tables' rows; PostgreSQL keeps those indexes its own way. */
-const DERIVED_SQLITE_TABLES = [/^message_tags$/, /^message_subjects(_fts.*)?$/];
+const DERIVED_SQLITE_TABLES = [/^message_tags$/, /^message_subjects(_fts.*|_indexed)?$/];
 /** Bookkeeping that belongs to the database it lives in, made again by the target's migrations. */
 const NOT_COPIED = new Set(['schema_migrations', 'change_counters', 'job_leases', 'destination_slots']);
 
