@@ -21,7 +21,7 @@ export interface Results {
   memory: {
     peakRss?: number;
     hwm?: number;
-    soak?: Maybe<{ seconds: number; messages: number; rssAt25: number; rssEnd: number; peak: number; hwm: number; samples: [number, number][] }>;
+    soak?: Maybe<{ seconds: number; messages: number; rssSecondQuarter: number; rssLastQuarter: number; peak: number; hwm: number; samples: [number, number][] }>;
   };
   errors: string[];
   api?: ApiResults;
@@ -120,8 +120,8 @@ export function renderTable(r: Results): string {
   const s = r.memory.soak;
   if (s) {
     if (ok(s)) {
-      const flat = s.rssEnd <= s.rssAt25 * 1.15;
-      add(`Herald RSS under ${s.seconds} s of sustained relay (${s.messages} messages): at 25% → end`, '—', `${mib(s.rssAt25)} → ${mib(s.rssEnd)}`, '—', '—', '—', 'flat (end ≤ 1.15 × at 25%)', verdict(flat));
+      const flat = s.rssLastQuarter <= s.rssSecondQuarter * 1.15;
+      add(`Herald RSS under ${s.seconds} s of sustained relay (${s.messages} messages): median of the 2nd quarter → of the last`, '—', `${mib(s.rssSecondQuarter)} → ${mib(s.rssLastQuarter)}`, '—', '—', '—', 'flat (last ≤ 1.15 × 2nd)', verdict(flat));
     } else add('Herald RSS under sustained relay', '—', 'failed', '—', '—', '—', 'flat', 'n/a');
   }
 

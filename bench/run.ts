@@ -201,7 +201,9 @@ if (steps.has('relay')) {
 
 // ---- 6: Herald's memory under sustained load ---------------------------------------------------
 if (steps.has('soak') && targets.includes('herald')) {
-  const seconds = QUICK ? 10 : 60;
+  // Long enough for the heaps to reach their working size (about the first 40 s) well before
+  // the quarters that are compared.
+  const seconds = QUICK ? 20 : 120;
   const sink = await startSink();
   try {
     const r = await withTarget('herald', `${sink.host}:${sink.port}`, async (t) => {
@@ -215,11 +217,15 @@ if (steps.has('soak') && targets.includes('herald')) {
         sent += 1000;
       }
       const s = sampler.stop();
-      const at = (frac: number) => s.samples[Math.min(s.samples.length - 1, Math.floor(s.samples.length * frac))]![1];
-      return { seconds, messages: sent, rssAt25: at(0.25), rssEnd: s.samples[s.samples.length - 1]![1], peak: s.peak, hwm: s.hwm, samples: s.samples };
+      // RSS swings by a fifth from one sample to the next as the heaps grow and give memory
+      // back, so single samples say little; the median of a quarter of the run does not swing.
+      // The first quarter is left out: the heaps are still growing to their working size.
+      const total = s.samples.at(-1)![0];
+      const quarter = (q: number) => percentile(s.samples.filter(([t]) => t > (total * q) / 4 && t <= (total * (q + 1)) / 4).map(([, rss]) => rss), 50);
+      return { seconds, messages: sent, rssSecondQuarter: quarter(1), rssLastQuarter: quarter(3), peak: s.peak, hwm: s.hwm, samples: s.samples };
     });
     results.memory.soak = r;
-    progress(`soak ${seconds} s, herald: ${'error' in r ? r.error : `RSS ${(r.rssAt25 / 2 ** 20).toFixed(0)} MiB at 25% → ${(r.rssEnd / 2 ** 20).toFixed(0)} MiB at the end, peak ${(r.peak / 2 ** 20).toFixed(0)} MiB, ${r.messages} messages`}`);
+    progress(`soak ${seconds} s, herald: ${'error' in r ? r.error : `median RSS ${(r.rssSecondQuarter / 2 ** 20).toFixed(0)} MiB in the second quarter → ${(r.rssLastQuarter / 2 ** 20).toFixed(0)} MiB in the last, peak ${(r.peak / 2 ** 20).toFixed(0)} MiB, ${r.messages} messages`}`);
   } finally {
     await sink.stop();
   }
