@@ -309,9 +309,9 @@ export class SqliteQueueStore implements QueueStore {
   /**
    * Adds the subjects stored since the last call to the search index, in one transaction that
    * need not reach the disk: the mark moves in the same transaction, so a crash that loses it
-   * only means the same subjects are indexed again. Runs once SUBJECT_INDEX_BATCH messages were stored, or
-   * SUBJECT_INDEX_DELAY_MS after the first of fewer, and before every search by subject, so a
-   * search always sees every message; another process's (the CLI's) subjects included.
+   * only means the same subjects are indexed again. Runs once SUBJECT_INDEX_BATCH messages were
+   * stored, or SUBJECT_INDEX_DELAY_MS after the first of fewer, and before every search by
+   * subject, so a search always sees every message, another process's (the CLI's) included.
    */
   private indexSubjects(): void {
     if (this.indexTimer) clearTimeout(this.indexTimer);
