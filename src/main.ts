@@ -381,7 +381,13 @@ async function openDatabases(config: HeraldConfig, logger: Logger, options: { li
   const file = join(config.dataDir, 'herald.db');
   const sqlite = openSqlite(file);
   const records = new SqliteSqlDatabase(sqlite);
-  const store = await ThreadedQueueStore.open(file);
+  let store: ThreadedQueueStore;
+  try {
+    store = await ThreadedQueueStore.open(file);
+  } catch (err) {
+    sqlite.close();
+    throw err;
+  }
   // The queue migrates on its own thread; the readiness check still holds it to this build's version.
   records.expectMigration('queue', Math.max(...SQLITE_QUEUE_MIGRATIONS.map((m) => m.version)));
   return { records, store, sqlite, postgres: false };
