@@ -178,9 +178,10 @@ export class SqliteQueueStore implements QueueStore {
       ),
       attemptsOf: db.prepare('SELECT recipient_id, at, host, state, reply FROM attempts WHERE message_id = ? ORDER BY id'),
       subjectSeq: db.prepare('SELECT seq FROM message_subjects WHERE message_id = ?'),
-      subjectsIndexed: db.prepare('SELECT seq FROM message_subjects_indexed'),
-      subjectsToIndex: db.prepare('SELECT 1 FROM message_subjects WHERE seq > (SELECT seq FROM message_subjects_indexed) LIMIT 1'),
-      lastSubjectToIndex: db.prepare('SELECT MAX(seq) AS seq FROM (SELECT seq FROM message_subjects WHERE seq > ? ORDER BY seq LIMIT ?)'),
+      // How far the subject index has got, and the last subject numbered (both primary-key reads).
+      subjectIndexProgress: db.prepare(
+        'SELECT (SELECT seq FROM message_subjects_indexed) AS done, COALESCE((SELECT MAX(seq) FROM message_subjects), 0) AS last',
+      ),
       indexSubjects: db.prepare(
         `INSERT INTO message_subjects_fts (rowid, subject)
          SELECT s.seq, json_extract(m.meta, '$.subject') FROM message_subjects s JOIN messages m ON m.id = s.message_id WHERE s.seq > ? AND s.seq <= ?`,
@@ -317,17 +318,18 @@ export class SqliteQueueStore implements QueueStore {
     if (this.indexTimer) clearTimeout(this.indexTimer);
     this.indexTimer = undefined;
     this.unindexed = 0;
-    if (!this.db.open || !this.s.subjectsToIndex.get()) return;
+    const behind = () => {
+      const { done, last } = this.s.subjectIndexProgress.get() as { done: number; last: number };
+      return last > done ? { done, last } : null;
+    };
+    // Asked first outside a transaction, so that a search with nothing to index takes no write lock.
+    if (!this.db.open || !behind()) return;
     this.withoutSync(() =>
       this.writeTx(() => {
-        let from = (this.s.subjectsIndexed.get() as { seq: number }).seq;
-        for (;;) {
-          const upTo = (this.s.lastSubjectToIndex.get(from, SUBJECT_INDEX_BATCH) as { seq: number | null }).seq;
-          if (upTo === null) return;
-          this.s.indexSubjects.run(from, upTo);
-          this.s.markSubjectsIndexed.run(upTo);
-          from = upTo;
-        }
+        const range = behind();
+        if (!range) return;
+        this.s.indexSubjects.run(range.done, range.last);
+        this.s.markSubjectsIndexed.run(range.last);
       }),
     );
   }
