@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NodeDnsResolver } from '../deliver/dns-resolver.js';
+import { silentLogger } from '../core/index.js';
 import { SqliteSqlDatabase } from '../storage/index.js';
 import { startDnsServer, type Zone } from '../../test/support/dns-server.js';
 import { zoneFor } from '../../test/support/domain-zone.js';
@@ -110,4 +111,30 @@ test('the monitor activates a rotated key once its record is published, and repo
   assert.deepEqual((await store.signingKeysFor('acme', 'example.com'))?.map((k) => k.selector), ['hd202611ea']);
   assert.deepEqual(changes.at(-1)?.changed.map((r) => `${r.purpose} ${r.selector} ${r.status}`), ['dkim hd202611ea ok']);
   assert.equal(switched.after, 'verified');
+});
+
+test('a tick that cannot read the schedule is logged and the next tick runs; stop still ends cleanly', { timeout: 30_000 }, async (t) => {
+  const db = SqliteSqlDatabase.open(':memory:');
+  const store = await SqlDomainStore.open(db);
+  const logged: string[] = [];
+  let secondFailure: () => void;
+  const failedTwice = new Promise<void>((resolve) => (secondFailure = resolve));
+  const logger = {
+    ...silentLogger,
+    error(obj: object | string, msg?: string) {
+      logged.push(msg ?? String(obj));
+      if (logged.length === 2) secondFailure();
+    },
+  };
+  // The table is gone, as when the database is dropped under a running node.
+  await db.run('DROP TABLE domains');
+  const monitor = startDomainMonitor(store, { resolver: new NodeDnsResolver({ servers: ['127.0.0.1:9'], timeoutMs: 100, tries: 1 }), context, logger, tickMs: 1 });
+  t.after(() => db.close());
+  // Two failures logged means the first tick's rejection was caught and the timer scheduled again.
+  // (The monitor's timer does not keep the process alive; this one does, until then.)
+  const alive = setInterval(() => {}, 60_000);
+  await failedTwice.finally(() => clearInterval(alive));
+  await monitor.stop();
+  assert.match(logged[0], /could not read which domains are due/);
+  await assert.rejects(monitor.checkDue(), /no such table: domains/);
 });

@@ -105,7 +105,10 @@ export function startDomainMonitor(store: SqlDomainStore, options: DomainMonitor
 
   const schedule = () => {
     if (stopped || options.tickMs === 0) return;
-    timer = setTimeout(() => void checkDue().finally(schedule), options.tickMs ?? 60_000);
+    // A tick that cannot even read the schedule (the database is away) is logged, not thrown:
+    // nothing awaits a timer's promise, and an unhandled rejection would end the process.
+    const tick = () => checkDue().catch((err: unknown) => log.error({ err }, 'domain checks could not read which domains are due; trying again at the next tick'));
+    timer = setTimeout(() => void tick().finally(schedule), options.tickMs ?? 60_000);
     timer.unref();
   };
   schedule();
@@ -116,7 +119,7 @@ export function startDomainMonitor(store: SqlDomainStore, options: DomainMonitor
     async stop() {
       stopped = true;
       clearTimeout(timer);
-      await running;
+      await running?.catch(() => undefined);
     },
   };
 }
