@@ -16,7 +16,7 @@ export interface Results {
   machine: Record<string, string | number>;
   heraldUnavailable?: string;
   accept: { size: number; sessions: number; reuse: boolean; count: number; rates: Partial<Record<TargetName, Maybe<number>>> }[];
-  latency: { perConnection: boolean; count: number; size: number; values: Partial<Record<TargetName, Maybe<{ median: number; p99: number }>>> }[];
+  latency: { perConnection: boolean; count: number; /** Runs per server, the servers taking turns; the percentiles are of every run's messages together. */ rounds?: number; size: number; values: Partial<Record<TargetName, Maybe<{ median: number; p99: number }>>> }[];
   relay: { count?: number; sessions?: number; size?: number; values?: Partial<Record<TargetName, Maybe<{ rate: number; seconds: number; acceptSeconds: number; cpuMsPerMessage: number; rssBytes: number }>>> };
   memory: {
     peakRss?: number;
