@@ -894,6 +894,14 @@ export function runQueueStoreContract(name: string, open: () => Promise<QueueSto
         assert.deepEqual(await store.readEvents(seqs.at(-1)!, 10), []);
       });
 
+      it('a claim alone wakes no listener, found or not (a scheduler woken by its own claims would claim for ever)', async ({ store }) => {
+        await store.enqueue(message());
+        const calls = listen(store);
+        only(await claim(store, at(0), { leaseMs: 1000 }));
+        assert.deepEqual(await claim(store, at(0)), []);
+        assert.equal(calls.length, 0);
+      });
+
       it('onCommit hears every commit before the committing call resolves', async ({ store }) => {
         const calls = listen(store);
         const m = message();

@@ -288,7 +288,9 @@ export class SqliteQueueStore implements QueueStore {
       for (const p of chunk) p.reject(err);
       return;
     }
-    this.notify(events);
+    // A chunk of claims alone made nothing due and nothing happened: telling the listeners would
+    // wake the delivery scheduler to claim again, whose claim would wake it again, for ever.
+    if (events.length > 0) this.notify(events);
     for (const p of chunk) {
       if (refused.has(p)) p.reject(refused.get(p));
       else p.resolve();
