@@ -8,6 +8,13 @@ import { buildDsn, type DsnRecipient } from './dsn.js';
 import { decideRetry } from './retry-policy.js';
 import type { Transport } from './smtp-transport.js';
 
+/** A destination paused until a time (ms); `ownLimit`: by this node's rate limit, not a failure there. */
+interface Pause {
+  until: number;
+  reason: string;
+  ownLimit?: boolean;
+}
+
 export interface DeliverySchedulerOptions {
   store: QueueStore;
   transport: Transport;
@@ -101,7 +108,8 @@ export class DeliveryScheduler {
    */
   private readonly slotsFull = new Map<string, number>();
   /** Destinations pausing after a site failure: until when, and the failure that caused it. */
-  private readonly backoff = new Map<string, { until: number; reason: string }>();
+  /** Destinations paused until a time: after a site failure, or (`ownLimit`) at HERALD_DESTINATION_RATE. */
+  private readonly backoff = new Map<string, Pause>();
   private abort = new AbortController();
   private listening = false;
 
@@ -260,8 +268,9 @@ export class DeliveryScheduler {
       const pause = this.backoff.get(domain);
       if (pause && pause.until > now) {
         // Like Postfix's "delivery temporarily suspended": while a destination backs off, its
-        // work is deferred without a connection attempt, keeping the claim query cheap.
-        for (const batch of list.splice(0)) this.track(batch, this.suspend(batch, pause));
+        // work is deferred without a connection attempt, keeping the claim query cheap. Held
+        // back by this node's own rate limit, it is given back untried instead.
+        for (const batch of list.splice(0)) this.track(batch, pause.ownLimit ? this.postpone(batch, pause) : this.suspend(batch, pause));
       } else if (pause) this.backoff.delete(domain);
       const full = this.slotsFull.get(domain);
       if (full !== undefined && full > now) {
@@ -403,15 +412,30 @@ export class DeliveryScheduler {
       await this.suspend(batch, { until: now, reason: `the rate of messages to ${batch.domain} could not be counted` });
       return false;
     }
-    const pause = { until: windowsAt(now).minuteStart + MINUTE_MS, reason: `rate limit: ${max} messages per minute to ${batch.domain}` };
+    const pause: Pause = { until: windowsAt(now).minuteStart + MINUTE_MS, reason: `rate limit: ${max} messages per minute to ${batch.domain}`, ownLimit: true };
     // A longer pause after a site failure stays.
-    if ((this.backoff.get(batch.domain)?.until ?? 0) < pause.until) this.backoff.set(batch.domain, pause);
-    await this.suspend(batch, pause);
+    if ((this.backoff.get(batch.domain)?.until ?? 0) < pause.until) {
+      this.backoff.set(batch.domain, pause);
+      this.log.info({ domain: batch.domain, until: new Date(pause.until) }, `destination rate reached (${max} messages a minute); its mail waits for the minute to end`);
+    }
+    await this.postpone(batch, pause);
     return false;
   }
 
+  /**
+   * Gives a batch back untried, due when the pause ends: waiting for this node's own rate limit
+   * is not an attempt, so it neither counts as one nor moves the message along its retry
+   * schedule, and makes no event. A message that has reached its expiry is deferred instead,
+   * which expires it with its bounce notice.
+   */
+  private async postpone(batch: DeliveryBatch, pause: Pause): Promise<void> {
+    const now = this.clock.now();
+    if (now.getTime() >= batch.expiresAt.getTime()) return this.suspend(batch, pause);
+    await this.store.postpone(batch, new Date(pause.until), now);
+  }
+
   /** Defers a batch for a destination that is backing off, without connecting. */
-  private async suspend(batch: DeliveryBatch, pause: { until: number; reason: string }): Promise<void> {
+  private async suspend(batch: DeliveryBatch, pause: Pause): Promise<void> {
     const failure = { scope: 'site' as const, reason: `delivery temporarily suspended: ${pause.reason}` };
     const outcomes = new Map<number, RecipientOutcome>(batch.recipients.map((r) => [r.id, { kind: 'deferred', failure, notBefore: new Date(pause.until) }]));
     const log = this.log.child({ messageId: batch.messageId, domain: batch.domain });

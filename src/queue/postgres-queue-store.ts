@@ -941,6 +941,17 @@ export class PostgresQueueStore implements QueueStore {
 
   // ---- graceful stop and metrics ----------------------------------------------------------
 
+  async postpone(batch: DeliveryBatch, until: Date, now: Date): Promise<number> {
+    if (this.closed) throw new Error('the queue store is closed');
+    const ids = batch.recipients.map((r) => r.id);
+    return this.transaction(async ({ client }) => {
+      // Lost in a crash, the lease expires and the work is due again: no need to wait for the flush.
+      await client.query('SET LOCAL synchronous_commit = off');
+      const { rowCount } = await client.query(HOT_QUERIES.postpone, [until, now, ids, batch.messageId, batch.leaseOwner, batch.leaseExpiresAt]);
+      return rowCount ?? 0;
+    });
+  }
+
   async releaseLeases(owner: string, now: Date): Promise<number> {
     return this.transaction(async (tx) => {
       const { rowCount } = await tx.client.query(HOT_QUERIES.releaseOwn, [now, owner]);

@@ -124,6 +124,10 @@ export const HOT_QUERIES = {
   releaseOwn: `UPDATE recipients SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END,
       next_attempt_at = $1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $1
     WHERE state = 'delivering' AND lease_owner = $2`,
+  /** Leased recipients of one batch back to due at a later time, untried; params: until, now, ids, message id, owner, lease expiry. */
+  postpone: `UPDATE recipients SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END,
+      next_attempt_at = $1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2
+    WHERE id = ANY($3::bigint[]) AND message_id = $4 AND state = 'delivering' AND lease_owner = $5 AND lease_expires_at = $6`,
   /** Pending recipients per state and their oldest message's acceptance time (metrics). */
   pendingGauges: `SELECT r.state AS state, count(*) AS n, min(m.created_at) AS oldest
     FROM recipients r JOIN messages m ON m.id = r.message_id

@@ -354,6 +354,31 @@ export function runQueueStoreContract(name: string, open: () => Promise<QueueSto
         assert.deepEqual(await store.nextDueAt(), at(10));
         assert.ok(calls.length >= 1, 'listeners hear that work became due');
       });
+      it('a postponed batch is due again at the given time, untried: no attempt, no event, and a stale lease changes nothing', async ({ store }) => {
+        const m = message({ recipients: ['x@a.example', 'y@a.example'] });
+        await store.enqueue(m);
+        const batch = only(await claim(store, at(0)));
+        assert.equal(await store.postpone(batch, at(MINUTE), at(10)), 2);
+        assert.deepEqual(await states(store, m.id), { 'x@a.example': 'queued', 'y@a.example': 'queued' });
+        assert.deepEqual(await store.nextDueAt(), at(MINUTE));
+        const got = await store.get(m.id);
+        assert.deepEqual(got?.recipients.map((r) => [r.attempts, r.history.length]), [[0, 0], [0, 0]]);
+        assert.deepEqual((await store.readEvents(0, 10)).map((e) => e.type), ['accepted']);
+        // The same lease again (already given back) changes nothing.
+        assert.equal(await store.postpone(batch, at(2 * MINUTE), at(20)), 0);
+        assert.deepEqual(await store.nextDueAt(), at(MINUTE));
+        assert.deepEqual(await claim(store, at(MINUTE - 1)), []);
+        const again = only(await claim(store, at(MINUTE)));
+        assert.deepEqual(again.recipients.map((r) => r.attempts), [0, 0]);
+
+        // A recipient tried before goes back deferred, its attempts as they were.
+        await store.recordAttempt({ batch: again, at: at(MINUTE), results: again.recipients.map((r) => deferred(r.id, at(2 * MINUTE))) });
+        const third = only(await claim(store, at(2 * MINUTE)));
+        assert.equal(await store.postpone(third, at(3 * MINUTE), at(2 * MINUTE)), 2);
+        assert.deepEqual(await states(store, m.id), { 'x@a.example': 'deferred', 'y@a.example': 'deferred' });
+        assert.deepEqual((await store.get(m.id))?.recipients.map((r) => r.attempts), [1, 1]);
+        assert.deepEqual((await store.readEvents(0, 10)).map((e) => e.type), ['accepted', 'deferred', 'deferred']);
+      });
     });
 
     describe('gauges', () => {

@@ -169,6 +169,7 @@ export class SqliteQueueStore implements QueueStore {
       insertAttempt: db.prepare('INSERT INTO attempts (recipient_id, message_id, at, host, state, reply) VALUES (?, ?, ?, ?, ?, ?)'),
       reap: db.prepare(HOT_QUERIES.reap),
       reapAll: db.prepare(HOT_QUERIES.reapAll),
+      postpone: db.prepare(HOT_QUERIES.postpone),
       nextDue: db.prepare(HOT_QUERIES.nextDue),
       body: db.prepare('SELECT data FROM bodies WHERE message_id = ?'),
       message: db.prepare('SELECT * FROM messages WHERE id = ?'),
@@ -502,6 +503,26 @@ export class SqliteQueueStore implements QueueStore {
       for (const dsn of rec.dsns ?? []) events.push(this.insertMessage(dsn, at));
     }
     return events;
+  }
+
+  async postpone(batch: DeliveryBatch, until: Date, now: Date): Promise<number> {
+    let changes = 0;
+    // Joins the group commit like a claim: a destination at its rate gives back a whole claim's
+    // worth of batches at once.
+    await this.submit(0, false, () => {
+      for (const r of batch.recipients) {
+        changes += this.s.postpone.run({
+          id: r.id,
+          messageId: batch.messageId,
+          owner: batch.leaseOwner,
+          leaseExpiresAt: batch.leaseExpiresAt.getTime(),
+          until: until.getTime(),
+          now: now.getTime(),
+        }).changes;
+      }
+      return [];
+    });
+    return changes;
   }
 
   async reapExpiredLeases(now: Date, options: { all?: boolean } = {}): Promise<number> {

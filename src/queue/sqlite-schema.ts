@@ -211,6 +211,10 @@ export const HOT_QUERIES = {
   releaseOwn: `UPDATE recipients SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END,
       next_attempt_at = @now, lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
     WHERE state = 'delivering' AND lease_owner = @owner`,
+  /** One leased recipient back to due at a later time, untried; params: { id, messageId, owner, leaseExpiresAt, until, now }. */
+  postpone: `UPDATE recipients SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END,
+      next_attempt_at = @until, lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
+    WHERE id = @id AND message_id = @messageId AND state = 'delivering' AND lease_owner = @owner AND lease_expires_at = @leaseExpiresAt`,
   /** Pending recipients per state and their oldest message's acceptance time (metrics). */
   pendingGauges: `SELECT r.state AS state, COUNT(*) AS n, MIN(m.created_at) AS oldest
     FROM recipients r JOIN messages m ON m.id = r.message_id

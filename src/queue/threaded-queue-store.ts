@@ -114,6 +114,9 @@ export class ThreadedQueueStore implements QueueStore {
   recordAttempt(rec: AttemptRecord): Promise<void> {
     return this.call('recordAttempt', [rec]);
   }
+  postpone(batch: DeliveryBatch, until: Date, now: Date): Promise<number> {
+    return this.call('postpone', [batch, until, now]);
+  }
   reapExpiredLeases(now: Date, options?: { all?: boolean }): Promise<number> {
     return this.call('reapExpiredLeases', [now, options]);
   }

@@ -211,6 +211,14 @@ export interface QueueStore {
   claimDue(req: ClaimRequest): Promise<DeliveryBatch[]>;
   recordAttempt(rec: AttemptRecord): Promise<void>;
   /**
+   * Gives a claimed batch back untried: its recipients still held by this batch's lease are due
+   * again at `until`, with no attempt counted, no attempt row and no event. For work this node
+   * held back by a limit of its own (the destination's rate), which is not an attempt and must
+   * not move the message along its retry schedule. A stale lease changes nothing. Returns how
+   * many recipients.
+   */
+  postpone(batch: DeliveryBatch, until: Date, now: Date): Promise<number>;
+  /**
    * Crash recovery: expired leases go back to due now. Returns how many recipients.
    * `all`: every lease counts as expired — for a process starting up as the only user of its
    * store (the embedded SQLite deployment), where any lease left belongs to a dead process.
