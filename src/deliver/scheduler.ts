@@ -107,8 +107,7 @@ export class DeliveryScheduler {
    * this time (a rescan away), or before one of our own attempts there ends and frees a slot.
    */
   private readonly slotsFull = new Map<string, number>();
-  /** Destinations pausing after a site failure: until when, and the failure that caused it. */
-  /** Destinations paused until a time: after a site failure, or (`ownLimit`) at HERALD_DESTINATION_RATE. */
+  /** Destinations paused until a time: after a site failure (and which), or (`ownLimit`) at HERALD_DESTINATION_RATE. */
   private readonly backoff = new Map<string, Pause>();
   private abort = new AbortController();
   private listening = false;

@@ -177,6 +177,17 @@ export class PostgresQueueStore implements QueueStore {
     return this.submit({ kind: 'attempt', rec, bytes });
   }
 
+  async postpone(batch: DeliveryBatch, until: Date, now: Date): Promise<number> {
+    if (this.closed) throw new Error('the queue store is closed');
+    const ids = batch.recipients.map((r) => r.id);
+    return this.transaction(async ({ client }) => {
+      // Lost in a crash, the lease expires and the work is due again: no need to wait for the flush.
+      await client.query('SET LOCAL synchronous_commit = off');
+      const { rowCount } = await client.query(HOT_QUERIES.postpone, [until, now, ids, batch.messageId, batch.leaseOwner, batch.leaseExpiresAt]);
+      return rowCount ?? 0;
+    });
+  }
+
   /**
    * Queues a write for the next group commit. While one transaction is in flight, everything
    * that arrives waits and then shares the next one: the more callers, the more writes per
@@ -940,17 +951,6 @@ export class PostgresQueueStore implements QueueStore {
   }
 
   // ---- graceful stop and metrics ----------------------------------------------------------
-
-  async postpone(batch: DeliveryBatch, until: Date, now: Date): Promise<number> {
-    if (this.closed) throw new Error('the queue store is closed');
-    const ids = batch.recipients.map((r) => r.id);
-    return this.transaction(async ({ client }) => {
-      // Lost in a crash, the lease expires and the work is due again: no need to wait for the flush.
-      await client.query('SET LOCAL synchronous_commit = off');
-      const { rowCount } = await client.query(HOT_QUERIES.postpone, [until, now, ids, batch.messageId, batch.leaseOwner, batch.leaseExpiresAt]);
-      return rowCount ?? 0;
-    });
-  }
 
   async releaseLeases(owner: string, now: Date): Promise<number> {
     return this.transaction(async (tx) => {
