@@ -1,3 +1,5 @@
+import { leaseBackToDue } from './store-rules.js';
+
 export interface PostgresMigration {
   version: number;
   sql: string;
@@ -113,20 +115,16 @@ export const HOT_QUERIES = {
     FOR UPDATE SKIP LOCKED`,
   nextDue: "SELECT min(next_attempt_at) AS t FROM recipients WHERE state IN ('queued', 'deferred')",
   /** Expired leases back to due; params: now. */
-  reap: `UPDATE recipients SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END,
-      next_attempt_at = $1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $1
+  reap: `UPDATE recipients SET ${leaseBackToDue('$1', '$1')}
     WHERE state = 'delivering' AND lease_expires_at <= $1`,
   /** Every lease back to due (only for a process alone on its database); params: now. */
-  reapAll: `UPDATE recipients SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END,
-      next_attempt_at = $1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $1
+  reapAll: `UPDATE recipients SET ${leaseBackToDue('$1', '$1')}
     WHERE state = 'delivering'`,
   /** A stopping worker's own leases back to due; params: now, owner. */
-  releaseOwn: `UPDATE recipients SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END,
-      next_attempt_at = $1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $1
+  releaseOwn: `UPDATE recipients SET ${leaseBackToDue('$1', '$1')}
     WHERE state = 'delivering' AND lease_owner = $2`,
   /** Leased recipients of one batch back to due at a later time, untried; params: until, now, ids, message id, owner, lease expiry. */
-  postpone: `UPDATE recipients SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END,
-      next_attempt_at = $1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2
+  postpone: `UPDATE recipients SET ${leaseBackToDue('$1', '$2')}
     WHERE id = ANY($3::bigint[]) AND message_id = $4 AND state = 'delivering' AND lease_owner = $5 AND lease_expires_at = $6`,
   /** Pending recipients per state and their oldest message's acceptance time (metrics). */
   pendingGauges: `SELECT r.state AS state, count(*) AS n, min(m.created_at) AS oldest

@@ -1,4 +1,5 @@
 import type { Migration } from '../storage/index.js';
+import { leaseBackToDue } from './store-rules.js';
 
 /**
  * The queue's tables in the embedded SQLite database. Times are integer milliseconds since the
@@ -200,20 +201,16 @@ export const HOT_QUERIES = {
     ORDER BY next_attempt_at`,
   nextDue: "SELECT MIN(next_attempt_at) AS t FROM recipients WHERE state IN ('queued', 'deferred')",
   /** Expired leases back to due; params: { now }. */
-  reap: `UPDATE recipients SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END,
-      next_attempt_at = @now, lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
+  reap: `UPDATE recipients SET ${leaseBackToDue('@now', '@now')}
     WHERE state = 'delivering' AND lease_expires_at <= @now`,
   /** Every lease back to due (start-up of the only process using this store); params: { now }. */
-  reapAll: `UPDATE recipients SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END,
-      next_attempt_at = @now, lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
+  reapAll: `UPDATE recipients SET ${leaseBackToDue('@now', '@now')}
     WHERE state = 'delivering'`,
   /** A stopping worker's own leases back to due; params: { owner, now }. */
-  releaseOwn: `UPDATE recipients SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END,
-      next_attempt_at = @now, lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
+  releaseOwn: `UPDATE recipients SET ${leaseBackToDue('@now', '@now')}
     WHERE state = 'delivering' AND lease_owner = @owner`,
   /** One leased recipient back to due at a later time, untried; params: { id, messageId, owner, leaseExpiresAt, until, now }. */
-  postpone: `UPDATE recipients SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END,
-      next_attempt_at = @until, lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
+  postpone: `UPDATE recipients SET ${leaseBackToDue('@until', '@now')}
     WHERE id = @id AND message_id = @messageId AND state = 'delivering' AND lease_owner = @owner AND lease_expires_at = @leaseExpiresAt`,
   /** Pending recipients per state and their oldest message's acceptance time (metrics). */
   pendingGauges: `SELECT r.state AS state, COUNT(*) AS n, MIN(m.created_at) AS oldest

@@ -3,6 +3,15 @@ import type { AttemptRecord, NewMessage, RecipientState } from './types.js';
 
 /** The rules every QueueStore backend applies alike, so the contract has one source. */
 
+/**
+ * SQL (either engine) for a leased recipient given back: queued again, or deferred if it was
+ * tried before; due at `dueAt`, its lease cleared. The reaps, the release at stop and postpone
+ * share it; the arguments are the engine's placeholders.
+ */
+export function leaseBackToDue(dueAt: string, updatedAt: string): string {
+  return `state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END, next_attempt_at = ${dueAt}, lease_owner = NULL, lease_expires_at = NULL, updated_at = ${updatedAt}`;
+}
+
 export function isDue(state: RecipientState): boolean {
   return state === 'queued' || state === 'deferred';
 }
