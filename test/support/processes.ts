@@ -12,16 +12,29 @@ import { engineEnv, removeDataDir } from './engine.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 
-/** A port that was free a moment ago on `host` (the kernel picks it; a tiny race is acceptable). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
+/**
+ * Ports handed out for a server to listen on a moment later are drawn at random from below the
+ * kernel's ephemeral range (32768-60999 here). A port the kernel picked from that range is soon
+ * reused as the source port of some outgoing connection, so a server started on it a moment
+ * later, or restarted on it after a crash, could fail with EADDRINUSE. Drawing at random keeps
+ * two test files running in parallel from being handed the same port.
+ */
+const LISTEN_PORTS = { first: 20000, last: 32767 };
+
+/** A port that was free a moment ago on `host`, outside the range outgoing connections use. */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  for (let tries = 0; ; tries++) {
+    const port = LISTEN_PORTS.first + Math.floor(Math.random() * (LISTEN_PORTS.last - LISTEN_PORTS.first + 1));
+    if (await canListen(host, port)) return port;
+    if (tries === 200) throw new Error(`no free port on ${host} between ${LISTEN_PORTS.first} and ${LISTEN_PORTS.last}`);
+  }
+}
+
+function canListen(host: string, port: number): Promise<boolean> {
   return new Promise((ok, fail) => {
     const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => ok(port));
-    });
+    srv.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' || err.code === 'EACCES' ? ok(false) : fail(err)));
+    srv.listen(port, host, () => srv.close(() => ok(true)));
   });
 }
 
