@@ -10,7 +10,7 @@ import { fromPortableConfig, toPortableConfig, type HeraldConfig, type PortableC
 import { threadEntry, type Logger } from './core/index.js';
 import { createDelivery } from './deliver/index.js';
 import { ThreadedQueueStore } from './queue/index.js';
-import { createLogger } from './runtime/index.js';
+import { createLogger, flushLogs } from './runtime/index.js';
 
 interface DeliveryThreadData {
   role: 'delivery';
@@ -116,7 +116,11 @@ if (parentPort && data?.role === 'delivery') {
         .stop()
         .then(() => store.close())
         .then(
-          () => send({ kind: 'stopped' }),
+          () => {
+            // The thread is terminated once it says it stopped: its last log lines go out first.
+            flushLogs();
+            send({ kind: 'stopped' });
+          },
           (err: Error) => send({ kind: 'failed', message: err.message }),
         );
     });

@@ -5,7 +5,7 @@
  * the composition root hands the rooms). Rooms never import this; the composition roots (main.ts, delivery-thread.ts) and
  * the CLI do.
  */
-export { createLogger } from './logger.js';
+export { createLogger, flushLogs } from './logger.js';
 export { loadTlsMaterial, type TlsMaterial } from './tls.js';
 export { VERSION } from './version.js';
 export { HeraldMetrics, type HeraldMetricsOptions, type QueueGaugeSource, type WebhookCursors } from './metrics.js';
