@@ -1,11 +1,12 @@
-import type { SqlExecutor } from './sql-database.js';
+import { writesInThisThread, type SqlExecutor } from './sql-database.js';
 
 /**
  * Change counters: one row per counter in `change_counters`, moved by triggers (SQLite or
  * PostgreSQL) on every insert, update and delete of the tables it watches, inside the transaction
  * that made the change, whichever connection or process made it (the CLI writes to the same
- * database as the server). A room keeps what its lookups read in memory and drops it when its counter moved, so a
- * lookup costs one primary-key read and never answers from before a committed change.
+ * database as the server). A room keeps what its lookups read in memory and drops it when its
+ * counter moved, so a lookup costs at most one read of the counters table, sees every change made
+ * through this process at once, and one made elsewhere within SNAPSHOT_MS.
  *
  * Why not `PRAGMA data_version`: it moves on every commit of any other connection, and the queue
  * store's writer thread commits many times a second under load, so a cache keyed on it would be
@@ -71,10 +72,48 @@ export function postgresChangeCounterSql(counter: string, tables: readonly Watch
 }
 
 /**
- * One counter as one connection sees it (either engine). `moved()` reads it (a primary-key read of
- * a table of a few rows) and says whether it changed since the last look: the caller then drops
- * its cache. Read it before the records it caches, never after: a change committed between the
- * two reads then only costs one reload more, never a stale entry.
+ * How long one read of every counter answers for all the counters of a database. Each lookup of
+ * a record store checks its counter first, and one message passes several (the credential at
+ * MAIL, the sending domain and the account at the end of DATA), so under load most of those
+ * reads would find what the last one found a moment before.
+ *
+ * Any write made in this thread drops the snapshot (`writesInThisThread`), so a change made here
+ * is seen at the next lookup. A change made by another process (the CLI, another node on
+ * PostgreSQL) is seen by every lookup that starts more than SNAPSHOT_MS after it was committed:
+ * far below anything a person or a script could tell from "at once".
+ */
+const SNAPSHOT_MS = 2;
+
+interface Snapshot {
+  values: Promise<Map<string, number>>;
+  /** When the read started (what it saw is at least that new), and the thread's writes then. */
+  startedAt: number;
+  writes: number;
+}
+
+const snapshots = new WeakMap<SqlExecutor, Snapshot>();
+
+function readCounters(db: SqlExecutor): Promise<Map<string, number>> {
+  const now = performance.now();
+  const writes = writesInThisThread();
+  const known = snapshots.get(db);
+  if (known && known.writes === writes && now - known.startedAt < SNAPSHOT_MS) return known.values;
+  const values = db.all<{ name: string; value: number }>('SELECT name, value FROM change_counters').then((rows) => new Map(rows.map((r) => [r.name, Number(r.value)])));
+  const snapshot = { values, startedAt: now, writes };
+  snapshots.set(db, snapshot);
+  // A failed read is not kept for others to share.
+  values.catch(() => {
+    if (snapshots.get(db) === snapshot) snapshots.delete(db);
+  });
+  return values;
+}
+
+/**
+ * One counter as one connection sees it (either engine). `moved()` reads it (one read of the
+ * small counters table, shared for a moment by every counter of the same database; see
+ * SNAPSHOT_MS) and says whether it changed since the last look: the caller then drops its
+ * cache. Read it before the records it caches, never after: a change committed between the two
+ * reads then only costs one reload more, never a stale entry.
  */
 export class ChangeCounter {
   private seen: number | undefined;
@@ -87,8 +126,7 @@ export class ChangeCounter {
 
   /** True on the first look, when the counter changed since the last one, and always when it has no row. */
   async moved(): Promise<boolean> {
-    const row = await this.db.get<{ value: number }>('SELECT value FROM change_counters WHERE name = ?', [this.name]);
-    const value = row === undefined ? undefined : Number(row.value);
+    const value = (await readCounters(this.db)).get(this.name);
     if (this.looked && value !== undefined && value === this.seen) return false;
     this.looked = true;
     this.seen = value;

@@ -78,6 +78,19 @@ function describeMigrationProblems(expected: ReadonlyMap<string, number>, applie
 
 const latestOf = (migrations: readonly { version: number }[]) => Math.max(0, ...migrations.map((m) => m.version));
 
+/** Whether a statement may write: anything but a plain SELECT (INSERT … RETURNING comes through all/get too). */
+const mayWrite = (sql: string): boolean => !/^\s*select\b/i.test(sql);
+
+let writes = 0;
+/**
+ * Moves after every statement that is not a plain SELECT and after every transaction, made
+ * through any SqlDatabase of this thread: what was read before it moved may predate a change
+ * made here (ChangeCounter keeps a snapshot of the counters only until it moves).
+ */
+export function writesInThisThread(): number {
+  return writes;
+}
+
 const toParam = (value: unknown): unknown => (typeof value === 'boolean' ? (value ? 1 : 0) : value === undefined ? null : value);
 
 /**
@@ -150,18 +163,20 @@ export class SqliteSqlDatabase extends LedgerKeeper implements SqlDatabase {
 
   constructor(readonly db: SqliteDatabase) {
     super();
-    const run = <T>(fn: () => T): Promise<T> => {
+    const run = <T>(sql: string, fn: () => T): Promise<T> => {
       try {
         return Promise.resolve(fn());
       } catch (err) {
         return Promise.reject(err);
+      } finally {
+        if (mayWrite(sql)) writes++;
       }
     };
     this.direct = {
       dialect: 'sqlite',
-      all: <T>(sql: string, params: readonly unknown[] = []) => run(() => this.statement(sql).all(...params.map(toParam)) as T[]),
-      get: <T>(sql: string, params: readonly unknown[] = []) => run(() => this.statement(sql).get(...params.map(toParam)) as T | undefined),
-      run: (sql: string, params: readonly unknown[] = []) => run(() => ({ changes: this.statement(sql).run(...params.map(toParam)).changes })),
+      all: <T>(sql: string, params: readonly unknown[] = []) => run(sql, () => this.statement(sql).all(...params.map(toParam)) as T[]),
+      get: <T>(sql: string, params: readonly unknown[] = []) => run(sql, () => this.statement(sql).get(...params.map(toParam)) as T | undefined),
+      run: (sql: string, params: readonly unknown[] = []) => run(sql, () => ({ changes: this.statement(sql).run(...params.map(toParam)).changes })),
     };
   }
 
@@ -202,6 +217,7 @@ export class SqliteSqlDatabase extends LedgerKeeper implements SqlDatabase {
         throw err;
       }
     } finally {
+      writes++;
       this.busy = null;
       end();
     }
@@ -219,6 +235,7 @@ export class SqliteSqlDatabase extends LedgerKeeper implements SqlDatabase {
         db.exec(m.sql);
         db.prepare('INSERT INTO schema_migrations (room, version, applied_at) VALUES (?, ?, ?)').run(room, m.version, Date.now());
       }).immediate();
+      writes++;
     }
   }
 
@@ -324,11 +341,18 @@ export class PostgresSqlDatabase extends LedgerKeeper implements SqlDatabase {
     readonly schema: string,
   ) {
     super();
+    const query = async (client: pg.Pool | pg.PoolClient, sql: string, params: readonly unknown[]) => {
+      try {
+        return await client.query(numberPlaceholders(sql), params.map(toParam));
+      } finally {
+        if (mayWrite(sql)) writes++;
+      }
+    };
     this.executor = (client) => ({
       dialect: 'postgres',
-      all: async <T>(sql: string, params: readonly unknown[] = []) => (await client.query(numberPlaceholders(sql), params.map(toParam))).rows as T[],
-      get: async <T>(sql: string, params: readonly unknown[] = []) => (await client.query(numberPlaceholders(sql), params.map(toParam))).rows[0] as T | undefined,
-      run: async (sql: string, params: readonly unknown[] = []) => ({ changes: (await client.query(numberPlaceholders(sql), params.map(toParam))).rowCount ?? 0 }),
+      all: async <T>(sql: string, params: readonly unknown[] = []) => (await query(client, sql, params)).rows as T[],
+      get: async <T>(sql: string, params: readonly unknown[] = []) => (await query(client, sql, params)).rows[0] as T | undefined,
+      run: async (sql: string, params: readonly unknown[] = []) => ({ changes: (await query(client, sql, params)).rowCount ?? 0 }),
     });
   }
 
@@ -380,6 +404,7 @@ export class PostgresSqlDatabase extends LedgerKeeper implements SqlDatabase {
         throw err;
       }
     } finally {
+      writes++;
       client.release();
     }
   }
@@ -390,6 +415,7 @@ export class PostgresSqlDatabase extends LedgerKeeper implements SqlDatabase {
     try {
       await migratePostgres(client, this.schema, room, migrations.postgres);
     } finally {
+      writes++;
       client.release();
     }
   }
