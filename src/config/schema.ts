@@ -91,7 +91,7 @@ export const SCHEMA = {
     describe: 'What this node does: smtp (the SMTP listeners), api (the HTTP API, dashboard and tracking links), worker (delivery and the periodic jobs). Every node serves /healthz, /readyz and /metrics.',
   },
   hostname: { env: 'HERALD_HOSTNAME', default: hostname(), parse: str, describe: 'Name used in the SMTP greeting, EHLO, Received headers and Message-IDs.' },
-  logLevel: { env: 'HERALD_LOG_LEVEL', default: 'info', parse: oneOf('debug', 'info', 'warn', 'error', 'silent'), describe: 'Log level (logs are JSON lines on stdout).' },
+  logLevel: { env: 'HERALD_LOG_LEVEL', default: 'info', parse: oneOf('debug', 'info', 'warn', 'error', 'silent'), describe: 'Log level (logs are JSON lines on stdout, written in batches within a tenth of a second).' },
   tlsCert: { env: 'HERALD_TLS_CERT', default: '', parse: optional, describe: 'PEM certificate chain file; a self-signed one is generated in the data directory when unset.' },
   tlsKey: { env: 'HERALD_TLS_KEY', default: '', parse: optional, describe: 'PEM private key file for HERALD_TLS_CERT.' },
 
