@@ -5,6 +5,7 @@
  * attempts) then never queues behind a client's next command, which is Postfix's split between
  * smtpd and qmgr/smtp, in threads instead of processes.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import { fromPortableConfig, toPortableConfig, type HeraldConfig, type PortableConfig } from './config/index.js';
 import { threadEntry, type Logger } from './core/index.js';
@@ -26,35 +27,79 @@ export interface DeliveryThread {
   stop(): Promise<void>;
 }
 
+/** How long to wait before starting a new delivery thread, after each failed start in a row. */
+const RESPAWN_DELAYS_MS = [1_000, 2_000, 5_000, 10_000, 30_000, 60_000];
+
+export interface DeliveryThreadOptions {
+  /** Starts one thread (tests give a stand-in). */
+  spawn?: (store: ThreadedQueueStore, config: HeraldConfig, returnPathSecret: Buffer) => Promise<SpawnedThread>;
+  /** Waits before each new start after a death; the last one repeats. */
+  respawnDelaysMs?: readonly number[];
+}
+
 /**
  * Starts delivery on its own thread; resolves once its scheduler runs. If the thread dies, its
- * leases go back to the queue (it was the only deliverer) and a new thread takes over.
+ * leases go back to the queue (it was the only deliverer) and a new thread takes over. A new
+ * thread that fails to start is tried again, less and less often, until one starts: meanwhile
+ * mail waits in the queue, and the process keeps accepting it.
  */
-export async function startDeliveryThread(store: ThreadedQueueStore, config: HeraldConfig, logger: Logger, returnPathSecret: Buffer): Promise<DeliveryThread> {
-  let current = await spawnDeliveryThread(store, config, returnPathSecret);
+export async function startDeliveryThread(
+  store: ThreadedQueueStore,
+  config: HeraldConfig,
+  logger: Logger,
+  returnPathSecret: Buffer,
+  options: DeliveryThreadOptions = {},
+): Promise<DeliveryThread> {
+  const spawn = options.spawn ?? spawnDeliveryThread;
+  const delays = options.respawnDelaysMs ?? RESPAWN_DELAYS_MS;
+  let current = await spawn(store, config, returnPathSecret);
+  /** A new thread being started after a death (null when none is). */
+  let starting: Promise<SpawnedThread | null> | null = null;
   let stopping: Promise<void> | null = null;
+  /** Cuts a wait before a new start short when stop() comes. */
+  const halt = new AbortController();
+  const respawn = async (): Promise<SpawnedThread | null> => {
+    for (let failures = 0; ; failures++) {
+      // A thread that dies at once would otherwise be restarted in a tight loop.
+      await sleep(delays[Math.min(failures, delays.length - 1)], undefined, { signal: halt.signal }).catch(() => {});
+      if (stopping) return null;
+      try {
+        return await spawn(store, config, returnPathSecret);
+      } catch (err) {
+        const retryInMs = delays[Math.min(failures + 1, delays.length - 1)];
+        logger.error({ err, retryInMs }, 'could not start a new delivery thread; mail waits in the queue until one starts');
+      }
+    }
+  };
   const watch = (thread: SpawnedThread) => {
     void thread.died.then(async (reason) => {
       if (stopping) return;
       logger.error({ reason }, 'the delivery thread died; returning its work to the queue and starting a new one');
       await store.reapExpiredLeases(new Date(), { all: true }).catch(() => 0);
-      // A thread that dies at once would otherwise be restarted in a tight loop.
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      if (stopping) return;
-      current = await spawnDeliveryThread(store, config, returnPathSecret);
-      watch(current);
+      starting = respawn();
+      const next = await starting;
+      starting = null;
+      // stop() came meanwhile: it stops the new thread itself.
+      if (!next || stopping) return;
+      current = next;
+      logger.info('a new delivery thread took over');
+      watch(next);
     });
   };
   watch(current);
   return {
     stop() {
-      stopping ??= current.stop();
+      stopping ??= (async () => {
+        halt.abort();
+        const next = await starting;
+        await Promise.all([current.stop(), next?.stop()]);
+      })();
       return stopping;
     },
   };
 }
 
-interface SpawnedThread extends DeliveryThread {
+export interface SpawnedThread extends DeliveryThread {
   /** Resolves with the reason when the thread ends without being asked to. */
   died: Promise<string>;
 }
@@ -80,13 +125,19 @@ async function spawnDeliveryThread(store: ThreadedQueueStore, config: HeraldConf
     });
   await next('ready');
   let stopping: Promise<void> | null = null;
+  let exited = false;
   const died = new Promise<string>((resolve) => {
     worker.once('error', (err) => resolve(err.message));
-    worker.once('exit', (code) => resolve(`exit code ${code}`));
+    worker.once('exit', (code) => {
+      exited = true;
+      resolve(`exit code ${code}`);
+    });
   });
   return {
     died: died.then((reason) => (stopping ? new Promise<string>(() => {}) : reason)),
     stop() {
+      // A thread that already died has nothing to stop, and would never say it stopped.
+      if (exited) return Promise.resolve();
       stopping ??= (async () => {
         const stopped = next('stopped');
         worker.postMessage({ kind: 'stop' } satisfies ToThread);
