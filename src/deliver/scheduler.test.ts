@@ -302,9 +302,28 @@ const clusterConfig = {
   destinationConcurrency: 2,
 };
 
+/** A queue store that says when a batch was given back untried (postpone writes no event to wait for). */
+class PostponeWatchingStore extends SqliteQueueStore {
+  postponed = 0;
+  private readonly waiters: { n: number; resolve(): void }[] = [];
+  override async postpone(batch: DeliveryBatch, until: Date, now: Date): Promise<number> {
+    const n = await super.postpone(batch, until, now);
+    this.postponed += n;
+    for (const w of this.waiters.filter((w) => this.postponed >= w.n)) {
+      this.waiters.splice(this.waiters.indexOf(w), 1);
+      w.resolve();
+    }
+    return n;
+  }
+  /** Resolves once at least n recipients have been given back. */
+  givenBack(n: number): Promise<void> {
+    return new Promise((resolve) => (this.postponed >= n ? resolve() : this.waiters.push({ n, resolve })));
+  }
+}
+
 /** A node of a cluster on one SQLite file: its own queue connection and its own slot table connection. */
 async function clusterNode(file: string, owner: string, transport: Transport, over: { slotWaitMs?: number } = {}) {
-  const store = new SqliteQueueStore(openSqlite(file));
+  const store = new PostponeWatchingStore(openSqlite(file));
   const slotDb = SqliteSqlDatabase.open(file);
   const slots = await SqlDestinationSlots.open(slotDb);
   const scheduler = new DeliveryScheduler({ store, transport, config: clusterConfig, slots, owner, rescanMs: 20, stopGraceMs: 5000, ...over });
@@ -375,7 +394,7 @@ test('two schedulers on one database keep the destination limit between them, an
   }
 });
 
-test('a batch that waits too long for a cluster slot is deferred without connecting, then delivered', async () => {
+test('a batch that waits too long for a cluster slot goes back to the queue untried (not an attempt), then is delivered', async () => {
   const file = clusterFile();
   const held = holdingTransport();
   const node = await clusterNode(file, 'node-a', held.transport, { slotWaitMs: 0 });
@@ -386,9 +405,11 @@ test('a batch that waits too long for a cluster slot is deferred without connect
     await node.scheduler.start();
     const m = message(['patient@ok.test']);
     await node.store.enqueue(m);
-    while (node.deferred.length === 0) await node.nextCommit();
-    assert.equal(node.deferred[0].messageId, m.id);
-    assert.match(String(node.deferred[0].data.reason), /all 2 connections to ok\.test are in use across the cluster/);
+    await node.store.givenBack(1);
+    const waiting = (await node.store.get(m.id))!.recipients[0];
+    assert.equal(waiting.attempts, 0, 'waiting for a slot is not an attempt');
+    assert.deepEqual(waiting.history, []);
+    assert.equal(node.deferred.length, 0, 'and makes no deferred event');
     assert.equal(held.owners.length, 0, 'no connection was attempted');
 
     await node.slots.releaseAll('node-b');

@@ -49,8 +49,8 @@ export interface DeliverySchedulerOptions {
    */
   slots?: DestinationSlots;
   /**
-   * How long a claimed batch may wait for a cluster slot before it is deferred without
-   * connecting (so its claim lease never runs out while it waits, and the attempt that finally
+   * How long a claimed batch may wait for a cluster slot before it goes back to the queue
+   * untried (so its claim lease never runs out while it waits, and the attempt that finally
    * runs has most of the lease left). Default a tenth of leaseMs.
    */
   slotWaitMs?: number;
@@ -273,7 +273,7 @@ export class DeliveryScheduler {
       } else if (pause) this.backoff.delete(domain);
       const full = this.slotsFull.get(domain);
       if (full !== undefined && full > now) {
-        this.deferOverdue(domain, list, now);
+        this.giveBackOverdue(domain, list, now);
       } else {
         if (full !== undefined) this.slotsFull.delete(domain);
         while (list.length > 0 && (this.perDomain.get(domain) ?? 0) < this.config.destinationConcurrency && this.running) {
@@ -285,18 +285,24 @@ export class DeliveryScheduler {
   }
 
   /**
-   * Batches that waited slotWaitMs for a cluster slot are deferred without connecting, as during
-   * a backoff, and come back on the retry schedule: while the other nodes keep the destination's
-   * slots busy, a claim held here must not run out (another node would then deliver it too).
+   * Batches that waited slotWaitMs for a cluster slot are given back to the queue untried, due
+   * again after slotRetryMs: while the other nodes keep the destination's slots busy, a claim held
+   * here must not run out (another node would then deliver it too). Waiting for a free connection
+   * is not an attempt, so it neither counts as one nor moves the message along its retry schedule
+   * (as with HERALD_DESTINATION_RATE, see postpone).
    */
-  private deferOverdue(domain: string, list: DeliveryBatch[], now: number): void {
+  private giveBackOverdue(domain: string, list: DeliveryBatch[], now: number): void {
+    // A message past its expiry is deferred instead, with this reason (see postpone).
     const reason = `all ${this.config.destinationConcurrency} connections to ${domain} are in use across the cluster`;
+    let given = 0;
     for (let i = list.length - 1; i >= 0; i--) {
       const claimedAt = list[i].leaseExpiresAt.getTime() - this.leaseMs;
       if (now - claimedAt < this.slotWaitMs) continue;
       const [batch] = list.splice(i, 1);
-      this.track(batch, this.suspend(batch, { until: now, reason }));
+      this.track(batch, this.postpone(batch, { until: now + this.slotRetryMs, reason }));
+      given++;
     }
+    if (given > 0) this.log.info({ domain, batches: given }, `${reason}; its mail goes back to the queue untried`);
   }
 
   private launch(batch: DeliveryBatch): void {
