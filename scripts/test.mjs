@@ -1,5 +1,5 @@
 // Runs the whole test suite: type check, then every *.test.ts under src/ and test/ with node:test,
-// then the integration and interop tests once more with every Herald they boot on PostgreSQL
+// then the integration, interop and browser (e2e) tests once more with every Herald they boot on PostgreSQL
 // (HERALD_TEST_ENGINE=postgres; test/support/engine.ts). Extra arguments are passed to node --test
 // (e.g. a file path to run only that file, once, on the engine HERALD_TEST_ENGINE names).
 import { spawnSync } from 'node:child_process';
@@ -40,7 +40,7 @@ const nodeTest = (list, env) => run(process.execPath, ['--import', 'tsx', '--tes
 const status = nodeTest(targets, files.length ? {} : { HERALD_TEST_ENGINE: 'sqlite' });
 if (files.length) process.exit(status);
 
-const onPostgres = [...find(join('test', 'integration')), ...find(join('test', 'interop'))].sort().filter((f) => !SQLITE_ONLY.has(f.split(sep).join('/')));
-console.log(`\n# The integration and interop tests again, on PostgreSQL (${onPostgres.length} files; left out: ${[...SQLITE_ONLY].map(([f, why]) => `${f} (${why})`).join(', ')})`);
+const onPostgres = [...find(join('test', 'integration')), ...find(join('test', 'interop')), ...find(join('test', 'e2e'))].sort().filter((f) => !SQLITE_ONLY.has(f.split(sep).join('/')));
+console.log(`\n# The integration, interop and browser tests again, on PostgreSQL (${onPostgres.length} files; left out: ${[...SQLITE_ONLY].map(([f, why]) => `${f} (${why})`).join(', ')})`);
 const postgresStatus = nodeTest(onPostgres, { HERALD_TEST_ENGINE: 'postgres' });
 process.exit(status || postgresStatus);

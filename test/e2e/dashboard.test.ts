@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { call, startApiWorld, type ApiWorld } from '../support/api.js';
+import { dataDirEnv } from '../support/engine.js';
 import { STRICT } from '../support/peers.js';
 import { REPO_ROOT, runCli } from '../support/processes.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -44,7 +45,7 @@ before(async () => {
   // The test's webhook receiver listens on loopback.
   world = await startApiWorld({ HERALD_WEBHOOK_ALLOW_PRIVATE: 'true' });
   receiver = await startWebhookReceiver();
-  const env = { HERALD_DATA_DIR: world.herald.env.HERALD_DATA_DIR };
+  const env = dataDirEnv(world.herald.env.HERALD_DATA_DIR!);
   for (const [email, role] of [['owner@example.com', 'owner'], ['viewer@example.com', 'viewer']]) {
     const created = await runCli(['users', 'create', '--email', email, '--role', role, '--password', PASSWORD, '--json'], env);
     assert.equal(created.code, 0, created.stderr);
@@ -488,7 +489,7 @@ test('a viewer sees no admin buttons, and the API refuses the admin action anywa
 });
 
 test('an operator switches the account in the header and sees that account’s messages, domains and queue', { skip }, async () => {
-  const env = { HERALD_DATA_DIR: world.herald.env.HERALD_DATA_DIR };
+  const env = dataDirEnv(world.herald.env.HERALD_DATA_DIR!);
   const account = await runCli(['accounts', 'create', 'acme', '--json'], env);
   assert.equal(account.code, 0, account.stderr);
   // acme has no verified domain yet: it sends in development mode.
