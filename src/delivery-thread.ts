@@ -52,6 +52,7 @@ export async function startDeliveryThread(
 ): Promise<DeliveryThread> {
   const spawn = options.spawn ?? spawnDeliveryThread;
   const delays = options.respawnDelaysMs ?? RESPAWN_DELAYS_MS;
+  const delayAfter = (failures: number) => delays[Math.min(failures, delays.length - 1)];
   let current = await spawn(store, config, returnPathSecret);
   /** A new thread being started after a death (null when none is). */
   let starting: Promise<SpawnedThread | null> | null = null;
@@ -61,13 +62,12 @@ export async function startDeliveryThread(
   const respawn = async (): Promise<SpawnedThread | null> => {
     for (let failures = 0; ; failures++) {
       // A thread that dies at once would otherwise be restarted in a tight loop.
-      await sleep(delays[Math.min(failures, delays.length - 1)], undefined, { signal: halt.signal }).catch(() => {});
+      await sleep(delayAfter(failures), undefined, { signal: halt.signal }).catch(() => {});
       if (stopping) return null;
       try {
         return await spawn(store, config, returnPathSecret);
       } catch (err) {
-        const retryInMs = delays[Math.min(failures + 1, delays.length - 1)];
-        logger.error({ err, retryInMs }, 'could not start a new delivery thread; mail waits in the queue until one starts');
+        logger.error({ err, retryInMs: delayAfter(failures + 1) }, 'could not start a new delivery thread; mail waits in the queue until one starts');
       }
     }
   };

@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { newMessageId, type MailEvent } from '../core/index.js';
-import { SqliteQueueStore, type DeliveryBatch, type NewMessage } from '../queue/index.js';
+import type { DeliveryBatch, NewMessage } from '../queue/index.js';
 import { openSqlite } from '../storage/index.js';
+import { PostponeCountingStore } from '../../test/support/postpone-counting-store.js';
 import { DeliveryScheduler } from './scheduler.js';
 import type { Transport, TransportResult } from './smtp-transport.js';
 
@@ -16,25 +17,13 @@ after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-/** The real store, counting the recipients it was asked to postpone (no event marks those). */
-class CountingStore extends SqliteQueueStore {
-  postponed = 0;
-  onChange = () => {};
-  override async postpone(batch: DeliveryBatch, until: Date, now: Date): Promise<number> {
-    const n = await super.postpone(batch, until, now);
-    this.postponed += n;
-    this.onChange();
-    return n;
-  }
-}
-
 test('a destination rate of 5 a minute: 5 of 12 go, the rest wait untried for the minute to end (not for the retry schedule), then 5 more go', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'herald-rate-'));
   dirs.push(dir);
   const minute = Math.floor(Date.now() / 60_000) * 60_000;
   let now = minute + 10_000;
   const windowEnd = minute + 60_000;
-  const store = new CountingStore(openSqlite(join(dir, 'queue.db')));
+  const store = new PostponeCountingStore(openSqlite(join(dir, 'queue.db')));
   const sent: string[] = [];
   const transport: Transport = {
     async deliver(batch: DeliveryBatch): Promise<TransportResult> {
@@ -51,7 +40,7 @@ test('a destination rate of 5 a minute: 5 of 12 go, the rest wait untried for th
   const delivered: MailEvent[] = [];
   const deferred: MailEvent[] = [];
   let changed = () => {};
-  store.onChange = () => changed();
+  store.onPostponed(() => changed());
   store.onCommit((events) => {
     for (const e of events) {
       if (e.type === 'delivered') delivered.push(e);

@@ -10,6 +10,7 @@ import { newMessageId, type MailEvent } from '../core/index.js';
 import { SqlDestinationSlots, SqliteQueueStore, type DeliveryBatch, type NewMessage } from '../queue/index.js';
 import { openSqlite, SqliteSqlDatabase } from '../storage/index.js';
 import { startDnsServer, type DnsServer } from '../../test/support/dns-server.js';
+import { PostponeCountingStore } from '../../test/support/postpone-counting-store.js';
 import { startSmtpSink, type SmtpSink } from '../../test/support/smtp-sink.js';
 import { NodeDnsResolver } from './dns-resolver.js';
 import { DeliveryScheduler } from './scheduler.js';
@@ -302,28 +303,9 @@ const clusterConfig = {
   destinationConcurrency: 2,
 };
 
-/** A queue store that says when a batch was given back untried (postpone writes no event to wait for). */
-class PostponeWatchingStore extends SqliteQueueStore {
-  postponed = 0;
-  private readonly waiters: { n: number; resolve(): void }[] = [];
-  override async postpone(batch: DeliveryBatch, until: Date, now: Date): Promise<number> {
-    const n = await super.postpone(batch, until, now);
-    this.postponed += n;
-    for (const w of this.waiters.filter((w) => this.postponed >= w.n)) {
-      this.waiters.splice(this.waiters.indexOf(w), 1);
-      w.resolve();
-    }
-    return n;
-  }
-  /** Resolves once at least n recipients have been given back. */
-  givenBack(n: number): Promise<void> {
-    return new Promise((resolve) => (this.postponed >= n ? resolve() : this.waiters.push({ n, resolve })));
-  }
-}
-
 /** A node of a cluster on one SQLite file: its own queue connection and its own slot table connection. */
 async function clusterNode(file: string, owner: string, transport: Transport, over: { slotWaitMs?: number } = {}) {
-  const store = new PostponeWatchingStore(openSqlite(file));
+  const store = new PostponeCountingStore(openSqlite(file));
   const slotDb = SqliteSqlDatabase.open(file);
   const slots = await SqlDestinationSlots.open(slotDb);
   const scheduler = new DeliveryScheduler({ store, transport, config: clusterConfig, slots, owner, rescanMs: 20, stopGraceMs: 5000, ...over });

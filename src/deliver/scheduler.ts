@@ -428,10 +428,10 @@ export class DeliveryScheduler {
   }
 
   /**
-   * Gives a batch back untried, due when the pause ends: waiting for this node's own rate limit
-   * is not an attempt, so it neither counts as one nor moves the message along its retry
-   * schedule, and makes no event. A message that has reached its expiry is deferred instead,
-   * which expires it with its bounce notice.
+   * Gives a batch back untried, due when the pause ends: waiting for Herald's own limits (the
+   * destination's rate, a cluster connection slot) is not an attempt, so it neither counts as
+   * one nor moves the message along its retry schedule, and makes no event. A message that has
+   * reached its expiry is deferred instead, which expires it with its bounce notice.
    */
   private async postpone(batch: DeliveryBatch, pause: Pause): Promise<void> {
     const now = this.clock.now();

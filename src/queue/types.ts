@@ -212,9 +212,9 @@ export interface QueueStore {
   recordAttempt(rec: AttemptRecord): Promise<void>;
   /**
    * Gives a claimed batch back untried: its recipients still held by this batch's lease are due
-   * again at `until`, with no attempt counted, no attempt row and no event. For work this node
-   * held back by a limit of its own (the destination's rate), which is not an attempt and must
-   * not move the message along its retry schedule. A stale lease changes nothing. Returns how
+   * again at `until`, with no attempt counted, no attempt row and no event. For work held back
+   * by a limit of Herald's own (the destination's rate, or its connection slots across a
+   * cluster), which is not an attempt and must not move the message along its retry schedule. A stale lease changes nothing. Returns how
    * many recipients.
    */
   postpone(batch: DeliveryBatch, until: Date, now: Date): Promise<number>;

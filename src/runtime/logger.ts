@@ -17,6 +17,8 @@ const BATCH_CHARS = 2048;
 const FLUSH_AFTER_MS = 100;
 /** How long to wait when standard output is a full non-blocking pipe, before trying again. */
 const FULL_PIPE_WAIT_MS = 1;
+/** What Atomics.wait sleeps on (nothing ever wakes it: the wait is the timeout). */
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 
 class BatchedOutput {
   private pending = '';
@@ -49,7 +51,7 @@ class BatchedOutput {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN') {
-          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, FULL_PIPE_WAIT_MS);
+          Atomics.wait(SLEEPER, 0, 0, FULL_PIPE_WAIT_MS);
           continue;
         }
         // Nobody reads standard output any more (EPIPE) or it cannot be written: logging stops,
