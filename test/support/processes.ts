@@ -20,12 +20,20 @@ export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
  * two test files running in parallel from being handed the same port.
  */
 const LISTEN_PORTS = { first: 20000, last: 32767 };
+/**
+ * Ports this process handed out: a caller often asks for several before it listens on any (a
+ * Herald's four listeners), and a port drawn twice would then be free at both checks.
+ */
+const handedOut = new Set<number>();
 
 /** A port that was free a moment ago on `host`, outside the range outgoing connections use. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   for (let tries = 0; ; tries++) {
     const port = LISTEN_PORTS.first + Math.floor(Math.random() * (LISTEN_PORTS.last - LISTEN_PORTS.first + 1));
-    if (await canListen(host, port)) return port;
+    if (!handedOut.has(port) && (await canListen(host, port))) {
+      handedOut.add(port);
+      return port;
+    }
     if (tries === 200) throw new Error(`no free port on ${host} between ${LISTEN_PORTS.first} and ${LISTEN_PORTS.last}`);
   }
 }
