@@ -1,11 +1,15 @@
-// The processes a benchmark step talks to: the three servers under test (Herald, Postfix, the bare
-// discarding sink), Postfix's smtp-source as the load generator and smtp-sink as the relay target;
+// The processes a benchmark step talks to: the servers under test (Herald, Postfix, and the bare
+// sinks: one that discards, one that appends and fdatasyncs), Postfix's smtp-source as the load generator and smtp-sink as the relay target;
 // for the API step, Herald with its HTTP listener and the bare Fastify route (bench/bare-api.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startPostfix } from '../test/support/postfix.js';
 import { freePort, memoryOf, REPO_ROOT, startHerald, treeCpuSeconds, treeRss, waitForSmtp } from '../test/support/processes.js';
 
-export type TargetName = 'postfix' | 'herald' | 'bare';
+/** `bare` discards every message; `durable` is the same server writing each to disk before its 250. */
+export type TargetName = 'postfix' | 'herald' | 'bare' | 'durable';
 
 export interface Target {
   name: TargetName;
@@ -85,11 +89,22 @@ export async function startTarget(name: TargetName, o: TargetOptions): Promise<T
     }
   }
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bare-sink.ts', '127.0.0.1', String(port)], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  // The durable sink's file lives where Herald's and Postfix's queues do (the temporary directory).
+  const dir = name === 'durable' ? mkdtempSync(join(tmpdir(), 'herald-bench-durable-')) : null;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bare-sink.ts', '127.0.0.1', String(port), ...(dir ? [dir] : [])], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d) => (err = (err + d).slice(-3000)));
-  await waitForSmtp('127.0.0.1', port, { timeoutMs: 20_000, alive: () => (child.exitCode !== null ? `bare sink exited: ${err}` : null) });
-  return { name, host: '127.0.0.1', port, pid: child.pid!, cpuSeconds: () => treeCpuSeconds(child.pid!), rss: () => memoryOf(child.pid!)?.rss ?? 0, stop: () => stopChild(child), log: () => err };
+  const stop = async () => {
+    await stopChild(child);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitForSmtp('127.0.0.1', port, { timeoutMs: 20_000, alive: () => (child.exitCode !== null ? `bare sink exited: ${err}` : null) });
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { name, host: '127.0.0.1', port, pid: child.pid!, cpuSeconds: () => treeCpuSeconds(child.pid!), rss: () => memoryOf(child.pid!)?.rss ?? 0, stop, log: () => err };
 }
 
 /** The bare Fastify route (bench/bare-api.ts) in its own process, on 127.0.0.1. */

@@ -16,6 +16,8 @@ export interface Results {
   machine: Record<string, string | number>;
   heraldUnavailable?: string;
   accept: { size: number; sessions: number; reuse: boolean; count: number; rates: Partial<Record<TargetName, Maybe<number>>> }[];
+  /** Herald's queue store without SMTP (bench/queue-store.ts), `writers` enqueuing one message at a time each. */
+  storeAlone?: ({ size: number; writers: number; count: number } & Maybe<{ seconds: number; cpuSeconds: number }>)[];
   latency: { perConnection: boolean; count: number; /** Runs per server, the servers taking turns; the percentiles are of every run's messages together. */ rounds?: number; size: number; values: Partial<Record<TargetName, Maybe<{ median: number; p99: number }>>> }[];
   relay: { count?: number; sessions?: number; size?: number; values?: Partial<Record<TargetName, Maybe<{ rate: number; seconds: number; acceptSeconds: number; cpuMsPerMessage: number; rssBytes: number }>>> };
   memory: {
@@ -80,18 +82,31 @@ export function markdownTable(head: string[], rows: string[][]): string {
   return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
-/** A Markdown table: one row per measurement, the three servers, ratios, the target and a verdict. */
+/**
+ * A Markdown table: one row per measurement, the servers, ratios, the target and a verdict. The
+ * bare durable sink's column shows what durability alone costs a server that does nothing else
+ * (durable ÷ bare): no durable server built on smtp-server gets above it.
+ */
 export function renderTable(r: Results): string {
   const rows: string[][] = [];
-  const add = (what: string, p: string, h: string, b: string, hp: string, hb: string, target: string, result: string) => rows.push([what, p, h, b, hp, hb, target, result]);
+  const add = (what: string, p: string, h: string, b: string, d: string, hp: string, hb: string, db: string, target: string, result: string) => rows.push([what, p, h, b, d, hp, hb, db, target, result]);
+  const none = (what: string, p: string, h: string, hp: string, target: string, result: string) => add(what, p, h, '—', '—', hp, '—', '—', target, result);
 
   for (const c of r.accept) {
-    const { postfix, herald, bare } = c.rates;
+    const { postfix, herald, bare, durable } = c.rates;
     const hp = ratio(herald, postfix);
     const hb = ratio(herald, bare);
+    const db = fmtRatio(ratio(durable, bare));
     const what = `${c.reuse ? 'accept' : 'accept, new connection per message'}, ${c.size / 1024} KB, ${c.sessions} session${c.sessions > 1 ? 's' : ''} (msg/s)`;
-    if (c.reuse) add(what, fmt(postfix), fmt(herald), fmt(bare), fmtRatio(hp), fmtRatio(hb), '≥ 4× Postfix and ≥ 0.7× bare', verdict(hp === undefined || hb === undefined ? undefined : hp >= 4 && hb >= 0.7));
-    else add(what, fmt(postfix), fmt(herald), fmt(bare), fmtRatio(hp), fmtRatio(hb), '≥ 1× Postfix', verdict(hp === undefined ? undefined : hp >= 1));
+    if (c.reuse) add(what, fmt(postfix), fmt(herald), fmt(bare), fmt(durable), fmtRatio(hp), fmtRatio(hb), db, '≥ 4× Postfix and ≥ 0.7× bare', verdict(hp === undefined || hb === undefined ? undefined : hp >= 4 && hb >= 0.7));
+    else add(what, fmt(postfix), fmt(herald), fmt(bare), fmt(durable), fmtRatio(hp), fmtRatio(hb), db, '≥ 1× Postfix', verdict(hp === undefined ? undefined : hp >= 1));
+  }
+  for (const c of r.storeAlone ?? []) {
+    const bare = r.accept.find((a) => a.reuse && a.size === c.size && a.sessions === c.writers)?.rates.bare;
+    const rate = 'error' in c ? c : c.count / c.seconds;
+    const what = `Herald's queue store alone, no SMTP: ${c.size / 1024} KB, ${c.writers} writer${c.writers > 1 ? 's' : ''} (msg/s; ms CPU per message)`;
+    const cpu = 'error' in c ? '' : `; ${((c.cpuSeconds * 1000) / c.count).toFixed(3)} ms`;
+    add(what, '—', `${fmt(rate)}${cpu}`, fmt(bare), '—', '—', fmtRatio(ratio(rate, bare)), '—', '(the most Herald can accept)', '');
   }
   for (const l of r.latency) {
     const pick = (name: TargetName, k: 'median' | 'p99') => {
@@ -102,9 +117,10 @@ export function renderTable(r: Results): string {
       const p = pick('postfix', k);
       const h = pick('herald', k);
       const b = pick('bare', k);
+      const d = pick('durable', k);
       const hp = ratio(h, p);
       const what = `latency ${k}, ${l.perConnection ? 'connect → 250 after DATA, new connection each' : 'MAIL → 250 after DATA, one session'} (ms)`;
-      add(what, fmt(p, 2), fmt(h, 2), fmt(b, 2), fmtRatio(hp), fmtRatio(ratio(h, b)), k === 'p99' ? '≤ Postfix' : '(informational)', k === 'p99' ? verdict(hp === undefined ? undefined : hp <= 1) : '');
+      add(what, fmt(p, 2), fmt(h, 2), fmt(b, 2), fmt(d, 2), fmtRatio(hp), fmtRatio(ratio(h, b)), fmtRatio(ratio(d, b)), k === 'p99' ? '≤ Postfix' : '(informational)', k === 'p99' ? verdict(hp === undefined ? undefined : hp <= 1) : '');
     }
   }
   if (r.relay.values) {
@@ -112,20 +128,20 @@ export function renderTable(r: Results): string {
     const rate = (n: TargetName) => (ok(v[n]) ? v[n].rate : v[n]);
     const cpu = (n: TargetName) => (ok(v[n]) ? v[n].cpuMsPerMessage : v[n]);
     const hp = ratio(rate('herald'), rate('postfix'));
-    add(`end-to-end relay to smtp-sink, ${r.relay.count} × 1 KB, ${r.relay.sessions} sessions (msg/s)`, fmt(rate('postfix')), fmt(rate('herald')), '—', fmtRatio(hp), '—', '≥ 2× Postfix', verdict(hp === undefined ? undefined : hp >= 2));
+    none(`end-to-end relay to smtp-sink, ${r.relay.count} × 1 KB, ${r.relay.sessions} sessions (msg/s)`, fmt(rate('postfix')), fmt(rate('herald')), fmtRatio(hp), '≥ 2× Postfix', verdict(hp === undefined ? undefined : hp >= 2));
     const cp = ratio(cpu('herald'), cpu('postfix'));
-    add('CPU time per relayed message, all server processes (ms)', fmt(cpu('postfix'), 3), fmt(cpu('herald'), 3), '—', fmtRatio(cp), '—', '≤ 0.5× Postfix', verdict(cp === undefined ? undefined : cp <= 0.5));
+    none('CPU time per relayed message, all server processes (ms)', fmt(cpu('postfix'), 3), fmt(cpu('herald'), 3), fmtRatio(cp), '≤ 0.5× Postfix', verdict(cp === undefined ? undefined : cp <= 0.5));
   }
-  if (r.memory.peakRss !== undefined) add('Herald peak RSS over all runs (VmHWM)', '—', `${mib(r.memory.peakRss)} (${mib(r.memory.hwm)})`, '—', '—', '—', '(reported)', '');
+  if (r.memory.peakRss !== undefined) none('Herald peak RSS over all runs (VmHWM)', '—', `${mib(r.memory.peakRss)} (${mib(r.memory.hwm)})`, '—', '(reported)', '');
   const s = r.memory.soak;
   if (s) {
     if (ok(s)) {
       const flat = s.rssLastQuarter <= s.rssSecondQuarter * 1.15;
-      add(`Herald RSS under ${s.seconds} s of sustained relay (${s.messages} messages): median of the 2nd quarter → of the last`, '—', `${mib(s.rssSecondQuarter)} → ${mib(s.rssLastQuarter)}`, '—', '—', '—', 'flat (last ≤ 1.15 × 2nd)', verdict(flat));
-    } else add('Herald RSS under sustained relay', '—', 'failed', '—', '—', '—', 'flat', 'n/a');
+      none(`Herald RSS under ${s.seconds} s of sustained relay (${s.messages} messages): median of the 2nd quarter → of the last`, '—', `${mib(s.rssSecondQuarter)} → ${mib(s.rssLastQuarter)}`, '—', 'flat (last ≤ 1.15 × 2nd)', verdict(flat));
+    } else none('Herald RSS under sustained relay', '—', 'failed', '—', 'flat', 'n/a');
   }
 
-  return markdownTable(['measurement', 'Postfix 3.7', 'Herald', 'bare sink', 'Herald ÷ Postfix', 'Herald ÷ bare', 'target', 'result'], rows);
+  return markdownTable(['measurement', 'Postfix 3.7', 'Herald', 'bare sink', 'bare durable sink', 'Herald ÷ Postfix', 'Herald ÷ bare', 'durable ÷ bare', 'target', 'result'], rows);
 }
 
 /**

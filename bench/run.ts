@@ -1,4 +1,4 @@
-// `npm run bench`: Herald against Postfix 3.7 (and a bare discarding Node smtp-server) on this
+// `npm run bench`: Herald against Postfix 3.7 (and bare Node smtp-servers, one discarding, one durable) on this
 // machine, in one run, Herald's HTTP sending API against a bare Fastify route, and what DKIM
 // signing costs Herald's accept rate, CPU and memory. Prints tables
 // with ratios and pass/fail against the targets, writes bench/results/<time>.json, and (unless
@@ -14,7 +14,7 @@
 //   npm run bench -- --only list       the message list's searches on 10k and 1M messages (about 4 minutes; bench/message-list.ts)
 //   npm run bench -- --only cluster    delivery on PostgreSQL with 1 and 2 worker processes against SQLite, the cost of a claim
 //                                      with 10k and 1M messages waiting, and a worker's memory beside 1M (bench/cluster.ts)
-//   options: --only accept,conn,latency,relay,soak,api,sign,webhooks,stats,tracking,list,cluster   --targets postfix,herald,bare
+//   options: --only accept,conn,latency,relay,soak,api,sign,webhooks,stats,tracking,list,cluster   --targets postfix,herald,bare,durable
 //            --dist (run dist/cli/herald.js)   --docs / --no-docs   --herald-log-level info
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -38,7 +38,7 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
-    targets: { type: 'string', default: 'postfix,herald,bare' },
+    targets: { type: 'string', default: 'postfix,herald,bare,durable' },
     dist: { type: 'boolean', default: false },
     docs: { type: 'boolean' },
     'no-docs': { type: 'boolean', default: false },
@@ -81,6 +81,7 @@ const results: Results = {
 
   heraldUnavailable: heraldWhy ?? undefined,
   accept: [],
+  storeAlone: [],
   latency: [],
   relay: {},
   memory: {},
@@ -145,6 +146,27 @@ for (const reuse of [true, false]) {
         }
       });
     }
+    // Herald's queue store alone, with as many writers as there were sessions: what Herald's
+    // accept cannot exceed, whatever its SMTP side does (bench/queue-store.ts).
+    if (reuse && targets.includes('herald')) {
+      for (const cell of cells) {
+        const store = queueStoreRate(size, cell.sessions, cell.count);
+        results.storeAlone!.push({ size, writers: cell.sessions, count: cell.count, ...store });
+        progress(`queue store alone ${size / 1024} KB × ${cell.sessions} writers: ${'error' in store ? store.error : `${(cell.count / store.seconds).toFixed(0)} msg/s, ${((store.cpuSeconds * 1000) / cell.count).toFixed(3)} ms CPU per message`}`);
+      }
+    }
+  }
+}
+
+/** Runs bench/queue-store.ts in a process of its own; its seconds and CPU seconds, or why not. */
+function queueStoreRate(size: number, writers: number, count: number): { seconds: number; cpuSeconds: number } | { error: string } {
+  try {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/queue-store.ts', String(size), String(writers), String(count)], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 300_000 });
+    return JSON.parse(out.trim().split('\n').at(-1)!) as { seconds: number; cpuSeconds: number };
+  } catch (e) {
+    const error = `queue store alone: ${(e as Error).message.split('\n')[0]}`;
+    results.errors.push(error);
+    return { error };
   }
 }
 
@@ -187,7 +209,7 @@ if (steps.has('relay')) {
   const count = n(4000);
   const sessions = 10;
   results.relay = { count, sessions, size: 1024, values: {} };
-  for (const name of targets.filter((t) => t !== 'bare')) {
+  for (const name of targets.filter((t) => t !== 'bare' && t !== 'durable')) {
     const sink = await startSink();
     try {
       const r = await withTarget(name, `${sink.host}:${sink.port}`, async (t) => {
