@@ -35,7 +35,7 @@ import { COUNTED_EVENT_TYPES, SqlStatsStore, startStatsFeeder, type StatsFeeder 
 import { startDeliveryThread, type DeliveryThread } from './delivery-thread.js';
 import { EventBus, SqlWebhookStore, startWebhookDispatcher, type WebhookDispatcher } from './notify/index.js';
 import { createHttpServer, defaultDashboardDir, SqlIdempotencyStore, SqlPreviewStore, startIdempotencyJanitor } from './api/index.js';
-import { createLogger, HeraldMetrics, loadTlsMaterial, VERSION, type TlsMaterial } from './runtime/index.js';
+import { createLogger, HeraldMetrics, loadTlsMaterial, runStopSteps, VERSION, type StopStep, type TlsMaterial } from './runtime/index.js';
 
 export { VERSION };
 
@@ -224,24 +224,24 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   let bootstrapKey: CreatedApiKey | null = null;
 
   const endpoints: Endpoint[] = [];
-  const stops: (() => Promise<void>)[] = [];
+  const stops: StopStep[] = [];
   // Graceful stop, first half, all at once: the edges refuse new work and finish what they hold,
   // delivery stops claiming and lets its attempts finish (each bounded by HERALD_SHUTDOWN_TIMEOUT).
   const drains: (() => Promise<void>)[] = [];
   let drainedAll = false;
   try {
     // The monitor may already tick: whatever fails below must stop it too.
-    stops.push(() => domainMonitor.stop());
+    stops.push({ what: 'the domain monitor', stop: () => domainMonitor.stop() });
     bootstrapKey = await accounts.createBootstrapAdminKey();
     // A periodic job of this node: on a cluster it runs only while this node holds its lease.
     const job = <J extends StoppableJob>(name: string, start: () => J): (() => J | null) => {
       if (!postgres) {
         const started = start();
-        stops.push(async () => started.stop());
+        stops.push({ what: `the ${name} job`, stop: async () => started.stop() });
         return () => started;
       }
       const leased = runWhileLeased({ leases, job: name, start, onError: (err) => logger.error({ err, job: name }, 'could not renew a job lease; stopping the job here') });
-      stops.push(() => leased.stop());
+      stops.push({ what: `the ${name} job`, stop: () => leased.stop() });
       return () => leased.current();
     };
     if (roles.has('worker')) {
@@ -265,7 +265,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
         await scheduler.start();
         delivery = scheduler;
       }
-      stops.push(() => delivery.stop());
+      stops.push({ what: 'delivery', stop: () => delivery.stop() });
       drains.push(() => delivery.stop());
       if (postgres) job('domain-checks', () => startDomainMonitor(domains, domainMonitorOptions));
       job('retention', () => startRetention(store, { retentionMs: config.retention, eventRetentionMs: config.eventRetention, clock, logger: logger.child({ room: 'queue' }) }));
@@ -290,22 +290,22 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
       job('idempotency-janitor', () => startIdempotencyJanitor(idempotency, { clock, logger: apiLogger }));
       job('inbound-janitor', () => startInboundJanitor(inboundRecords, { retentionMs: config.retention, clock, logger: feedbackLogger }));
       // Graceful stop: another node takes this one's jobs at once.
-      if (postgres) stops.unshift(() => leases.releaseAll());
+      if (postgres) stops.unshift({ what: 'giving up the job leases', stop: () => leases.releaseAll() });
     }
     if (roles.has('smtp')) {
       for (const l of await smtp.start()) endpoints.push({ name: `smtp-${l.kind}`, address: l.address, port: l.port });
       // After the drain below, whatever is still open has had its time.
-      stops.push(() => smtp.stop({ graceMs: drainedAll ? 0 : undefined }));
+      stops.push({ what: 'the SMTP listeners', stop: () => smtp.stop({ graceMs: drainedAll ? 0 : undefined }) });
       drains.push(() => smtp.drain());
     }
     if (config.httpPort !== 0) {
       const h = await http.start(config.httpPort, config.httpBind);
       endpoints.push({ name: 'http', address: h.address, port: h.port });
-      stops.push(() => http.stop({ graceMs: drainedAll ? 0 : undefined }));
+      stops.push({ what: 'the HTTP listener', stop: () => http.stop({ graceMs: drainedAll ? 0 : undefined }) });
       drains.push(() => http.drain());
     }
   } catch (err) {
-    for (const stop of stops.reverse()) await stop().catch(() => {});
+    await runStopSteps([...stops].reverse(), STOP_STEP_LIMIT_MS, logger);
     await store.close().catch(() => {});
     await records.close().catch(() => {});
     sqlite?.close();
@@ -341,15 +341,24 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
         await Promise.race([Promise.all(drains.map((drain) => drain().catch((err) => logger.error({ err }, 'error while stopping')))), timeUp]);
         clearTimeout(timer);
         drainedAll = true;
-        for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'error while stopping'));
-        await store.close();
-        await records.close();
+        await runStopSteps(
+          [...[...stops].reverse(), { what: 'the queue store', stop: () => store.close() }, { what: 'the records database', stop: () => records.close() }],
+          STOP_STEP_LIMIT_MS,
+          logger,
+        );
         sqlite?.close();
       })();
       return stopping;
     },
   };
 }
+
+/**
+ * After the drain, what is left of a stop is closing things whose work has ended; each part gets
+ * this long, and one that takes longer is named in the log and left behind rather than holding
+ * the process (a SIGTERM would otherwise hang until the supervisor kills it).
+ */
+const STOP_STEP_LIMIT_MS = 10_000;
 
 interface OpenDatabases {
   /** The rooms' records. */
