@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
-import { silentLogger } from '../../src/core/index.js';
+import { silentLogger, type Logger } from '../../src/core/index.js';
 import { startHerald, type RunningHerald } from '../../src/main.js';
 import { engineEnv, removeDataDir } from './engine.js';
 import { freePort } from './processes.js';
@@ -39,11 +39,24 @@ export interface TestHerald extends RunningHerald {
   close(): Promise<void>;
 }
 
+/**
+ * Silent, except for a part of Herald that did not stop in time (runStopSteps): a test file that
+ * ran into its time limit in an `after` hook then says which part held it.
+ */
+const stopReportingLogger: Logger = {
+  ...silentLogger,
+  error(obj, msg) {
+    const text = typeof obj === 'string' ? obj : msg;
+    if (text?.startsWith('stopping:')) console.error(`herald under test: ${text}`);
+  },
+  child: () => stopReportingLogger,
+};
+
 /** Boots Herald in this process (fast; events awaited through `herald.events`). */
 export async function startTestHerald(overrides: Record<string, string> = {}): Promise<TestHerald> {
   const env = await heraldEnv(overrides);
   const { config } = loadConfig({ env });
-  const herald = await startHerald(config, { logger: silentLogger, onFatal: (err) => console.error('herald under test:', err) });
+  const herald = await startHerald(config, { logger: stopReportingLogger, onFatal: (err) => console.error('herald under test:', err) });
   // Tests send as made-up domains: development mode lets the default account do that (tests of
   // the sender rules turn it off).
   await herald.domains.setDevelopmentMode('default', true);
