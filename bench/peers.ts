@@ -1,6 +1,7 @@
 // The processes a benchmark step talks to: the servers under test (Herald, Postfix, and the bare
-// sinks: one that discards, one that appends and fdatasyncs), Postfix's smtp-source as the load generator and smtp-sink as the relay target;
-// for the API step, Herald with its HTTP listener and the bare Fastify route (bench/bare-api.ts).
+// sinks: one that discards, one that appends and fdatasyncs), Postfix's smtp-source as the load
+// generator and smtp-sink as the relay target; for the API step, Herald with its HTTP listener
+// and the bare Fastify route (bench/bare-api.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -17,7 +17,7 @@ export interface Results {
   heraldUnavailable?: string;
   accept: { size: number; sessions: number; reuse: boolean; count: number; rates: Partial<Record<TargetName, Maybe<number>>> }[];
   /** Herald's queue store without SMTP (bench/queue-store.ts), `writers` enqueuing one message at a time each. */
-  storeAlone?: ({ size: number; writers: number; count: number } & Maybe<{ seconds: number; cpuSeconds: number }>)[];
+  storeAlone: ({ size: number; writers: number; count: number } & Maybe<{ seconds: number; cpuSeconds: number }>)[];
   latency: { perConnection: boolean; count: number; /** Runs per server, the servers taking turns; the percentiles are of every run's messages together. */ rounds?: number; size: number; values: Partial<Record<TargetName, Maybe<{ median: number; p99: number }>>> }[];
   relay: { count?: number; sessions?: number; size?: number; values?: Partial<Record<TargetName, Maybe<{ rate: number; seconds: number; acceptSeconds: number; cpuMsPerMessage: number; rssBytes: number }>>> };
   memory: {
@@ -101,7 +101,7 @@ export function renderTable(r: Results): string {
     if (c.reuse) add(what, fmt(postfix), fmt(herald), fmt(bare), fmt(durable), fmtRatio(hp), fmtRatio(hb), db, '≥ 4× Postfix and ≥ 0.7× bare', verdict(hp === undefined || hb === undefined ? undefined : hp >= 4 && hb >= 0.7));
     else add(what, fmt(postfix), fmt(herald), fmt(bare), fmt(durable), fmtRatio(hp), fmtRatio(hb), db, '≥ 1× Postfix', verdict(hp === undefined ? undefined : hp >= 1));
   }
-  for (const c of r.storeAlone ?? []) {
+  for (const c of r.storeAlone) {
     const bare = r.accept.find((a) => a.reuse && a.size === c.size && a.sessions === c.writers)?.rates.bare;
     const rate = 'error' in c ? c : c.count / c.seconds;
     const what = `Herald's queue store alone, no SMTP: ${c.size / 1024} KB, ${c.writers} writer${c.writers > 1 ? 's' : ''} (msg/s; ms CPU per message)`;

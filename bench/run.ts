@@ -151,7 +151,7 @@ for (const reuse of [true, false]) {
     if (reuse && targets.includes('herald')) {
       for (const cell of cells) {
         const store = queueStoreRate(size, cell.sessions, cell.count);
-        results.storeAlone!.push({ size, writers: cell.sessions, count: cell.count, ...store });
+        results.storeAlone.push({ size, writers: cell.sessions, count: cell.count, ...store });
         progress(`queue store alone ${size / 1024} KB × ${cell.sessions} writers: ${'error' in store ? store.error : `${(cell.count / store.seconds).toFixed(0)} msg/s, ${((store.cpuSeconds * 1000) / cell.count).toFixed(3)} ms CPU per message`}`);
       }
     }

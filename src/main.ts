@@ -229,6 +229,15 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
   // delivery stops claiming and lets its attempts finish (each bounded by HERALD_SHUTDOWN_TIMEOUT).
   const drains: (() => Promise<void>)[] = [];
   let drainedAll = false;
+  /** Closes what has started, last started first, then the store and the records database. */
+  const closeAll = async () => {
+    const databases: StopStep[] = [
+      { what: 'the queue store', stop: () => store.close() },
+      { what: 'the records database', stop: () => records.close() },
+    ];
+    await runStopSteps([...stops].reverse().concat(databases), STOP_STEP_LIMIT_MS, logger);
+    sqlite?.close();
+  };
   try {
     // The monitor may already tick: whatever fails below must stop it too.
     stops.push({ what: 'the domain monitor', stop: () => domainMonitor.stop() });
@@ -305,10 +314,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
       drains.push(() => http.drain());
     }
   } catch (err) {
-    await runStopSteps([...stops].reverse(), STOP_STEP_LIMIT_MS, logger);
-    await store.close().catch(() => {});
-    await records.close().catch(() => {});
-    sqlite?.close();
+    await closeAll();
     throw err;
   }
 
@@ -341,12 +347,7 @@ export async function startHerald(config: HeraldConfig, deps: HeraldDeps = {}): 
         await Promise.race([Promise.all(drains.map((drain) => drain().catch((err) => logger.error({ err }, 'error while stopping')))), timeUp]);
         clearTimeout(timer);
         drainedAll = true;
-        await runStopSteps(
-          [...[...stops].reverse(), { what: 'the queue store', stop: () => store.close() }, { what: 'the records database', stop: () => records.close() }],
-          STOP_STEP_LIMIT_MS,
-          logger,
-        );
-        sqlite?.close();
+        await closeAll();
       })();
       return stopping;
     },
